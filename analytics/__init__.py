@@ -1,0 +1,1 @@
+"""Analytics (to come): the ClickHouse sink and every analytical query and report."""

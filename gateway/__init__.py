@@ -1,0 +1,1 @@
+"""Tornado gateway (to come): REST, websocket hub, auth, tenants, challenges, payments."""

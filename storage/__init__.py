@@ -1,0 +1,1 @@
+"""Storage (to come): PostgreSQL with migrations, Redis, and the ClickHouse/chDB store."""

@@ -1,0 +1,249 @@
+"""``proptrade bench engine``: the engine core in-process on a synthetic firm's book.
+
+Prints one JSON line. Not a test: a figure to compare across commits on the same machine.
+The book mixes the program families of RULES.md, accounts in USD (90%) and EUR (10%),
+and 50 instruments whose profit currencies need conversion (JPY, GBP, EUR, CHF, CAD…),
+so the conversion path is measured too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from streams.engine import Engine, FeedError
+from streams.events import Account, Clock, Deal, Event, Quote, Symbol
+from streams.program import Program, parse_program
+
+# (symbol, contract size, profit currency, mid price, spread, volatility per tick)
+_FX = [
+    ("EURUSD", 1.085, "USD"), ("GBPUSD", 1.27, "USD"), ("AUDUSD", 0.66, "USD"),
+    ("NZDUSD", 0.61, "USD"), ("USDJPY", 151.2, "JPY"), ("USDCHF", 0.88, "CHF"),
+    ("USDCAD", 1.36, "CAD"), ("EURJPY", 164.0, "JPY"), ("GBPJPY", 192.0, "JPY"),
+    ("EURGBP", 0.855, "GBP"), ("EURCHF", 0.955, "CHF"), ("AUDJPY", 99.8, "JPY"),
+    ("CADJPY", 111.0, "JPY"), ("CHFJPY", 171.5, "JPY"), ("EURAUD", 1.64, "AUD"),
+    ("EURCAD", 1.475, "CAD"), ("GBPCHF", 1.12, "CHF"), ("GBPAUD", 1.92, "AUD"),
+    ("AUDCAD", 0.895, "CAD"), ("AUDNZD", 1.085, "NZD"), ("NZDJPY", 92.1, "JPY"),
+    ("EURNZD", 1.78, "NZD"), ("GBPCAD", 1.73, "CAD"), ("AUDCHF", 0.58, "CHF"),
+    ("CADCHF", 0.65, "CHF"), ("GBPNZD", 2.08, "NZD"), ("NZDCAD", 0.83, "CAD"),
+    ("NZDCHF", 0.54, "CHF"), ("USDSGD", 1.34, "SGD"), ("USDMXN", 17.1, "MXN"),
+    ("USDZAR", 18.6, "ZAR"), ("USDNOK", 10.6, "NOK"), ("USDSEK", 10.4, "SEK"),
+    ("EURNOK", 11.5, "NOK"), ("EURSEK", 11.3, "SEK"),
+]
+_OTHER = [
+    ("XAUUSD", 100.0, "USD", 2350.0), ("XAGUSD", 5000.0, "USD", 28.5),
+    ("US30", 1.0, "USD", 39000.0), ("US500", 1.0, "USD", 5200.0), ("NAS100", 1.0, "USD", 18300.0),
+    ("GER40", 1.0, "EUR", 18100.0), ("UK100", 1.0, "GBP", 8100.0), ("JP225", 100.0, "JPY", 38500.0),
+    ("FRA40", 1.0, "EUR", 8000.0), ("AUS200", 1.0, "AUD", 7700.0), ("BTCUSD", 1.0, "USD", 64000.0),
+    ("ETHUSD", 1.0, "USD", 3100.0), ("XTIUSD", 1000.0, "USD", 78.0),
+    ("XBRUSD", 1000.0, "USD", 82.0), ("LTCUSD", 1.0, "USD", 85.0),
+]
+
+PROGRAMS = [
+    {"id": "ftmo-2step-p1", "currency": "USD", "initial_balance": 100000,
+     "day": {"timezone": "Europe/Prague", "starts_at": "00:00"},
+     "rules": {"daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10, "mode": "static"},
+               "profit_target": {"target": 0.10}, "min_trading_days": {"days": 4}}},
+    {"id": "ftmo-1step", "currency": "USD", "initial_balance": 100000,
+     "day": {"timezone": "Europe/Prague", "starts_at": "00:00"},
+     "rules": {"daily_loss": {"limit": 0.03},
+               "max_loss": {"limit": 0.10, "mode": "trailing_eod_balance"},
+               "profit_target": {"target": 0.10},
+               "consistency": {"max_best_day_share": 0.5}}},
+    {"id": "fxify-1phase", "currency": "USD", "initial_balance": 50000,
+     "day": {"timezone": "America/New_York", "starts_at": "17:00"},
+     "rules": {"daily_loss": {"limit": 0.03},
+               "max_loss": {"limit": 0.06, "mode": "trailing_equity", "lock_at": 0},
+               "profit_target": {"target": 0.10}, "max_exposure": {"lots": 50}}},
+    {"id": "topstep-50k", "currency": "USD", "initial_balance": 50000,
+     "day": {"timezone": "America/Chicago", "starts_at": "17:00"},
+     "rules": {"daily_loss": {"amount": 1000, "reference": "intraday_peak_equity",
+                              "action": "pause"},
+               "max_loss": {"amount": 2000, "mode": "trailing_eod_balance", "lock_at": 0},
+               "profit_target": {"target": 0.06}}},
+    {"id": "eur-2step", "currency": "EUR", "initial_balance": 100000,
+     "rules": {"daily_loss": {"limit": 0.05, "reference": "day_start_max"},
+               "max_loss": {"limit": 0.10, "mode": "trailing_balance"},
+               "profit_target": {"target": 0.08},
+               "min_trading_days": {"days": 3, "count": "profitable_day",
+                                    "min_day_profit": 0.005}}},
+]
+
+Side = Literal["buy", "sell"]
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+@dataclass
+class Market:
+    symbols: list[Symbol]
+    mids: list[float]
+    spreads: list[float]
+    vols: list[float]
+
+
+def make_market(count: int) -> Market:
+    specs: list[tuple[str, float, str, float]] = [
+        (name, 100000.0, ccy, mid) for name, mid, ccy in _FX
+    ] + list(_OTHER)
+    while len(specs) < count:  # more instruments than the list: synthetic FX-like ones
+        i = len(specs)
+        specs.append((f"SYN{i:03d}USD", 100000.0, "USD", 1.0 + i / 100))
+    specs = specs[:count]
+    symbols = [Symbol(symbol=n, contract_size=c, profit_currency=p) for n, c, p, _ in specs]
+    mids = [m for *_, m in specs]
+    return Market(symbols, mids, [m * 0.00004 for m in mids], [m * 0.00002 for m in mids])
+
+
+def generate_book(accounts: int, positions: int, symbols: int, seed: int = 7
+                  ) -> tuple[list[Program], Market, list[Event], list[Event]]:
+    """Programs, market, the set-up events (symbols, accounts, first quotes) and the deals
+    that open ``positions`` positions spread over ``accounts`` accounts."""
+    rng = random.Random(seed)
+    programs = [parse_program(doc) for doc in PROGRAMS]
+    market = make_market(symbols)
+    setup: list[Event] = list(market.symbols)
+    ts = START
+    for sym, mid, spread in zip(market.symbols, market.mids, market.spreads, strict=True):
+        setup.append(Quote(ts=ts, symbol=sym.symbol, bid=mid, ask=mid + spread))
+    weights = [30, 25, 20, 15, 10]
+    for i in range(accounts):
+        program = rng.choices(programs, weights)[0]
+        setup.append(Account(ts=ts, account=f"A{i:07d}", program=program.id))
+    opens: list[Event] = []
+    for p in range(positions):
+        i = rng.randrange(accounts)
+        s = rng.randrange(symbols)
+        side: Side = "buy" if rng.random() < 0.5 else "sell"
+        volume = _volume(rng, market.symbols[s])
+        opens.append(Deal(ts=ts, account=f"A{i:07d}", deal=p, position=p,
+                          symbol=market.symbols[s].symbol, side=side, entry="in",
+                          volume=volume, price=market.mids[s]))
+    return programs, market, setup, opens
+
+
+def _volume(rng: random.Random, symbol: Symbol) -> float:
+    if symbol.contract_size >= 1000:
+        return rng.choice([0.01, 0.05, 0.1, 0.2, 0.5])
+    return rng.choice([0.1, 0.5, 1.0, 2.0])
+
+
+def quote_stream(market: Market, count: int, seed: int, start: datetime) -> list[Quote]:
+    """A random walk per symbol; each quote moves one symbol by about one volatility step."""
+    rng = random.Random(seed)
+    mids = list(market.mids)
+    n = len(mids)
+    step = timedelta(microseconds=max(1, 86_400_000_000 // 4 // max(count, 1)))
+    quotes: list[Quote] = []
+    ts = start
+    for _ in range(count):
+        s = rng.randrange(n)
+        mids[s] *= 1.0 + rng.gauss(0.0, market.vols[s] / market.mids[s])
+        ts += step
+        quotes.append(Quote(ts=ts, symbol=market.symbols[s].symbol, bid=mids[s],
+                            ask=mids[s] + market.spreads[s]))
+    return quotes
+
+
+def deal_stream(engine: Engine, market: Market, count: int, seed: int, start: datetime
+                ) -> list[Deal]:
+    """Alternating opens of new positions and closes of existing ones on live accounts."""
+    rng = random.Random(seed)
+    live = [a for a in engine.rows if engine.table.status[engine.rows[a]] <= 1]
+    deals: list[Deal] = []
+    opened: list[tuple[str, int, int, Side, float]] = []
+    ts = start
+    for k in range(count):
+        ts += timedelta(microseconds=50)
+        if k % 2 == 0 or not opened:
+            account = rng.choice(live)
+            s = rng.randrange(len(market.symbols))
+            side: Side = "buy" if rng.random() < 0.5 else "sell"
+            volume = _volume(rng, market.symbols[s])
+            position = 10_000_000 + k
+            opened.append((account, position, s, side, volume))
+            deals.append(Deal(ts=ts, account=account, deal=position, position=position,
+                              symbol=market.symbols[s].symbol, side=side, entry="in",
+                              volume=volume, price=market.mids[s]))
+        else:
+            account, position, s, side, volume = opened.pop(rng.randrange(len(opened)))
+            deals.append(Deal(ts=ts, account=account, deal=20_000_000 + k, position=position,
+                              symbol=market.symbols[s].symbol,
+                              side="sell" if side == "buy" else "buy", entry="out",
+                              volume=volume, price=market.mids[s], profit=rng.uniform(-50, 50)))
+    return deals
+
+
+def _apply(engine: Engine, events: Sequence[Event]) -> int:
+    outputs = 0
+    apply = engine.apply
+    for event in events:
+        try:
+            outputs += len(apply(event))
+        except FeedError:
+            pass  # a deal on an account a previous event failed; counted as applied
+    return outputs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--positions", type=int, default=200_000)
+    parser.add_argument("--symbols", type=int, default=50)
+    parser.add_argument("--quotes", type=int, default=100_000, help="quotes to time")
+    parser.add_argument("--deals", type=int, default=200_000, help="deals to time")
+    parser.add_argument("--seed", type=int, default=7)
+
+
+def run(args: argparse.Namespace) -> dict[str, float | int]:
+    programs, market, setup, opens = generate_book(args.accounts, args.positions, args.symbols,
+                                                   args.seed)
+    engine = Engine(programs)
+    _apply(engine, setup)
+    started = time.perf_counter()
+    _apply(engine, opens)
+    open_seconds = time.perf_counter() - started
+
+    quotes = quote_stream(market, args.quotes, args.seed + 1, START + timedelta(minutes=1))
+    marks_before, checks_before = engine.marks, engine.checks
+    started = time.perf_counter()
+    quote_outputs = _apply(engine, quotes)
+    quote_seconds = time.perf_counter() - started
+    marks = engine.marks - marks_before
+    checks = engine.checks - checks_before
+
+    deals = deal_stream(engine, market, args.deals, args.seed + 2, quotes[-1].ts)
+    started = time.perf_counter()
+    deal_outputs = _apply(engine, deals)
+    deal_seconds = time.perf_counter() - started
+    _apply(engine, [Clock(ts=deals[-1].ts + timedelta(seconds=1))])
+
+    open_positions = sum(len(p) for p in engine.positions)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "quotes_per_s": round(len(quotes) / quote_seconds),
+        "deals_per_s": round(len(deals) / deal_seconds),
+        "open_deals_per_s": round(len(opens) / open_seconds),
+        "position_marks_per_s": round(marks / quote_seconds),
+        "account_evals_per_s": round(checks / quote_seconds),
+        "accounts": args.accounts,
+        "positions": args.positions,
+        "positions_open_at_end": open_positions,
+        "symbols": args.symbols,
+        "quotes": len(quotes),
+        "deals": len(deals),
+        "outputs": quote_outputs + deal_outputs,
+        "rss_mb": round(rss_mb, 1),
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    sys.stdout.write(orjson.dumps(run(args)).decode() + "\n")
+    return 0

@@ -1,0 +1,710 @@
+"""The risk engine: feed events in, breaches, objectives and passes out (CONTRACTS.md).
+
+Pure: no I/O, no clock, no Kafka or HTTP. ``proptrade replay`` and the stream workers
+call the same :meth:`Engine.apply`, so a file and a live feed give the same answers.
+
+Hot paths:
+- a quote re-marks the blocks of positions it prices (``book``), adds the mark changes
+  to the accounts' equity, and compares those accounts with their floors and peak
+  thresholds in one vector step; only accounts that touched something go further;
+- a deal is a scalar path: its position, its account's balance, floors, objectives;
+- a trading-day rollover is one vector step over the accounts of a calendar.
+Each event is evaluated on its own, so a floor touched by one quote and recovered by the
+next is still a breach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from streams import accounts as acc
+from streams.accounts import (
+    ACTIVE,
+    FAILED,
+    INF,
+    NO_DEADLINE,
+    PASSED,
+    PAUSED,
+    STATUS_NAMES,
+    AccountTable,
+    Rules,
+    compile_rules,
+)
+from streams.book import Block, Position, mark_one, signed_qty100
+from streams.events import (
+    Account,
+    Balance,
+    Clock,
+    Deal,
+    Equity,
+    Event,
+    Quote,
+    Swap,
+    Symbol,
+    format_ts,
+    to_micros,
+)
+from streams.money import round_cents, to_cents, to_units
+from streams.outputs import Breach, Objective, Output, Passed, Resumed, State
+from streams.program import Program
+from streams.tradingday import TradingCalendar
+
+VOLUME_EPSILON = 1e-9  # lots; volumes are decimal fractions summed in binary floating point
+
+Rows = npt.NDArray[np.int64]
+
+
+class EngineError(Exception):
+    """Root of the engine's errors."""
+
+
+class FeedError(EngineError, ValueError):
+    """An event that cannot be applied; the engine state is unchanged."""
+
+
+@dataclass
+class CalendarState:
+    """A trading calendar shared by programs with the same timezone and start time."""
+
+    calendar: TradingCalendar
+    day: int = 0
+    next_rollover: int = 0
+    rows: list[int] = field(default_factory=list)
+    _rows_array: Rows | None = None
+
+    def rows_array(self) -> Rows:
+        if self._rows_array is None or len(self._rows_array) != len(self.rows):
+            self._rows_array = np.array(self.rows, dtype=np.int64)
+        return self._rows_array
+
+
+class Engine:
+    """Risk state of many accounts; :meth:`apply` one event, get the outputs it causes."""
+
+    def __init__(self, programs: Iterable[Program] = ()) -> None:
+        self.rules: dict[str, Rules] = {}
+        for program in programs:
+            self.add_program(program)
+        self.table = AccountTable()
+        self.account_ids: list[str] = []
+        self.rows: dict[str, int] = {}
+        self.account_rules: list[Rules] = []
+        self.account_currency: list[str] = []
+        self.positions: list[dict[str, Position]] = []
+        self.symbol_ids: dict[str, int] = {}
+        self.symbols: list[Symbol] = []
+        self.bid: list[float] = []
+        self.ask: list[float] = []
+        self.quoted: list[bool] = []
+        self.blocks: dict[tuple[int, str], Block] = {}
+        self.marked_by: list[list[Block]] = []
+        self.calendars: list[CalendarState] = []
+        self.calendar_index: dict[tuple[str, str], int] = {}
+        self.now: int | None = None
+        self.next_deadline = int(NO_DEADLINE)
+        self.marks = 0  # positions re-marked by quotes, for the benchmark
+        self.checks = 0  # accounts compared with their floors after quotes
+        self._handlers: dict[type, Callable[[Any, list[Output]], None]] = {
+            Quote: self._on_quote,
+            Deal: self._on_deal,
+            Account: self._on_account,
+            Balance: self._on_balance,
+            Swap: self._on_swap,
+            Equity: self._on_equity,
+            Clock: self._on_clock,
+            Symbol: self._on_symbol,
+        }
+
+    # ------------------------------------------------------------------ public
+
+    def add_program(self, program: Program) -> None:
+        """Register (or replace, for accounts opened from now on) a program."""
+        self.rules[program.id] = compile_rules(program)
+
+    def apply(self, event: Event) -> list[Output]:
+        """Apply one event; raises :class:`FeedError` (state unchanged) for a bad one."""
+        out: list[Output] = []
+        self._handlers[type(event)](event, out)
+        return out
+
+    def apply_all(self, events: Iterable[Event]) -> list[Output]:
+        out: list[Output] = []
+        for event in events:
+            out.extend(self.apply(event))
+        return out
+
+    def states(self) -> list[State]:
+        """One state line per account, ordered by account id."""
+        return [self.state(account) for account in sorted(self.rows)]
+
+    def state(self, account: str) -> State:
+        row = self.rows[account]
+        t = self.table
+        daily, max_loss = float(t.daily_floor[row]), float(t.ml_floor[row])
+        return State(
+            account=account,
+            status=STATUS_NAMES[int(t.status[row])],
+            balance=to_units(t.balance[row]),
+            equity=to_units(t.equity[row]),
+            daily_floor=None if daily == -INF else to_units(daily),
+            max_loss_floor=None if max_loss == -INF else to_units(max_loss),
+            trading_days=self._trading_days(row),
+            open_positions=int(t.open_positions[row]),
+        )
+
+    # ------------------------------------------------------------------ time
+
+    def _advance(self, ts: int, out: list[Output]) -> None:
+        """Move event time forward (never back) and run what falls due."""
+        if self.now is not None and ts <= self.now:
+            return
+        self.now = ts
+        for state in self.calendars:
+            if ts >= state.next_rollover:
+                self._rollover(state, ts, out)
+        if ts >= self.next_deadline:
+            self._inactivity(ts, out)
+
+    def _rollover(self, state: CalendarState, ts: int, out: list[Output]) -> None:
+        """Start a new trading day for every live account of a calendar (one vector step)."""
+        state.day = state.calendar.day_of(ts)
+        state.next_rollover = state.calendar.rollover_at(state.day + 1)
+        if not state.rows:
+            return
+        t = self.table
+        rows = state.rows_array()
+        rows = rows[t.status[rows] <= PAUSED]
+        if len(rows) == 0:
+            return
+        day_profit = t.day_profit[rows]
+        qualified = np.where(
+            t.count_profitable[rows],
+            (day_profit >= t.min_day_profit[rows]) & (day_profit > 0),
+            t.opened_today[rows],
+        )
+        t.days_closed[rows] += qualified.astype(np.int32)
+        t.best_day[rows] = np.maximum(t.best_day[rows], t.day_profit[rows])
+        t.day_profit[rows] = 0.0
+        t.opened_today[rows] = False
+        balance, equity = t.balance[rows], t.equity[rows]
+        t.day_start_balance[rows] = balance
+        t.day_start_equity[rows] = equity
+        t.day_peak[rows] = equity
+        eod = rows[t.ml_mode[rows] == acc.ML_TRAILING_EOD]
+        t.hwm[eod] = np.maximum(t.hwm[eod], t.balance[eod])
+        paused = rows[t.status[rows] == PAUSED]
+        if len(paused):
+            t.status[paused] = ACTIVE
+            stamp = format_ts(ts)
+            for row in self._by_account(paused):
+                out.append(Resumed(account=self.account_ids[row], ts=stamp))
+        acc.floors_of(t, rows)
+        touched = rows[t.equity[rows] <= t.floor_eff[rows]]
+        for row in self._by_account(touched):
+            self._check_floors(row, ts, out)
+
+    def _inactivity(self, ts: int, out: list[Output]) -> None:
+        t = self.table
+        due = np.flatnonzero(t.deadline[: t.n] <= ts)
+        for row in self._by_account(due):
+            if t.status[row] <= PAUSED:
+                out.append(self._breach(row, "inactivity", ts, None))
+                self._close(row, FAILED)
+        self.next_deadline = int(t.deadline[: t.n].min()) if t.n else int(NO_DEADLINE)
+
+    # ------------------------------------------------------------------ market
+
+    def _on_symbol(self, event: Symbol, out: list[Output]) -> None:
+        sid = self.symbol_ids.get(event.symbol)
+        if sid is not None:
+            if self.symbols[sid] != event:
+                raise FeedError(f"symbol {event.symbol!r} is already defined differently")
+            return
+        self.symbol_ids[event.symbol] = len(self.symbols)
+        self.symbols.append(event)
+        self.bid.append(0.0)
+        self.ask.append(0.0)
+        self.quoted.append(False)
+        self.marked_by.append([])
+        for block in self.blocks.values():
+            if block.conv_sid == -2:
+                self._resolve_conversion(block)
+
+    def _on_quote(self, event: Quote, out: list[Output]) -> None:
+        sid = self._symbol(event.symbol)
+        if event.ask < event.bid:
+            raise FeedError(f"ask {event.ask} is below bid {event.bid}")
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        self.bid[sid], self.ask[sid], self.quoted[sid] = event.bid, event.ask, True
+        equity = self.table.equity
+        touched: list[Rows] = []
+        for block in self.marked_by[sid]:
+            if block.n == 0:
+                continue
+            rate = self._rate(block)
+            if rate is None or not self.quoted[block.sid]:
+                continue
+            delta = block.mark(self.bid[block.sid], self.ask[block.sid], rate)
+            self.marks += block.n
+            rows = block.account[: block.n]
+            if block.has_shared_accounts:
+                np.add.at(equity, rows, delta)
+            else:
+                equity[rows] += delta
+            touched.append(rows)
+        # Checked once every block moved: an account holding positions in two of them
+        # (USDJPY and EURJPY on a USDJPY quote) is judged on its equity after the event.
+        if len(touched) == 1:
+            self._check_marked(touched[0], ts, out)
+        elif touched:
+            self._check_marked(np.concatenate(touched), ts, out)
+
+    def _check_marked(self, rows: Rows, ts: int, out: list[Output]) -> None:
+        """After a quote: raise the peaks that moved, then report touched floors.
+
+        Raising a peak cannot make a floor touch (a floor stays below its peak), so both
+        conditions are read before anything moves.
+        """
+        t = self.table
+        self.checks += len(rows)
+        equity = t.equity[rows]
+        touched = equity <= t.floor_eff[rows]
+        rising = equity > t.track[rows]
+        if rising.any():
+            acc.raise_peaks(t, rows[rising], equity[rising])
+        if touched.any():
+            for row in self._by_account(set(rows[touched].tolist())):
+                self._check_floors(row, ts, out)
+
+    def _on_clock(self, event: Clock, out: list[Output]) -> None:
+        self._advance(to_micros(event.ts), out)
+
+    # ------------------------------------------------------------------ accounts
+
+    def _on_account(self, event: Account, out: list[Output]) -> None:
+        if event.account in self.rows:
+            raise FeedError(f"account {event.account!r} is already open")
+        rules = self.rules.get(event.program)
+        if rules is None:
+            raise FeedError(f"unknown program {event.program!r}")
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        calendar = self._calendar(rules.program)
+        row = self.table.append()
+        balance = rules.initial if event.balance is None else float(to_cents(event.balance))
+        deadline = int(NO_DEADLINE)
+        if rules.inactivity_us:
+            deadline = max(ts, self.now or ts) + rules.inactivity_us
+            self.next_deadline = min(self.next_deadline, deadline)
+        self.table.open(row, rules, calendar, balance, deadline)
+        self.account_ids.append(event.account)
+        self.rows[event.account] = row
+        self.account_rules.append(rules)
+        self.account_currency.append(event.currency or rules.program.currency)
+        self.positions.append({})
+        self.calendars[calendar].rows.append(row)
+        acc.floors_of(self.table, np.array([row], dtype=np.int64))
+        self._check_floors(row, ts, out)
+
+    def _on_deal(self, event: Deal, out: list[Output]) -> None:
+        row = self._account(event.account)
+        if self.table.status[row] > PAUSED:
+            return  # a failed or passed account stays as it is
+        sid = self._symbol(event.symbol)
+        key = str(event.position)
+        position = self.positions[row].get(key)
+        is_buy = event.side == "buy"
+        if event.entry == "in":
+            if position is not None:
+                self._same_position(position, sid, event)
+                if position.is_buy != is_buy:
+                    raise FeedError(
+                        f"position {key!r} is a {'buy' if position.is_buy else 'sell'}; "
+                        f"an 'in' deal cannot add a {event.side} to it"
+                    )
+        else:
+            if position is None:
+                raise FeedError(f"position {key!r} of account {event.account!r} is not open")
+            self._same_position(position, sid, event)
+            if position.is_buy == is_buy:
+                raise FeedError(
+                    f"an 'out' deal closes with the opposite side; position {key!r} is a "
+                    f"{event.side} too"
+                )
+            if event.volume > position.volume + VOLUME_EPSILON:
+                raise FeedError(
+                    f"deal closes {event.volume:g} lots but position {key!r} has "
+                    f"{position.volume:g} open"
+                )
+        block = self._block(sid, row)
+        rate = self._rate(block)
+        profit = 0
+        if event.profit is not None:
+            profit = to_cents(event.profit)
+        elif event.entry == "out":
+            if rate is None:
+                raise FeedError(
+                    f"cannot compute the profit of deal {event.deal!r}: no quote yet converts "
+                    f"{self.symbols[sid].profit_currency} to {self.account_currency[row]}; "
+                    "give 'profit'"
+                )
+            assert position is not None
+            qty = signed_qty100(position.is_buy, event.volume, self.symbols[sid].contract_size)
+            profit = int(mark_one(position.is_buy, position.open_price, qty, event.price,
+                                  event.price, rate))
+
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        t = self.table
+        if t.status[row] > PAUSED:  # failed by a rollover or inactivity this very event
+            return
+        money = profit + self._cents(event.commission) + self._cents(event.fee)
+        equity_change = -float(t.offset[row])
+        t.offset[row] = 0.0
+        if event.entry == "in":
+            equity_change += self._open_or_add(row, block, position, key, event, rate, ts)
+            t.open_volume[row] += event.volume
+            money += self._cents(event.swap)
+        else:
+            assert position is not None
+            swap, change = self._reduce(row, block, position, event, rate)
+            money += swap
+            equity_change += change
+            t.open_volume[row] = max(0.0, float(t.open_volume[row]) - event.volume)
+        t.balance[row] += money
+        t.equity[row] += equity_change + money
+        t.day_profit[row] += money
+        t.total_profit[row] += money
+        if self._settle(row, ts, out):
+            return
+        if self._check_exposure(row, ts, out):
+            return
+        self._check_objectives(row, ts, out)
+
+    def _open_or_add(self, row: int, block: Block, position: Position | None, key: str,
+                     event: Deal, rate: float | None, ts: int) -> float:
+        """Open a position or add to it; returns the change of its mark (cents)."""
+        t = self.table
+        contract_size = self.symbols[block.sid].contract_size
+        if position is None:
+            position = Position(key, row, block.sid, event.side == "buy", event.volume,
+                                event.price)
+            qty = signed_qty100(position.is_buy, position.volume, contract_size)
+            mark = self._mark(block, position.is_buy, position.open_price, qty, rate)
+            block.add(position, qty, mark)
+            self.positions[row][key] = position
+            t.open_positions[row] += 1
+            t.opened_today[row] = True
+            rules = self.account_rules[row]
+            if rules.inactivity_us:
+                t.deadline[row] = ts + rules.inactivity_us
+            return mark
+        volume = position.volume + event.volume
+        position.open_price = (
+            position.open_price * position.volume + event.price * event.volume
+        ) / volume
+        position.volume = volume
+        qty = signed_qty100(position.is_buy, volume, contract_size)
+        mark = self._mark(block, position.is_buy, position.open_price, qty, rate)
+        return mark - block.set_row(position, qty, mark)
+
+    def _reduce(self, row: int, block: Block, position: Position, event: Deal,
+                rate: float | None) -> tuple[int, float]:
+        """Close part or all of a position; returns (realised swap, equity change of marks)."""
+        remaining = position.volume - event.volume
+        share = min(1.0, event.volume / position.volume)
+        accrued = position.swap if remaining <= VOLUME_EPSILON else round_cents(
+            position.swap * share)
+        realised = accrued if event.swap is None else to_cents(event.swap)
+        position.swap -= accrued
+        change = -float(accrued)
+        if remaining <= VOLUME_EPSILON:
+            change -= block.remove(position)
+            del self.positions[row][position.key]
+            self.table.open_positions[row] -= 1
+        else:
+            position.volume = remaining
+            qty = signed_qty100(position.is_buy, remaining,
+                                self.symbols[block.sid].contract_size)
+            mark = self._mark(block, position.is_buy, position.open_price, qty, rate)
+            change += mark - block.set_row(position, qty, mark)
+        return realised, change
+
+    def _on_balance(self, event: Balance, out: list[Output]) -> None:
+        row = self._account(event.account)
+        if self.table.status[row] > PAUSED:
+            return
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        if self.table.status[row] > PAUSED:
+            return
+        t = self.table
+        amount = to_cents(event.amount)
+        t.equity[row] += amount - t.offset[row]
+        t.offset[row] = 0.0
+        t.balance[row] += amount
+        if not self._settle(row, ts, out):
+            self._check_objectives(row, ts, out)
+
+    def _on_swap(self, event: Swap, out: list[Output]) -> None:
+        row = self._account(event.account)
+        if self.table.status[row] > PAUSED:
+            return
+        position = self.positions[row].get(str(event.position))
+        if position is None:
+            raise FeedError(f"position {str(event.position)!r} of account "
+                            f"{event.account!r} is not open")
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        if self.table.status[row] > PAUSED:
+            return
+        amount = to_cents(event.amount)
+        position.swap += amount
+        t = self.table
+        t.equity[row] += amount - t.offset[row]
+        t.offset[row] = 0.0
+        self._settle(row, ts, out)
+
+    def _on_equity(self, event: Equity, out: list[Output]) -> None:
+        """Broker-reported equity: the truth for that instant; the gap to our own marks
+        stays until the account's next event (deal, balance, swap) re-bases it."""
+        row = self._account(event.account)
+        if self.table.status[row] > PAUSED:
+            return
+        ts = to_micros(event.ts)
+        self._advance(ts, out)
+        t = self.table
+        if t.status[row] > PAUSED:
+            return
+        ours = float(t.equity[row] - t.offset[row])
+        if event.balance is not None:
+            balance = float(to_cents(event.balance))
+            ours += balance - float(t.balance[row])
+            t.balance[row] = balance
+        reported = float(to_cents(event.equity))
+        t.offset[row] = reported - ours
+        t.equity[row] = reported
+        if not self._settle(row, ts, out) and event.balance is not None:
+            self._check_objectives(row, ts, out)
+
+    # ------------------------------------------------------------------ rules
+
+    def _settle(self, row: int, ts: int, out: list[Output]) -> bool:
+        """After an account event: move peaks, recompute floors, check them. True if failed."""
+        t = self.table
+        equity = float(t.equity[row])
+        if equity > t.day_peak[row]:
+            t.day_peak[row] = equity
+        mode = int(t.ml_mode[row])
+        if mode == acc.ML_TRAILING_EQUITY and equity > t.hwm[row]:
+            t.hwm[row] = equity
+        elif mode == acc.ML_TRAILING_BALANCE and t.balance[row] > t.hwm[row]:
+            t.hwm[row] = t.balance[row]
+        t.daily_floor[row] = acc.daily_floor_one(
+            int(t.dl_ref[row]), float(t.day_start_balance[row]), float(t.day_start_equity[row]),
+            float(t.day_peak[row]), float(t.initial[row]), float(t.dl_fixed[row]),
+            float(t.dl_frac[row]))
+        t.ml_floor[row] = acc.max_loss_floor_one(
+            mode, float(t.hwm[row]), float(t.ml_fixed[row]), float(t.ml_frac[row]),
+            float(t.ml_cap[row]), float(t.ml_floor[row]))
+        acc.thresholds_one(t, row)
+        if equity <= t.floor_eff[row]:
+            return self._check_floors(row, ts, out)
+        return False
+
+    def _check_floors(self, row: int, ts: int, out: list[Output]) -> bool:
+        """Emit the floor breaches of a row whose floors are current. True if it failed."""
+        t = self.table
+        status = int(t.status[row])
+        if status > PAUSED:
+            return status == FAILED
+        equity = float(t.equity[row])
+        pause = fail = False
+        if status == ACTIVE and equity <= t.daily_floor[row]:
+            pause = bool(t.dl_pause[row])
+            fail = not pause
+            out.append(self._breach(row, "daily_loss", ts, float(t.daily_floor[row]),
+                                    "pause" if pause else "fail"))
+        if equity <= t.ml_floor[row]:
+            fail = True
+            out.append(self._breach(row, "max_loss", ts, float(t.ml_floor[row])))
+        if fail:
+            self._close(row, FAILED)
+        elif pause:
+            t.status[row] = PAUSED
+            acc.thresholds_one(t, row)
+        return fail
+
+    def _check_exposure(self, row: int, ts: int, out: list[Output]) -> bool:
+        t = self.table
+        rules = self.account_rules[row]
+        volume = float(t.open_volume[row])
+        if volume <= rules.max_lots + VOLUME_EPSILON:
+            t.exposure_warned[row] = False
+            return False
+        if rules.exposure_warns:
+            if not t.exposure_warned[row]:
+                t.exposure_warned[row] = True
+                out.append(self._breach(row, "max_exposure", ts, None, "warn", volume,
+                                        rules.max_lots))
+            return False
+        out.append(self._breach(row, "max_exposure", ts, None, "fail", volume, rules.max_lots))
+        self._close(row, FAILED)
+        return True
+
+    def _check_objectives(self, row: int, ts: int, out: list[Output]) -> None:
+        rules = self.account_rules[row]
+        if not rules.objectives:
+            return
+        t = self.table
+        met = 0
+        if (rules.objectives & acc.OBJ_PROFIT_TARGET and t.open_positions[row] == 0
+                and t.balance[row] >= rules.target):
+            met |= acc.OBJ_PROFIT_TARGET
+        if rules.objectives & acc.OBJ_MIN_DAYS and self._trading_days(row) >= rules.min_days:
+            met |= acc.OBJ_MIN_DAYS
+        if rules.objectives & acc.OBJ_CONSISTENCY:
+            total = float(t.total_profit[row])
+            best = max(float(t.best_day[row]), float(t.day_profit[row]))
+            if total > 0 and best <= round_cents(rules.consistency_share * total):
+                met |= acc.OBJ_CONSISTENCY
+        before = int(t.met[row])
+        t.met[row] = met
+        stamp = format_ts(ts)
+        for bit, name in acc.OBJECTIVE_NAMES:
+            if met & bit and not before & bit:
+                out.append(Objective(account=self.account_ids[row], objective=name, ts=stamp))
+        others = rules.objectives & ~acc.OBJ_CONSISTENCY
+        if (rules.consistency_fails and rules.objectives & acc.OBJ_PROFIT_TARGET
+                and not met & acc.OBJ_CONSISTENCY and met & others == others):
+            out.append(self._breach(row, "consistency", ts, None))
+            self._close(row, FAILED)
+            return
+        if rules.objectives & acc.OBJ_PROFIT_TARGET and met == rules.objectives:
+            out.append(Passed(account=self.account_ids[row], ts=stamp))
+            self._close(row, PASSED)
+
+    def _trading_days(self, row: int) -> int:
+        t = self.table
+        if t.count_profitable[row]:
+            today = t.day_profit[row] >= t.min_day_profit[row] and t.day_profit[row] > 0
+        else:
+            today = bool(t.opened_today[row])
+        return int(t.days_closed[row]) + int(today)
+
+    def _breach(self, row: int, rule: str, ts: int, floor: float | None,
+                action: str = "fail", lots: float | None = None,
+                max_lots: float | None = None) -> Breach:
+        return Breach(
+            account=self.account_ids[row], rule=rule, ts=format_ts(ts),
+            equity=to_units(self.table.equity[row]),
+            floor=None if floor is None else to_units(floor), action=action,
+            lots=lots, max_lots=max_lots,
+        )
+
+    def _close(self, row: int, status: int) -> None:
+        """Fail or pass an account: freeze its numbers, drop its positions from the book."""
+        t = self.table
+        t.status[row] = status
+        for position in self.positions[row].values():
+            if position.block is not None:
+                position.block.remove(position)
+        t.deadline[row] = NO_DEADLINE
+        acc.thresholds_one(t, row)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _account(self, account: str) -> int:
+        row = self.rows.get(account)
+        if row is None:
+            raise FeedError(f"unknown account {account!r}")
+        return row
+
+    def _symbol(self, symbol: str) -> int:
+        sid = self.symbol_ids.get(symbol)
+        if sid is None:
+            raise FeedError(f"unknown symbol {symbol!r} (no symbol event defines it)")
+        return sid
+
+    def _same_position(self, position: Position, sid: int, event: Deal) -> None:
+        if position.sid != sid:
+            held = self.symbols[position.sid].symbol
+            raise FeedError(f"position {position.key!r} is on {held}, not {event.symbol}")
+
+    @staticmethod
+    def _cents(amount: float | None) -> int:
+        return 0 if amount is None else to_cents(amount)
+
+    def _by_account(self, rows: Iterable[Any]) -> list[int]:
+        """Rows in account-id order, so outputs of one event do not depend on row order."""
+        return sorted((int(row) for row in rows), key=self.account_ids.__getitem__)
+
+    def _calendar(self, program: Program) -> int:
+        key = (program.timezone, program.starts_at)
+        index = self.calendar_index.get(key)
+        if index is None:
+            calendar = TradingCalendar(*key)
+            now = self.now if self.now is not None else 0
+            day = calendar.day_of(now)
+            state = CalendarState(calendar, day, calendar.rollover_at(day + 1))
+            index = len(self.calendars)
+            self.calendars.append(state)
+            self.calendar_index[key] = index
+        return index
+
+    def _block(self, sid: int, row: int) -> Block:
+        currency = self.account_currency[row]
+        block = self.blocks.get((sid, currency))
+        if block is None:
+            block = Block(sid, currency)
+            self.blocks[(sid, currency)] = block
+            self.marked_by[sid].append(block)
+            self._resolve_conversion(block)
+        return block
+
+    def _resolve_conversion(self, block: Block) -> None:
+        """Find the pair joining the block's profit currency and account currency."""
+        profit = self.symbols[block.sid].profit_currency
+        if profit == block.currency:
+            block.conv_sid = -1
+            return
+        block.conv_sid = -2  # unresolved until a joining pair is defined
+        for sid, spec in enumerate(self.symbols):
+            base = spec.base_currency or _base_currency(spec)
+            pair = (base, spec.profit_currency)
+            if pair in ((profit, block.currency), (block.currency, profit)):
+                block.conv_sid = sid
+                block.conv_invert = pair[0] == block.currency
+                if block not in self.marked_by[sid]:
+                    self.marked_by[sid].append(block)
+                return
+
+    def _rate(self, block: Block) -> float | None:
+        """Profit currency → account currency at the pair's mid; None while unknown."""
+        sid = block.conv_sid
+        if sid == -1:
+            return 1.0
+        if sid == -2 or not self.quoted[sid]:
+            return None
+        mid = (self.bid[sid] + self.ask[sid]) / 2.0
+        return 1.0 / mid if block.conv_invert else mid
+
+    def _mark(self, block: Block, is_buy: bool, open_price: float, qty100: float,
+              rate: float | None) -> float:
+        sid = block.sid
+        if rate is None or not self.quoted[sid]:
+            return 0.0
+        return mark_one(is_buy, open_price, qty100, self.bid[sid], self.ask[sid], rate)
+
+
+def _base_currency(spec: Symbol) -> str | None:
+    head = spec.symbol[:3].upper()
+    if len(head) == 3 and head.isalpha() and head != spec.profit_currency:
+        return head
+    return None

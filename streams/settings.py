@@ -1,0 +1,289 @@
+"""PropTrade's settings: one typed, frozen object read once from the environment.
+
+Every setting is declared here with its environment variable, its default and what it
+means; :func:`load_settings` is the only place in the project that reads ``os.environ``.
+Entry points call it once at start and hand the result down.
+
+An empty variable counts as unset, so ``KAFKA_BOOTSTRAP=`` selects the embedded broker
+just like leaving it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+__all__ = [
+    "INSECURE_DEV_SECRET_KEY",
+    "LOG_LEVELS",
+    "SettingSpec",
+    "Settings",
+    "SettingsError",
+    "describe_settings",
+    "load_settings",
+    "settings_table",
+]
+
+#: The development secret used when ``SECRET_KEY`` is unset. It is public (it is in this
+#: file), so anything signed with it is forgeable; ``proptrade up`` warns while it is in use.
+INSECURE_DEV_SECRET_KEY: Final = "proptrade-insecure-development-secret-change-me"
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value PropTrade cannot use.
+
+    :param variable: the environment variable's name, e.g. ``HTTP_PORT``.
+    :param value: the value found in the environment (a URL's password masked).
+    :param reason: what is wrong with it, for the operator.
+    """
+
+    def __init__(self, variable: str, value: str, reason: str) -> None:
+        super().__init__(f"{variable}={value!r}: {reason}")
+        self.variable = variable
+        self.value = value
+        self.reason = reason
+
+
+# -- parsers: each turns the raw string of one variable into the field's value ----------
+
+
+def _text(variable: str, raw: str) -> str:
+    return raw
+
+
+def _without_password(url: str) -> str:
+    # Error messages end up in logs; a DSN's password must not.
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2]
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _url(*schemes: str, needs_host: bool = False) -> Callable[[str, str], str]:
+    def parse(variable: str, raw: str) -> str:
+        try:
+            parts = urlsplit(raw)
+            hostname = parts.hostname
+        except ValueError as error:  # e.g. an unbalanced "[" in the host
+            raise SettingsError(variable, _without_password(raw), str(error)) from None
+        if parts.scheme not in schemes:
+            allowed = ", ".join(f"{scheme}://" for scheme in schemes)
+            raise SettingsError(
+                variable, _without_password(raw), f"expected a URL starting with {allowed}"
+            )
+        if needs_host and not hostname:
+            raise SettingsError(variable, _without_password(raw), "the URL names no host")
+        return raw
+
+    return parse
+
+
+def _optional_url(*schemes: str, needs_host: bool = False) -> Callable[[str, str], str]:
+    url = _url(*schemes, needs_host=needs_host)
+    return lambda variable, raw: url(variable, raw) if raw else raw
+
+
+def _port_number(variable: str, raw: str, text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise SettingsError(variable, raw, "expected a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(variable, raw, "a port must be between 1 and 65535")
+    return port
+
+
+def _port(variable: str, raw: str) -> int:
+    return _port_number(variable, raw, raw.strip())
+
+
+def _bootstrap(variable: str, raw: str) -> str:
+    """A comma-separated ``host:port`` list, or empty for the embedded broker."""
+    servers = [server.strip() for server in raw.split(",")] if raw.strip() else []
+    for server in servers:
+        host, sep, port = server.rpartition(":")
+        if not sep or not host:
+            raise SettingsError(variable, raw, f"expected host:port[,host:port...], got {server!r}")
+        _port_number(variable, raw, port)
+    return ",".join(servers)
+
+
+def _directory(variable: str, raw: str) -> Path:
+    # Resolved once, here, so a later chdir cannot move the data under a running process.
+    return Path(raw).expanduser().resolve()
+
+
+def _log_level(variable: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(variable, raw, f"expected one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+# -- declarations -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """How one setting is read: its variable, its default as it would be written in the
+    environment, what it means, and how its text is parsed."""
+
+    variable: str
+    default: str
+    doc: str
+    parse: Callable[[str, str], Any]
+    secret: bool = False
+
+    @property
+    def shown_default(self) -> str:
+        if self.secret:
+            return "(insecure development key)"
+        return f"`{self.default}`" if self.default else "(empty)"
+
+
+def _setting(
+    variable: str,
+    default: str,
+    doc: str,
+    parse: Callable[[str, str], Any],
+    *,
+    secret: bool = False,
+) -> Any:
+    spec = SettingSpec(variable, default, doc, parse, secret)
+    # A factory, not a value: PROPTRADE_DATA_DIR's default is resolved against the working
+    # directory when the settings are built, not when this module is imported.
+    return dataclasses.field(
+        default_factory=lambda: parse(variable, default),
+        metadata={"spec": spec},
+        repr=not secret,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything PropTrade reads from its environment, parsed and checked.
+
+    Build it with :func:`load_settings`; tests may construct it directly or use
+    :func:`dataclasses.replace` on a loaded one.
+    """
+
+    database_url: str = _setting(
+        "DATABASE_URL",
+        "postgresql://localhost:5432/proptrade",
+        "PostgreSQL, the system of record (asyncpg DSN).",
+        _url("postgresql", "postgres"),
+    )
+    redis_url: str = _setting(
+        "REDIS_URL",
+        "redis://localhost:6379/0",
+        "Redis: tokens, rate limits, the live cache.",
+        _url("redis", "rediss", "unix"),
+    )
+    redis_prefix: str = _setting(
+        "REDIS_PREFIX",
+        "proptrade:",
+        "Prefix of every Redis key, so several deployments or tests can share one Redis.",
+        _text,
+    )
+    kafka_bootstrap: str = _setting(
+        "KAFKA_BOOTSTRAP",
+        "",
+        "Kafka bootstrap servers, `host:port[,host:port...]`. Empty: `proptrade up` starts "
+        "the embedded tansu broker on a free localhost port.",
+        _bootstrap,
+    )
+    clickhouse_url: str = _setting(
+        "CLICKHOUSE_URL",
+        "",
+        "ClickHouse server over HTTP(S) for history and analytics. Empty: embedded chDB "
+        "under `<data dir>/chdb` (one process may own it at a time).",
+        _optional_url("http", "https", needs_host=True),
+    )
+    data_dir: Path = _setting(  # noqa: RUF009 - a field() with a default_factory
+        "PROPTRADE_DATA_DIR",
+        "./var",
+        "Local state: chDB files, broker logs, checkpoints. Relative paths are resolved "
+        "against the working directory at start.",
+        _directory,
+    )
+    http_host: str = _setting(
+        "HTTP_HOST",
+        "127.0.0.1",
+        "Address the gateway listens on.",
+        _text,
+    )
+    http_port: int = _setting(
+        "HTTP_PORT",
+        "8000",
+        "Port the gateway listens on (1-65535).",
+        _port,
+    )
+    secret_key: str = _setting(
+        "SECRET_KEY",
+        INSECURE_DEV_SECRET_KEY,
+        "Signs session tokens (JWT) and cookies. The default is public and only for "
+        "development; `proptrade up` warns while it is in use.",
+        _text,
+        secret=True,
+    )
+    log_level: str = _setting(
+        "LOG_LEVEL",
+        "INFO",
+        f"Logging threshold: {', '.join(LOG_LEVELS)}.",
+        _log_level,
+    )
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def uses_embedded_clickhouse(self) -> bool:
+        return not self.clickhouse_url
+
+    @property
+    def uses_insecure_secret_key(self) -> bool:
+        return self.secret_key == INSECURE_DEV_SECRET_KEY
+
+
+def _specs() -> Iterator[tuple[str, SettingSpec]]:
+    for field in dataclasses.fields(Settings):
+        yield field.name, field.metadata["spec"]
+
+
+def describe_settings() -> list[SettingSpec]:
+    """Every setting's declaration, in declaration order (for docs and ``--help`` texts)."""
+    return [spec for _, spec in _specs()]
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table: variable, default, meaning (README.md holds it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for spec in describe_settings():
+        rows.append(f"| `{spec.variable}` | {spec.shown_default} | {spec.doc} |")
+    return "\n".join(rows)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting.
+
+    :param environ: the variables to read; ``None`` reads the process environment.
+    :raises SettingsError: naming the first variable whose value cannot be used.
+    """
+    source = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, spec in _specs():
+        raw = source.get(spec.variable, "")
+        if raw != "":
+            values[name] = spec.parse(spec.variable, raw)
+    return Settings(**values)

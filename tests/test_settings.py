@@ -1,0 +1,164 @@
+"""The settings object: defaults, overrides, validation, and that it is the only reader
+of the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from streams.settings import (
+    INSECURE_DEV_SECRET_KEY,
+    Settings,
+    SettingsError,
+    describe_settings,
+    load_settings,
+    settings_table,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_when_the_environment_is_empty(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.database_url == "postgresql://localhost:5432/proptrade"
+    assert settings.redis_url == "redis://localhost:6379/0"
+    assert settings.redis_prefix == "proptrade:"
+    assert settings.kafka_bootstrap == ""
+    assert settings.uses_embedded_broker
+    assert settings.clickhouse_url == ""
+    assert settings.uses_embedded_clickhouse
+    assert settings.data_dir == tmp_path.resolve() / "var"
+    assert settings.http_host == "127.0.0.1"
+    assert settings.http_port == 8000
+    assert settings.secret_key == INSECURE_DEV_SECRET_KEY
+    assert settings.uses_insecure_secret_key
+    assert settings.log_level == "INFO"
+
+
+def test_constructed_defaults_equal_loaded_defaults(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings() == load_settings({})
+
+
+def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://risk:pw@db.internal:6432/prop",
+            "REDIS_URL": "rediss://cache.internal:6380/2",
+            "REDIS_PREFIX": "test-7:",
+            "KAFKA_BOOTSTRAP": " k1:9092 , k2:9093 ",
+            "CLICKHOUSE_URL": "https://ch.internal:8443",
+            "PROPTRADE_DATA_DIR": str(tmp_path / "state"),
+            "HTTP_HOST": "0.0.0.0",
+            "HTTP_PORT": "9001",
+            "SECRET_KEY": "s3cret",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.database_url == "postgresql://risk:pw@db.internal:6432/prop"
+    assert settings.redis_url == "rediss://cache.internal:6380/2"
+    assert settings.redis_prefix == "test-7:"
+    assert settings.kafka_bootstrap == "k1:9092,k2:9093"
+    assert not settings.uses_embedded_broker
+    assert settings.clickhouse_url == "https://ch.internal:8443"
+    assert not settings.uses_embedded_clickhouse
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.http_host == "0.0.0.0"
+    assert settings.http_port == 9001
+    assert settings.secret_key == "s3cret"
+    assert not settings.uses_insecure_secret_key
+    assert settings.log_level == "DEBUG"
+
+
+def test_an_empty_variable_counts_as_unset() -> None:
+    assert load_settings({"HTTP_PORT": "", "KAFKA_BOOTSTRAP": ""}) == load_settings({})
+
+
+def test_other_variables_are_ignored() -> None:
+    assert load_settings({"PATH": "/bin", "PORT": "x"}) == load_settings({})
+
+
+def test_none_reads_the_process_environment(monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PORT", "9123")
+    monkeypatch.setenv("REDIS_PREFIX", "from-env:")
+    settings = load_settings()
+    assert (settings.http_port, settings.redis_prefix) == (9123, "from-env:")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("HTTP_PORT", "http", "expected a port number"),
+        ("HTTP_PORT", "0", "between 1 and 65535"),
+        ("HTTP_PORT", "65536", "between 1 and 65535"),
+        ("HTTP_PORT", "-1", "between 1 and 65535"),
+        ("DATABASE_URL", "mysql://localhost/prop", "postgresql://"),
+        ("REDIS_URL", "localhost:6379", "redis://"),
+        ("KAFKA_BOOTSTRAP", "localhost", "host:port"),
+        ("KAFKA_BOOTSTRAP", "k1:9092,:9093", "host:port"),
+        ("KAFKA_BOOTSTRAP", "k1:kafka", "port number"),
+        ("CLICKHOUSE_URL", "clickhouse://ch:9000", "http://"),
+        ("CLICKHOUSE_URL", "http:///db", "no host"),
+        ("LOG_LEVEL", "loud", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    ],
+)
+def test_a_bad_value_is_reported_with_its_variable(variable: str, value: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: value})
+    assert caught.value.variable == variable
+    assert caught.value.value == value
+    assert reason in caught.value.reason
+    assert str(caught.value).startswith(f"{variable}={value!r}: ")
+
+
+def test_errors_do_not_show_a_password() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATABASE_URL": "mysql://risk:hunter2@db/prop"})
+    assert "hunter2" not in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
+
+
+def test_settings_are_frozen_and_hide_the_secret() -> None:
+    settings = load_settings({"SECRET_KEY": "hunter2"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.http_port = 1  # type: ignore[misc]
+    assert "hunter2" not in repr(settings)
+    assert dataclasses.replace(settings, http_port=1).http_port == 1
+
+
+def test_every_field_is_declared_with_variable_default_and_doc() -> None:
+    specs = describe_settings()
+    assert [spec.variable for spec in specs] == [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "REDIS_PREFIX",
+        "KAFKA_BOOTSTRAP",
+        "CLICKHOUSE_URL",
+        "PROPTRADE_DATA_DIR",
+        "HTTP_HOST",
+        "HTTP_PORT",
+        "SECRET_KEY",
+        "LOG_LEVEL",
+    ]
+    assert len(specs) == len(dataclasses.fields(Settings))
+    assert all(spec.doc.endswith(".") for spec in specs)
+
+
+def test_readme_documents_the_settings_as_declared() -> None:
+    # Regenerate with: python -c "from streams.settings import settings_table as t; print(t())"
+    assert settings_table() in (REPO / "README.md").read_text()
+
+
+def test_nothing_else_reads_the_environment() -> None:
+    reads = re.compile(r"\bos\.environ\b|\bgetenv\b|\bfrom os import\b.*\benviron\b")
+    offenders = [
+        str(path.relative_to(REPO))
+        for package in ("streams", "gateway", "storage", "analytics")
+        for path in sorted((REPO / package).rglob("*.py"))
+        if path.name != "settings.py" and reads.search(path.read_text())
+    ]
+    assert offenders == [], "read settings through streams.settings.load_settings() instead"

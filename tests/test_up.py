@@ -1,0 +1,121 @@
+"""`proptrade up` as an operator runs it: a real process, the real embedded broker."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BROKER_LINE = re.compile(r"broker: embedded tansu at (127\.0\.0\.1):(\d+)")
+
+
+def proptrade_command() -> list[str]:
+    script = Path(sys.executable).with_name("proptrade")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "streams.cli"]
+
+
+def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PROPTRADE_DATA_DIR=str(tmp_path / "data"),
+        KAFKA_BOOTSTRAP="",
+        SECRET_KEY="test-secret",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def up(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*proptrade_command(), "up", *args],
+        env=environment(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_up_for_two_seconds_starts_the_broker_and_stops_it(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = up(tmp_path, "--seconds", "2")
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr
+    found = BROKER_LINE.search(result.stdout)
+    assert found, result.stdout
+    assert f"data dir: {tmp_path / 'data'}" in result.stdout
+    assert "engine: in-process" in result.stdout
+    assert result.stdout.rstrip().endswith("stopped")
+    assert 2 <= elapsed < 30
+    assert not accepts(found[1], int(found[2])), "the broker outlived `proptrade up`"
+    assert (tmp_path / "data" / "logs" / "broker.log").read_text().strip()
+    assert "SECRET_KEY" not in result.stderr
+
+
+def test_up_warns_about_the_development_secret_key(tmp_path: Path) -> None:
+    result = up(tmp_path, "--once", SECRET_KEY="")
+    assert result.returncode == 0, result.stderr
+    assert "warning: SECRET_KEY is unset" in result.stderr
+
+
+def test_up_uses_an_external_broker_when_one_is_named(tmp_path: Path) -> None:
+    result = up(tmp_path, "--once", KAFKA_BOOTSTRAP="127.0.0.1:1")
+    assert result.returncode == 0, result.stderr
+    assert "broker: external Kafka at 127.0.0.1:1" in result.stdout
+    assert "embedded" not in result.stdout
+
+
+def test_up_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
+    result = up(tmp_path, "--once", HTTP_PORT="eighty")
+    assert result.returncode == 2
+    assert "HTTP_PORT='eighty'" in result.stderr
+    assert "broker:" not in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
+    process = subprocess.Popen(
+        [*proptrade_command(), "up"],
+        env=environment(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "ready" in line:
+                break
+        found = BROKER_LINE.search("".join(seen))
+        assert found, seen
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert stdout.rstrip().endswith("stopped")
+    assert not accepts(found[1], int(found[2]))
