@@ -15,8 +15,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import orjson
 

@@ -314,9 +314,9 @@ class Engine:
 
     def _on_deal(self, event: Deal, out: list[Output]) -> None:
         row = self._account(event.account)
+        sid = self._symbol(event.symbol)
         if self.table.status[row] > PAUSED:
             return  # a failed or passed account stays as it is
-        sid = self._symbol(event.symbol)
         key = str(event.position)
         position = self.positions[row].get(key)
         is_buy = event.side == "buy"

@@ -43,10 +43,12 @@ _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 class ProgramError(ValueError):
     """An invalid program document; ``field`` is the dotted path of the offending field."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}" if field else reason)
+    def __init__(self, field: str, reason: str, source: str = "") -> None:
+        message = f"{field}: {reason}" if field else reason
+        super().__init__(f"{source}: {message}" if source else message)
         self.field = field
         self.reason = reason
+        self.source = source
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,13 @@ def load_programs(paths: Sequence[str]) -> list[Program]:
         try:
             text = Path(path).read_bytes()
         except OSError as exc:
-            raise ProgramError("", f"{path}: cannot read ({exc.strerror})") from None
+            raise ProgramError("", f"cannot read ({exc.strerror})", path) from None
         try:
             program = parse_program(text)
         except ProgramError as exc:
-            raise ProgramError(exc.field, f"{path}: {exc}") from None
+            raise ProgramError(exc.field, exc.reason, path) from None
         if program.id in programs:
-            raise ProgramError("id", f"{path}: id: program {program.id!r} is defined twice")
+            raise ProgramError("id", f"program {program.id!r} is defined twice", path)
         programs[program.id] = program
     return list(programs.values())
 

@@ -1,0 +1,257 @@
+"""Property-based tests of the engine core: invariants over random feeds (hypothesis)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streams import accounts as acc
+from streams.engine import Engine, FeedError
+from streams.events import Account, Clock, Deal, Event, Quote, Symbol
+from streams.outputs import Breach, encode_line
+from streams.program import parse_program
+from streams.replay import run
+from streams.snapshot import restore, snapshot
+
+START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+SYMBOLS = [
+    Symbol(symbol="EURUSD", contract_size=100000.0, profit_currency="USD"),
+    Symbol(symbol="USDJPY", contract_size=100000.0, profit_currency="JPY"),
+    Symbol(symbol="XAUUSD", contract_size=100.0, profit_currency="USD"),
+]
+MIDS = [1.08, 151.0, 2300.0]
+PROGRAMS = {
+    "static": {"id": "static", "initial_balance": 100000,
+               "day": {"timezone": "Europe/Prague", "starts_at": "00:00"},
+               "rules": {"daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10},
+                         "profit_target": {"target": 0.10},
+                         "min_trading_days": {"days": 2}}},
+    "trail-eq": {"id": "trail-eq", "initial_balance": 100000,
+                 "day": {"timezone": "America/New_York", "starts_at": "17:00"},
+                 "rules": {"daily_loss": {"limit": 0.04, "reference": "day_start_max"},
+                           "max_loss": {"limit": 0.06, "mode": "trailing_equity",
+                                        "lock_at": 0.01}}},
+    "trail-bal": {"id": "trail-bal", "initial_balance": 100000,
+                  "rules": {"daily_loss": {"amount": 3000, "reference": "intraday_peak_equity",
+                                           "action": "pause"},
+                            "max_loss": {"limit": 0.08, "mode": "trailing_balance",
+                                         "of": "high_water_mark"},
+                            "consistency": {"max_best_day_share": 0.4},
+                            "profit_target": {"target": 0.05}}},
+    "trail-eod": {"id": "trail-eod", "initial_balance": 50000,
+                  "day": {"timezone": "UTC", "starts_at": "00:30"},
+                  "rules": {"daily_loss": {"limit": 0.03, "reference": "day_start_equity",
+                                           "of": "reference"},
+                            "max_loss": {"amount": 2000, "mode": "trailing_eod_balance",
+                                         "lock_at": 0},
+                            "max_exposure": {"lots": 6, "action": "warn"}}},
+}
+TRAILING = {"trail-eq", "trail-bal", "trail-eod"}
+
+step = st.one_of(
+    st.tuples(st.just("quote"), st.integers(0, 2), st.floats(-0.015, 0.015)),
+    st.tuples(st.just("open"), st.integers(0, 2), st.sampled_from(["buy", "sell"]),
+              st.sampled_from([0.1, 0.5, 1.0, 2.0, 5.0, 10.0])),
+    st.tuples(st.just("close"), st.integers(0, 50), st.floats(0.2, 1.0)),
+    st.tuples(st.just("clock"), st.integers(1, 30)),
+)
+feeds = st.tuples(
+    st.sampled_from(sorted(PROGRAMS)),
+    st.sampled_from(sorted(PROGRAMS)),
+    st.lists(st.tuples(st.sampled_from(["A", "B"]), step), min_size=1, max_size=60),
+)
+
+
+def build(program_a: str, program_b: str, steps: list) -> list[Event]:
+    """Turn drawn steps into a valid feed for accounts A and B (closes only what is open)."""
+    ts = START
+    mids = list(MIDS)
+    events: list[Event] = [*SYMBOLS]
+    events += [Quote(ts=ts, symbol=s.symbol, bid=m, ask=m * 1.00002) for s, m in
+               zip(SYMBOLS, mids, strict=True)]
+    events.append(Account(ts=ts, account="A", program=program_a))
+    events.append(Account(ts=ts, account="B", program=program_b))
+    open_positions: dict[str, list[tuple[int, int, str, float]]] = {"A": [], "B": []}
+    counter = 0
+    for account, (kind, *args) in steps:
+        ts += timedelta(minutes=7)
+        counter += 1
+        if kind == "quote":
+            sid, move = args
+            mids[sid] *= 1 + move
+            events.append(Quote(ts=ts, symbol=SYMBOLS[sid].symbol, bid=mids[sid],
+                                ask=mids[sid] * 1.00002))
+        elif kind == "open":
+            sid, side, volume = args
+            open_positions[account].append((counter, sid, side, volume))
+            events.append(Deal(ts=ts, account=account, deal=counter, position=counter,
+                               symbol=SYMBOLS[sid].symbol, side=side, entry="in",
+                               volume=volume, price=mids[sid]))
+        elif kind == "close" and open_positions[account]:
+            which, share = args
+            positions = open_positions[account]
+            position, sid, side, volume = positions[which % len(positions)]
+            closed = volume if share > 0.9 else round(volume * share, 2) or volume
+            if closed >= volume:
+                positions.remove((position, sid, side, volume))
+            else:
+                positions[positions.index((position, sid, side, volume))] = (
+                    position, sid, side, round(volume - closed, 2))
+            events.append(Deal(ts=ts, account=account, deal=counter, position=position,
+                               symbol=SYMBOLS[sid].symbol,
+                               side="sell" if side == "buy" else "buy", entry="out",
+                               volume=closed, price=mids[sid]))
+        elif kind == "clock":
+            ts += timedelta(hours=args[0])
+            events.append(Clock(ts=ts))
+    return events
+
+
+def engine() -> Engine:
+    return Engine(parse_program(doc) for doc in PROGRAMS.values())
+
+
+def apply(e: Engine, event: Event) -> list:
+    try:
+        return e.apply(event)
+    except FeedError:
+        return []  # e.g. a close on an account already failed: ignored by construction
+
+
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(feeds)
+def test_floors_move_only_as_their_mode_allows(feed):
+    program_a, program_b, steps = feed
+    e = engine()
+    before: dict[str, float | None] = {}
+    for event in build(program_a, program_b, steps):
+        apply(e, event)
+        for account, program in (("A", program_a), ("B", program_b)):
+            if account not in e.rows:
+                continue
+            floor = e.state(account).max_loss_floor
+            if account in before:
+                if program in TRAILING:
+                    assert floor >= before[account], "a trailing floor fell"
+                else:
+                    assert floor == before[account], "a static floor moved"
+            before[account] = floor
+
+
+@PROPERTY
+@given(feeds)
+def test_breach_if_and_only_if_equity_at_or_below_a_floor(feed):
+    program_a, program_b, steps = feed
+    e = engine()
+    for event in build(program_a, program_b, steps):
+        statuses = {a: e.state(a).status for a in e.rows}
+        outputs = apply(e, event)
+        for account, status in statuses.items():
+            if status != "active":
+                continue
+            state = e.state(account)
+            floors = [b for b in outputs if isinstance(b, Breach) and b.account == account
+                      and b.rule in ("daily_loss", "max_loss")]
+            for breach in floors:
+                assert breach.equity <= breach.floor
+            if state.status == "active":
+                # Still active after the event: no floor is touched.
+                assert not floors
+                for floor in (state.daily_floor, state.max_loss_floor):
+                    assert floor is None or state.equity > floor
+            elif floors:
+                assert state.status in ("failed", "paused")
+
+
+@PROPERTY
+@given(feeds)
+def test_replay_is_deterministic(feed):
+    events = build(*feed[:2], feed[2])
+    data = b"\n".join(msgspec.json.encode(e) for e in events) + b"\n"
+    outputs = []
+    for _ in range(2):
+        out, err = io.StringIO(), io.StringIO()
+        run(_program_files(), io.BytesIO(data), out, err)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count('"type":"state"') == 2
+
+
+@PROPERTY
+@given(feeds)
+def test_accounts_are_independent(feed):
+    program_a, program_b, steps = feed
+    events = build(program_a, program_b, steps)
+    without_b = [e for e in events if getattr(e, "account", "A") != "B"]
+    together, alone = engine(), engine()
+    mixed = [encode_line(o) for ev in events for o in apply(together, ev)
+             if o.account == "A"]
+    solo = [encode_line(o) for ev in without_b for o in apply(alone, ev)]
+    assert mixed == solo
+    assert together.state("A") == alone.state("A")
+
+
+@PROPERTY
+@given(feeds, st.integers(0, 200))
+def test_snapshot_restore_continue_equals_uninterrupted(feed, cut):
+    events = build(*feed[:2], feed[2])
+    cut = min(cut, len(events))
+    straight = engine()
+    expected = [encode_line(o) for ev in events for o in apply(straight, ev)]
+    first = engine()
+    got = [encode_line(o) for ev in events[:cut] for o in apply(first, ev)]
+    resumed = restore(snapshot(first))
+    got += [encode_line(o) for ev in events[cut:] for o in apply(resumed, ev)]
+    assert got == expected
+    assert resumed.states() == straight.states()
+    assert snapshot(resumed) == snapshot(straight)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(-1, 4), st.integers(-1, 3),
+    st.lists(st.integers(5_000_000, 20_000_000), min_size=5, max_size=5),
+    st.sampled_from([0.0, 0.03, 0.05, 0.0625]), st.integers(0, 500_000),
+    st.sampled_from([acc.INF, 10_000_000.0, 10_100_000.0]),
+)
+def test_vector_and_scalar_floors_agree(ref, mode, values, frac, fixed, cap):
+    """The vector floor formulas (rollovers, quotes) equal the scalar ones (deals)."""
+    t = acc.AccountTable(4)
+    row = t.append()
+    dsb, dse, peak, initial, hwm = (float(v) for v in values)
+    for name, value in (("dl_ref", ref), ("day_start_balance", dsb), ("day_start_equity", dse),
+                        ("day_peak", peak), ("initial", initial), ("dl_fixed", float(fixed)),
+                        ("dl_frac", frac), ("ml_mode", mode), ("hwm", hwm),
+                        ("ml_fixed", float(fixed)), ("ml_frac", frac), ("ml_cap", cap),
+                        ("ml_floor", -acc.INF)):
+        t.columns[name][row] = value
+    acc.floors_of(t, np.array([row]))
+    assert t.daily_floor[row] == acc.daily_floor_one(ref, dsb, dse, peak, initial,
+                                                      float(fixed), frac)
+    assert t.ml_floor[row] == acc.max_loss_floor_one(mode, hwm, float(fixed), frac, cap,
+                                                      -acc.INF)
+
+
+_FILES: list[str] = []
+
+
+def _program_files() -> list[str]:
+    if not _FILES:
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(prefix="proptrade-programs-"))
+        for name, doc in PROGRAMS.items():
+            path = folder / f"{name}.json"
+            path.write_bytes(msgspec.json.encode(doc))
+            _FILES.append(str(path))
+    return _FILES
