@@ -136,12 +136,18 @@ def _volume(rng: random.Random, symbol: Symbol) -> float:
     return rng.choice([0.1, 0.5, 1.0, 2.0])
 
 
-def quote_stream(market: Market, count: int, seed: int, start: datetime) -> list[Quote]:
-    """A random walk per symbol; each quote moves one symbol by about one volatility step."""
+def quote_stream(market: Market, count: int, seed: int, start: datetime,
+                 step: timedelta | None = None) -> list[Quote]:
+    """A random walk per symbol; each quote moves one symbol by about one volatility step.
+
+    The walk continues from (and updates) ``market.mids``; quotes are ``step`` apart
+    (default: spread over six hours of event time).
+    """
     rng = random.Random(seed)
-    mids = list(market.mids)
+    mids = market.mids
     n = len(mids)
-    step = timedelta(microseconds=max(1, 86_400_000_000 // 4 // max(count, 1)))
+    if step is None:
+        step = timedelta(microseconds=max(1, 21_600_000_000 // max(count, 1)))
     quotes: list[Quote] = []
     ts = start
     for _ in range(count):

@@ -77,10 +77,8 @@ def build(program_a: str, program_b: str, steps: list) -> list[Event]:
     events.append(Account(ts=ts, account="A", program=program_a))
     events.append(Account(ts=ts, account="B", program=program_b))
     open_positions: dict[str, list[tuple[int, int, str, float]]] = {"A": [], "B": []}
-    counter = 0
-    for account, (kind, *args) in steps:
+    for counter, (account, (kind, *args)) in enumerate(steps, start=1):
         ts += timedelta(minutes=7)
-        counter += 1
         if kind == "quote":
             sid, move = args
             mids[sid] *= 1 + move
