@@ -1,13 +1,13 @@
 """Open positions held columnar, one block per (symbol, account currency).
 
-A quote on a symbol re-marks every position of its blocks with a handful of numpy
-operations over contiguous arrays — no Python loop per position. Blocks whose profit
-currency differs from the account currency also hang off their conversion pair, so a
-USDJPY quote re-marks EURJPY positions of USD accounts too.
+Every position is a row of one :class:`Arena` (its pricing coefficients, its current mark,
+its account row); a block is a contiguous segment of the arena, so a quote on a symbol is
+one pass over the segments of the blocks it prices (``kernels.on_quote``), with no Python
+per position. Blocks whose profit currency differs from the account currency also hang
+off their conversion pair, so a USDJPY quote re-marks EURJPY positions of USD accounts.
 
-The floating profit of one position is the same IEEE arithmetic in :func:`mark_one` and
-:meth:`Block.mark`, so a position marked alone (on a deal) and in a vector (on a quote)
-gets the same cents.
+A position marked alone (on a deal, :func:`mark_one`) and in the vector pass gets the
+same cents: the same IEEE operations in the same order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from streams.money import ROUND_HALF, round_cents_array
+from streams.money import ROUND_HALF
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
@@ -54,9 +54,8 @@ def mark_one(
 ) -> float:
     """Floating profit of one position in whole cents of the account currency.
 
-    Written as ``qty × price − qty × open`` like :meth:`Block.mark`'s matrix product; the
-    product may fuse operations, so the two can differ in the last bits, which matters only
-    within a millionth of a cent of a half-cent tie.
+    Written as ``kernels.mark_block`` computes it from the coefficients
+    ``(qty if buy, qty if sell, −open × qty)``: the term of the other side is an exact zero.
     """
     price = bid if is_buy else ask
     cents = qty100 * price + -(open_price * qty100)
@@ -65,118 +64,148 @@ def mark_one(
     return float(math.floor(cents + ROUND_HALF))
 
 
+class Arena:
+    """The rows of every open position, and where each block's segment starts.
+
+    A block that outgrows its segment moves to a segment twice as large at the end; the
+    space it leaves is reclaimed by :meth:`compact` once it is half of the arena.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.coef: F8 = np.zeros((capacity, 3))
+        self.marks: F8 = np.zeros(capacity)
+        self.account: I8 = np.zeros(capacity, dtype=np.int64)
+        self.top = 0  # first row not given to any segment
+        self.blocks: list[Block] = []
+        # Per block, for the compiled quote pass; kept in step by Block.
+        self.start: I8 = np.zeros(16, dtype=np.int64)
+        self.n: I8 = np.zeros(16, dtype=np.int64)
+        self.sid: I8 = np.zeros(16, dtype=np.int64)
+        self.conv_sid: I8 = np.zeros(16, dtype=np.int64)
+        self.conv_invert = np.zeros(16, dtype=np.bool_)
+
+    def new_block(self, sid: int, currency: str) -> Block:
+        block = Block(self, len(self.blocks), sid, currency)
+        if block.id == len(self.start):
+            for name in ("start", "n", "sid", "conv_sid", "conv_invert"):
+                old = getattr(self, name)
+                new = np.zeros(len(old) * 2, dtype=old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        self.blocks.append(block)
+        self.sid[block.id] = sid
+        self.conv_sid[block.id] = -1
+        self._place(block, 16)
+        return block
+
+    def _place(self, block: Block, capacity: int) -> None:
+        """Give a block a segment of ``capacity`` rows at the end, moving its rows there."""
+        if self.top + capacity > len(self.marks):
+            used = sum(b.n for b in self.blocks)
+            if used + capacity <= len(self.marks) // 2:
+                self.compact()
+            if self.top + capacity > len(self.marks):
+                self._grow(max(len(self.marks) * 2, self.top + capacity))
+        start, n = self.top, block.n
+        old = block.start
+        if n:
+            self.coef[start:start + n] = self.coef[old:old + n]
+            self.marks[start:start + n] = self.marks[old:old + n]
+            self.account[start:start + n] = self.account[old:old + n]
+        block.start, block.capacity = start, capacity
+        self.start[block.id] = start
+        self.top += capacity
+
+    def compact(self) -> None:
+        """Pack every segment to the front, in block order (keeps each block's capacity)."""
+        coef, marks, account = self.coef.copy(), self.marks.copy(), self.account.copy()
+        top = 0
+        for block in self.blocks:
+            old, n = block.start, block.n
+            self.coef[top:top + n] = coef[old:old + n]
+            self.marks[top:top + n] = marks[old:old + n]
+            self.account[top:top + n] = account[old:old + n]
+            block.start = top
+            self.start[block.id] = top
+            top += block.capacity
+        self.top = top
+
+    def _grow(self, capacity: int) -> None:
+        for name in ("coef", "marks", "account"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
+            new[: self.top] = old[: self.top]
+            setattr(self, name, new)
+
+
 class Block:
     """The open positions on one symbol of the accounts of one currency."""
 
-    __slots__ = (
-        "account",
-        "coef",
-        "conv_invert",
-        "conv_sid",
-        "currency",
-        "marks",
-        "_prices",
-        "n",
-        "positions",
-        "sid",
-        "_per_account",
-        "_shared",
-    )
+    __slots__ = ("arena", "capacity", "conv_invert", "conv_sid", "currency", "id", "n",
+                 "positions", "sid", "start")
 
-    def __init__(self, sid: int, currency: str, capacity: int = 16) -> None:
+    def __init__(self, arena: Arena, block_id: int, sid: int, currency: str) -> None:
+        self.arena = arena
+        self.id = block_id
         self.sid = sid
         self.currency = currency
-        self.conv_sid = -1  # -1: profit currency is the account currency
+        self.conv_sid = -1  # -1: profit currency is the account currency; -2: unresolved
         self.conv_invert = False
+        self.start = 0
+        self.capacity = 0
         self.n = 0
-        # Per position: qty if buy, qty if sell, −open × qty; so that the floating profit
-        # of every position is one matrix-vector product with (bid, ask, 1).
-        self.coef: F8 = np.zeros((capacity, 3))
-        self.account: I8 = np.zeros(capacity, dtype=np.int64)
-        self.marks: F8 = np.zeros(capacity)
-        self._prices: F8 = np.ones(3)
         self.positions: list[Position] = []
-        self._per_account: dict[int, int] = {}
-        self._shared = 0  # positions whose account already has one in this block
 
-    @property
-    def has_shared_accounts(self) -> bool:
-        return self._shared > 0
+    def set_conversion(self, conv_sid: int, invert: bool) -> None:
+        self.conv_sid, self.conv_invert = conv_sid, invert
+        self.arena.conv_sid[self.id] = conv_sid
+        self.arena.conv_invert[self.id] = invert
+
+    def mark_of(self, position: Position) -> float:
+        return float(self.arena.marks[self.start + position.slot])
 
     def add(self, position: Position, qty100: float, mark: float) -> None:
-        if self.n == len(self.marks):
-            self._grow()
-        slot = self.n
-        self._set_coef(slot, position, qty100)
-        self.account[slot] = position.account
-        self.marks[slot] = mark
+        if self.n == self.capacity:
+            self.arena._place(self, self.capacity * 2)
+        arena, slot = self.arena, self.n
+        row = self.start + slot
+        self._set_coef(row, position, qty100)
+        arena.account[row] = position.account
+        arena.marks[row] = mark
         self.positions.append(position)
         position.block, position.slot = self, slot
         self.n += 1
-        count = self._per_account.get(position.account, 0)
-        if count:
-            self._shared += 1
-        self._per_account[position.account] = count + 1
+        arena.n[self.id] = self.n
 
     def remove(self, position: Position) -> float:
-        """Take a position out (swap with the last); returns its last mark."""
+        """Take a position out (the last row takes its place); returns its last mark."""
+        arena = self.arena
         slot, last = position.slot, self.n - 1
-        mark = float(self.marks[slot])
+        row, last_row = self.start + slot, self.start + last
+        mark = float(arena.marks[row])
         if slot != last:
             moved = self.positions[last]
-            self.coef[slot] = self.coef[last]
-            self.marks[slot] = self.marks[last]
-            self.account[slot] = self.account[last]
+            arena.coef[row] = arena.coef[last_row]
+            arena.marks[row] = arena.marks[last_row]
+            arena.account[row] = arena.account[last_row]
             self.positions[slot] = moved
             moved.slot = slot
         self.positions.pop()
         self.n = last
+        arena.n[self.id] = last
         position.block, position.slot = None, -1
-        count = self._per_account[position.account] - 1
-        if count:
-            self._shared -= 1
-            self._per_account[position.account] = count
-        else:
-            del self._per_account[position.account]
         return mark
 
     def set_row(self, position: Position, qty100: float, mark: float) -> float:
         """Update a position's price/volume in place; returns the mark it replaces."""
-        slot = position.slot
-        previous = float(self.marks[slot])
-        self._set_coef(slot, position, qty100)
-        self.marks[slot] = mark
+        row = self.start + position.slot
+        previous = float(self.arena.marks[row])
+        self._set_coef(row, position, qty100)
+        self.arena.marks[row] = mark
         return previous
 
-    def mark(self, bid: float, ask: float, rate: float) -> F8:
-        """Re-mark every position; returns the change of each mark (cents), marks updated."""
-        n = self.n
-        vector = self._prices
-        vector[0], vector[1] = bid, ask
-        prices = self.coef[:n] @ vector
-        if rate != 1.0:
-            np.multiply(prices, rate, out=prices)
-        marks = round_cents_array(prices)
-        delta = marks - self.marks[:n]
-        self.marks[:n] = marks
-        return delta
-
-    def zero_marks(self) -> F8:
-        """Marks back to 0 (no usable price or rate); returns the change of each mark."""
-        delta = -self.marks[: self.n]
-        self.marks[: self.n] = 0.0
-        return delta
-
-    def _set_coef(self, slot: int, position: Position, qty100: float) -> None:
-        row = self.coef[slot]
-        row[0] = qty100 if position.is_buy else 0.0
-        row[1] = 0.0 if position.is_buy else qty100
-        row[2] = -(position.open_price * qty100)
-
-    def _grow(self) -> None:
-        capacity = len(self.marks) * 2
-        for name in ("coef", "account", "marks"):
-            old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+    def _set_coef(self, row: int, position: Position, qty100: float) -> None:
+        coef = self.arena.coef[row]
+        coef[0] = qty100 if position.is_buy else 0.0
+        coef[1] = 0.0 if position.is_buy else qty100
+        coef[2] = -(position.open_price * qty100)

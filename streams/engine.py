@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams import accounts as acc
+from streams import kernels
 from streams.accounts import (
     ACTIVE,
     FAILED,
@@ -35,7 +36,7 @@ from streams.accounts import (
     Rules,
     compile_rules,
 )
-from streams.book import Block, Position, mark_one, signed_qty100
+from streams.book import Arena, Block, Position, mark_one, signed_qty100
 from streams.events import (
     Account,
     Balance,
@@ -98,17 +99,23 @@ class Engine:
         self.positions: list[dict[str, Position]] = []
         self.symbol_ids: dict[str, int] = {}
         self.symbols: list[Symbol] = []
-        self.bid: list[float] = []
-        self.ask: list[float] = []
-        self.quoted: list[bool] = []
+        self.bid = np.zeros(64)
+        self.ask = np.zeros(64)
+        self.quoted = np.zeros(64, dtype=np.bool_)
+        self.book = Arena()
         self.blocks: dict[tuple[int, str], Block] = {}
-        self.marked_by: list[list[Block]] = []
+        self.marked_by: list[list[Block]] = []  # per symbol: the blocks its quotes move
+        self._by_symbol = np.zeros(1, dtype=np.int64)  # marked_by as CSR for the kernel
+        self._block_ids = np.zeros(0, dtype=np.int64)
+        self._marked_by_changed = True
         self.calendars: list[CalendarState] = []
         self.calendar_index: dict[tuple[str, str], int] = {}
         self.now: int | None = None
         self.next_deadline = int(NO_DEADLINE)
         self.marks = 0  # positions re-marked by quotes, for the benchmark
         self.checks = 0  # accounts compared with their floors after quotes
+        self._touched = np.empty(0, dtype=np.int64)  # scratch of the quote kernel
+        self._rising = np.empty(0, dtype=np.int64)
         self._handlers: dict[type, Callable[[Any, list[Output]], None]] = {
             Quote: self._on_quote,
             Deal: self._on_deal,
@@ -225,12 +232,17 @@ class Engine:
             if self.symbols[sid] != event:
                 raise FeedError(f"symbol {event.symbol!r} is already defined differently")
             return
-        self.symbol_ids[event.symbol] = len(self.symbols)
+        sid = len(self.symbols)
+        self.symbol_ids[event.symbol] = sid
         self.symbols.append(event)
-        self.bid.append(0.0)
-        self.ask.append(0.0)
-        self.quoted.append(False)
+        if sid == len(self.bid):
+            self.bid = np.resize(self.bid, sid * 2)
+            self.ask = np.resize(self.ask, sid * 2)
+            self.quoted = np.resize(self.quoted, sid * 2)
+        self.bid[sid] = self.ask[sid] = 0.0
+        self.quoted[sid] = False
         self.marked_by.append([])
+        self._marked_by_changed = True
         for block in self.blocks.values():
             if block.conv_sid == -2:
                 self._resolve_conversion(block)
@@ -242,45 +254,33 @@ class Engine:
         ts = to_micros(event.ts)
         self._advance(ts, out)
         self.bid[sid], self.ask[sid], self.quoted[sid] = event.bid, event.ask, True
-        equity = self.table.equity
-        touched: list[Rows] = []
-        for block in self.marked_by[sid]:
-            if block.n == 0:
-                continue
-            rate = self._rate(block)
-            if rate is None or not self.quoted[block.sid]:
-                continue
-            delta = block.mark(self.bid[block.sid], self.ask[block.sid], rate)
-            self.marks += block.n
-            rows = block.account[: block.n]
-            if block.has_shared_accounts:
-                np.add.at(equity, rows, delta)
-            else:
-                equity[rows] += delta
-            touched.append(rows)
-        # Checked once every block moved: an account holding positions in two of them
-        # (USDJPY and EURJPY on a USDJPY quote) is judged on its equity after the event.
-        if len(touched) == 1:
-            self._check_marked(touched[0], ts, out)
-        elif touched:
-            self._check_marked(np.concatenate(touched), ts, out)
-
-    def _check_marked(self, rows: Rows, ts: int, out: list[Output]) -> None:
-        """After a quote: raise the peaks that moved, then report touched floors.
-
-        Raising a peak cannot make a floor touch (a floor stays below its peak), so both
-        conditions are read before anything moves.
-        """
-        t = self.table
-        self.checks += len(rows)
-        equity = t.equity[rows]
-        touched = equity <= t.floor_eff[rows]
-        rising = equity > t.track[rows]
-        if rising.any():
-            acc.raise_peaks(t, rows[rising], equity[rising])
-        if touched.any():
-            for row in self._by_account(set(rows[touched].tolist())):
+        if self._marked_by_changed:
+            self._index_marked_by()
+        book, t = self.book, self.table
+        if len(self._touched) < book.top:
+            self._touched = np.empty(len(book.marks), dtype=np.int64)
+            self._rising = np.empty(len(book.marks), dtype=np.int64)
+        n_touched, n_rising, marked = kernels.on_quote(
+            sid, self.bid, self.ask, self.quoted, self._by_symbol, self._block_ids,
+            book.start, book.n, book.sid, book.conv_sid, book.conv_invert, book.coef,
+            book.marks, book.account, t.hot, self._touched, self._rising)
+        self.marks += marked
+        self.checks += marked
+        if n_rising:
+            kernels.raise_peaks(self._rising, n_rising, t.hot, t.status, t.dl_ref, t.day_peak,
+                                t.dl_fixed, t.dl_frac, t.daily_floor, t.ml_mode, t.hwm,
+                                t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor)
+        if n_touched:
+            for row in self._by_account(set(self._touched[:n_touched].tolist())):
                 self._check_floors(row, ts, out)
+
+    def _index_marked_by(self) -> None:
+        """``marked_by`` as compressed rows (offsets per symbol, block ids) for the kernel."""
+        counts = [len(blocks) for blocks in self.marked_by]
+        self._by_symbol = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self._block_ids = np.array([b.id for blocks in self.marked_by for b in blocks],
+                                   dtype=np.int64)
+        self._marked_by_changed = False
 
     def _on_clock(self, event: Clock, out: list[Output]) -> None:
         self._advance(to_micros(event.ts), out)
@@ -662,9 +662,10 @@ class Engine:
         currency = self.account_currency[row]
         block = self.blocks.get((sid, currency))
         if block is None:
-            block = Block(sid, currency)
+            block = self.book.new_block(sid, currency)
             self.blocks[(sid, currency)] = block
             self.marked_by[sid].append(block)
+            self._marked_by_changed = True
             self._resolve_conversion(block)
         return block
 
@@ -672,17 +673,17 @@ class Engine:
         """Find the pair joining the block's profit currency and account currency."""
         profit = self.symbols[block.sid].profit_currency
         if profit == block.currency:
-            block.conv_sid = -1
+            block.set_conversion(-1, False)
             return
-        block.conv_sid = -2  # unresolved until a joining pair is defined
+        block.set_conversion(-2, False)  # unresolved until a joining pair is defined
         for sid, spec in enumerate(self.symbols):
             base = spec.base_currency or _base_currency(spec)
             pair = (base, spec.profit_currency)
             if pair in ((profit, block.currency), (block.currency, profit)):
-                block.conv_sid = sid
-                block.conv_invert = pair[0] == block.currency
+                block.set_conversion(sid, pair[0] == block.currency)
                 if block not in self.marked_by[sid]:
                     self.marked_by[sid].append(block)
+                    self._marked_by_changed = True
                 return
 
     def _rate(self, block: Block) -> float | None:
@@ -692,7 +693,7 @@ class Engine:
             return 1.0
         if sid == -2 or not self.quoted[sid]:
             return None
-        mid = (self.bid[sid] + self.ask[sid]) / 2.0
+        mid = (float(self.bid[sid]) + float(self.ask[sid])) / 2.0
         return 1.0 / mid if block.conv_invert else mid
 
     def _mark(self, block: Block, is_buy: bool, open_price: float, qty100: float,
@@ -700,7 +701,8 @@ class Engine:
         sid = block.sid
         if rate is None or not self.quoted[sid]:
             return 0.0
-        return mark_one(is_buy, open_price, qty100, self.bid[sid], self.ask[sid], rate)
+        return mark_one(is_buy, open_price, qty100, float(self.bid[sid]), float(self.ask[sid]),
+                        rate)
 
 
 def _base_currency(spec: Symbol) -> str | None:

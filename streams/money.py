@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import numpy.typing as npt
-
 CENTS_PER_UNIT = 100
 ROUND_HALF = 0.5 + 1e-6
 
@@ -28,12 +25,6 @@ def to_cents(amount: float) -> int:
 def round_cents(cents: float) -> int:
     """Round a fractional number of cents to whole cents (half-up)."""
     return math.floor(cents + ROUND_HALF)
-
-
-def round_cents_array(cents: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Vector form of :func:`round_cents`, in place; whole cents kept as float64."""
-    np.add(cents, ROUND_HALF, out=cents)
-    return np.floor(cents, out=cents)
 
 
 def to_units(cents: float) -> float:

@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 
 from streams.accounts import COLUMNS, compile_rules
-from streams.book import Block, Position, signed_qty100
+from streams.book import Position, signed_qty100
 from streams.engine import CalendarState, Engine, EngineError
 from streams.events import Symbol
 from streams.program import Program
@@ -99,8 +99,8 @@ def snapshot(engine: Engine) -> bytes:
     blocks = []
     for block in engine.blocks.values():
         records = [
-            _record(position, block.sid, float(block.marks[slot]))
-            for slot, position in enumerate(block.positions)
+            _record(position, block.sid, block.mark_of(position))
+            for position in block.positions
         ]
         blocks.append(BlockRecord(block.sid, block.currency, records))
     detached = []
@@ -116,9 +116,9 @@ def snapshot(engine: Engine) -> bytes:
         account_currency=list(engine.account_currency),
         columns=columns,
         symbols=list(engine.symbols),
-        bid=list(engine.bid),
-        ask=list(engine.ask),
-        quoted=list(engine.quoted),
+        bid=engine.bid[: len(engine.symbols)].tolist(),
+        ask=engine.ask[: len(engine.symbols)].tolist(),
+        quoted=engine.quoted[: len(engine.symbols)].tolist(),
         blocks=blocks,
         detached=detached,
         calendars=[
@@ -162,9 +162,11 @@ def restore(data: bytes) -> Engine:
     engine.positions = [{} for _ in range(n)]
     for symbol in state.symbols:
         engine._on_symbol(symbol, [])
-    engine.bid, engine.ask, engine.quoted = list(state.bid), list(state.ask), list(state.quoted)
+    count = len(state.symbols)
+    engine.bid[:count], engine.ask[:count] = state.bid, state.ask
+    engine.quoted[:count] = state.quoted
     for record in state.blocks:
-        block = Block(record.sid, record.currency)
+        block = engine.book.new_block(record.sid, record.currency)
         engine.blocks[(record.sid, record.currency)] = block
         engine.marked_by[record.sid].append(block)
         engine._resolve_conversion(block)

@@ -253,3 +253,109 @@ def _program_files() -> list[str]:
             path.write_bytes(msgspec.json.encode(doc))
             _FILES.append(str(path))
     return _FILES
+
+
+def _oracle_equity(e: Engine, account: str, prices: dict[str, tuple[float, float]]) -> int:
+    """Equity in cents by the contract's own formula, from the engine's positions."""
+    row = e.rows[account]
+    total = int(e.table.balance[row])
+    for position in e.positions[row].values():
+        spec = e.symbols[position.sid]
+        total += position.swap
+        if spec.symbol not in prices:
+            continue
+        bid, ask = prices[spec.symbol]
+        if position.is_buy:
+            profit = (bid - position.open_price) * position.volume * spec.contract_size
+        else:
+            profit = (position.open_price - ask) * position.volume * spec.contract_size
+        if spec.profit_currency == "JPY":  # USD accounts: JPY → USD through USDJPY, inverted
+            usdjpy = prices["USDJPY"]
+            profit /= (usdjpy[0] + usdjpy[1]) / 2
+        total += int(np.floor(profit * 100 + 0.5 + 1e-6))
+    return total
+
+
+@PROPERTY
+@given(feeds)
+def test_equity_is_balance_plus_rounded_floating_profit(feed):
+    """After every event, each live account's equity is what the contract's formula gives:
+    the vector marking (quotes) and the scalar marking (deals) agree with it to the cent."""
+    e = engine()
+    prices: dict[str, tuple[float, float]] = {}
+    for event in build(*feed[:2], feed[2]):
+        apply(e, event)
+        if isinstance(event, Quote):
+            prices[event.symbol] = (event.bid, event.ask)
+        for account in e.rows:
+            row = e.rows[account]
+            if e.table.status[row] <= acc.PAUSED:
+                assert int(e.table.equity[row]) == _oracle_equity(e, account, prices)
+
+
+def _hedge(program: str, first: str) -> tuple[Engine, list]:
+    e = engine()
+    ts = START
+    events: list[Event] = [SYMBOLS[0], Quote(ts=ts, symbol="EURUSD", bid=1.1, ask=1.1),
+                           Account(ts=ts, account="H", program=program)]
+    sides = ("buy", "sell") if first == "buy" else ("sell", "buy")
+    for position, side in enumerate(sides, start=1):
+        events.append(Deal(ts=ts, account="H", deal=position, position=position,
+                           symbol="EURUSD", side=side, entry="in", volume=100.0, price=1.1))
+    events.append(Quote(ts=ts + timedelta(minutes=1), symbol="EURUSD", bid=1.04, ask=1.04))
+    return e, [o for event in events for o in e.apply(event)]
+
+
+def test_a_hedge_never_peaks_between_its_legs():
+    """Short leg marked first: +600,000 before the long leg's −600,000. The account's equity
+    never was 700,000, so its trailing high-water mark must not move."""
+    e, outputs = _hedge("trail-eq", "sell")
+    assert outputs == []
+    state = e.state("H")
+    assert (state.status, state.equity, state.max_loss_floor) == ("active", 100000.0, 94000.0)
+
+
+def test_a_hedge_judged_on_its_equity_after_the_quote_not_between_its_legs():
+    """Long and short 100 lots of one symbol: a 600-pip move takes one leg to −600,000
+    before the other brings it back; the account ends the event flat, so no breach."""
+    e, outputs = _hedge("static", "buy")
+    assert outputs == []
+    state = e.state("H")
+    assert (state.status, state.equity, state.open_positions) == ("active", 100000.0, 2)
+    # Unhedged (the short closed at +600,000), the long leg alone at 1.03 loses 700,000.
+    ts = START
+    e.apply(Deal(ts=ts + timedelta(minutes=2), account="H", deal=3, position=2,
+                 symbol="EURUSD", side="buy", entry="out", volume=100.0, price=1.04))
+    breaches = e.apply(Quote(ts=ts + timedelta(minutes=3), symbol="EURUSD", bid=1.03,
+                             ask=1.03))
+    assert [(b.rule, b.equity) for b in breaches] == [("daily_loss", 0.0), ("max_loss", 0.0)]
+
+
+def test_many_positions_grow_and_move_blocks_without_losing_a_mark():
+    """Blocks outgrow their segments (16 rows first) and move; equity stays exact."""
+    e = engine()
+    ts = START
+    for event in [*SYMBOLS, *(Quote(ts=ts, symbol=s.symbol, bid=m, ask=m) for s, m in
+                               zip(SYMBOLS, MIDS, strict=True))]:
+        e.apply(event)
+    for i in range(40):
+        e.apply(Account(ts=ts, account=f"A{i:02d}", program="static"))
+    prices = {s.symbol: (m, m) for s, m in zip(SYMBOLS, MIDS, strict=True)}
+    for k in range(600):
+        sid = k % 3
+        e.apply(Deal(ts=ts, account=f"A{k % 40:02d}", deal=k, position=k,
+                     symbol=SYMBOLS[sid].symbol, side="buy" if k % 2 else "sell",
+                     entry="in", volume=0.01, price=MIDS[sid]))
+        if k % 7 == 0 and k:
+            closed = k - 7
+            e.apply(Deal(ts=ts, account=f"A{closed % 40:02d}", deal=10_000 + k,
+                         position=closed, symbol=SYMBOLS[closed % 3].symbol,
+                         side="buy" if closed % 2 == 0 else "sell", entry="out",
+                         volume=0.01, price=MIDS[closed % 3], profit=0.0))
+    for sid, move in ((0, 1.001), (1, 0.999), (2, 1.002)):
+        price = MIDS[sid] * move
+        prices[SYMBOLS[sid].symbol] = (price, price)
+        e.apply(Quote(ts=ts, symbol=SYMBOLS[sid].symbol, bid=price, ask=price))
+    assert sum(block.n for block in e.blocks.values()) == 600 - 85
+    for account in e.rows:
+        assert int(e.table.equity[e.rows[account]]) == _oracle_equity(e, account, prices)
