@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import numpy as np
 import orjson
 
 from streams.engine import Engine, FeedError
@@ -199,6 +200,16 @@ def _apply(engine: Engine, events: Sequence[Event]) -> int:
     return outputs
 
 
+def accounts_moved_by(engine: Engine) -> list[int]:
+    """Per symbol, the distinct accounts a quote on it re-evaluates (positions priced or
+    converted by it), read off the book before the timed quotes."""
+    moved = []
+    for blocks in engine.marked_by:
+        rows = [engine.book.account[b.start:b.start + b.n] for b in blocks]
+        moved.append(len(np.unique(np.concatenate(rows))) if rows else 0)
+    return moved
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--positions", type=int, default=200_000)
@@ -218,12 +229,13 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
     open_seconds = time.perf_counter() - started
 
     quotes = quote_stream(market, args.quotes, args.seed + 1, START + timedelta(minutes=1))
-    marks_before, checks_before = engine.marks, engine.checks
+    evals = accounts_moved_by(engine)
+    checks = sum(evals[engine.symbol_ids[quote.symbol]] for quote in quotes)
+    marks_before = engine.marks
     started = time.perf_counter()
     quote_outputs = _apply(engine, quotes)
     quote_seconds = time.perf_counter() - started
     marks = engine.marks - marks_before
-    checks = engine.checks - checks_before
 
     deals = deal_stream(engine, market, args.deals, args.seed + 2, quotes[-1].ts)
     started = time.perf_counter()
@@ -239,6 +251,7 @@ def run(args: argparse.Namespace) -> dict[str, float | int]:
         "open_deals_per_s": round(len(opens) / open_seconds),
         "position_marks_per_s": round(marks / quote_seconds),
         "account_evals_per_s": round(checks / quote_seconds),
+        "marks_per_quote": round(marks / len(quotes)),
         "accounts": args.accounts,
         "positions": args.positions,
         "positions_open_at_end": open_positions,

@@ -113,7 +113,6 @@ class Engine:
         self.now: int | None = None
         self.next_deadline = int(NO_DEADLINE)
         self.marks = 0  # positions re-marked by quotes, for the benchmark
-        self.checks = 0  # accounts compared with their floors after quotes
         self._touched = np.empty(0, dtype=np.int64)  # scratch of the quote kernel
         self._rising = np.empty(0, dtype=np.int64)
         self._handlers: dict[type, Callable[[Any, list[Output]], None]] = {
@@ -265,7 +264,6 @@ class Engine:
             book.start, book.n, book.sid, book.conv_sid, book.conv_invert, book.coef,
             book.marks, book.account, t.hot, self._touched, self._rising)
         self.marks += marked
-        self.checks += marked
         if n_rising:
             kernels.raise_peaks(self._rising, n_rising, t.hot, t.status, t.dl_ref, t.day_peak,
                                 t.dl_fixed, t.dl_frac, t.daily_floor, t.ml_mode, t.hwm,
@@ -576,10 +574,10 @@ class Engine:
                 met |= acc.OBJ_CONSISTENCY
         before = int(t.met[row])
         t.met[row] = met
-        stamp = format_ts(ts)
         for bit, name in acc.OBJECTIVE_NAMES:
             if met & bit and not before & bit:
-                out.append(Objective(account=self.account_ids[row], objective=name, ts=stamp))
+                out.append(Objective(account=self.account_ids[row], objective=name,
+                                     ts=format_ts(ts)))
         others = rules.objectives & ~acc.OBJ_CONSISTENCY
         if (rules.consistency_fails and rules.objectives & acc.OBJ_PROFIT_TARGET
                 and not met & acc.OBJ_CONSISTENCY and met & others == others):
@@ -587,7 +585,7 @@ class Engine:
             self._close(row, FAILED)
             return
         if rules.objectives & acc.OBJ_PROFIT_TARGET and met == rules.objectives:
-            out.append(Passed(account=self.account_ids[row], ts=stamp))
+            out.append(Passed(account=self.account_ids[row], ts=format_ts(ts)))
             self._close(row, PASSED)
 
     def _trading_days(self, row: int) -> int:
