@@ -259,15 +259,13 @@ class Engine:
         if len(self._touched) < book.top:
             self._touched = np.empty(len(book.marks), dtype=np.int64)
             self._rising = np.empty(len(book.marks), dtype=np.int64)
-        n_touched, n_rising, marked = kernels.on_quote(
+        n_touched, marked = kernels.on_quote(
             sid, self.bid, self.ask, self.quoted, self._by_symbol, self._block_ids,
             book.start, book.n, book.sid, book.conv_sid, book.conv_invert, book.coef,
-            book.marks, book.account, t.hot, self._touched, self._rising)
+            book.marks, book.account, t.hot, self._touched, self._rising,
+            (t.status, t.dl_ref, t.day_peak, t.dl_fixed, t.dl_frac, t.daily_floor, t.ml_mode,
+             t.hwm, t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor))
         self.marks += marked
-        if n_rising:
-            kernels.raise_peaks(self._rising, n_rising, t.hot, t.status, t.dl_ref, t.day_peak,
-                                t.dl_fixed, t.dl_frac, t.daily_floor, t.ml_mode, t.hwm,
-                                t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor)
         if n_touched:
             for row in self._by_account(set(self._touched[:n_touched].tolist())):
                 self._check_floors(row, ts, out)

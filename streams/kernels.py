@@ -32,70 +32,6 @@ B1 = npt.NDArray[np.bool_]
 
 
 @njit(cache=True, nogil=True)
-def on_quote(sid: int, bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I8, start: I8,
-             count: I8, block_sid: I8, conv_sid: I8, conv_invert: B1, coef: F8, marks: F8,
-             account: I8, hot: F8, touched: I8, rising: I8) -> tuple[int, int, int]:
-    """Re-mark the blocks a quote on ``sid`` prices (its own, and those converting through
-    it), then list the accounts whose equity touched their floor (``touched``) or passed
-    their peak threshold (``rising``). Returns (touched, rising, positions marked).
-
-    ``block_ids[by_symbol[sid]:by_symbol[sid + 1]]`` are the blocks; ``hot`` rows are
-    (equity, floor_eff, track). A block is skipped while its price or its conversion rate
-    is unknown, exactly as ``Engine._rate`` decides for a deal.
-
-    Each account is compared right after each of its marks, while its row is in cache, so
-    the comparison after its last mark of the quote sees its final equity: no account that
-    ends the event on a floor is missed. Earlier comparisons may flag an account on an
-    intermediate equity (several positions move in one event), so every candidate is
-    judged again on its final equity at the end.
-    """
-    marked = n_touched = n_rising = 0
-    for k in range(by_symbol[sid], by_symbol[sid + 1]):
-        block = block_ids[k]
-        n = count[block]
-        price_sid = block_sid[block]
-        if n == 0 or not quoted[price_sid]:
-            continue
-        rate = 1.0
-        pair = conv_sid[block]
-        if pair != -1:
-            if pair == -2 or not quoted[pair]:
-                continue
-            mid = (bid[pair] + ask[pair]) / 2.0
-            rate = 1.0 / mid if conv_invert[block] else mid
-        b, a = bid[price_sid], ask[price_sid]
-        for row in range(start[block], start[block] + n):
-            cents = coef[row, 0] * b + coef[row, 1] * a + coef[row, 2]
-            if rate != 1.0:
-                cents = cents * rate
-            mark = math.floor(cents + ROUND_HALF)
-            acc = account[row]
-            value = hot[acc, 0] + (mark - marks[row])
-            hot[acc, 0] = value
-            marks[row] = mark
-            if value <= hot[acc, 1]:
-                touched[n_touched] = acc
-                n_touched += 1
-            elif value > hot[acc, 2]:
-                rising[n_rising] = acc
-                n_rising += 1
-        marked += n
-    kept = 0
-    for i in range(n_touched):
-        acc = touched[i]
-        if hot[acc, 0] <= hot[acc, 1]:
-            touched[kept] = acc
-            kept += 1
-    n_touched, kept = kept, 0
-    for i in range(n_rising):
-        acc = rising[i]
-        if hot[acc, 2] < hot[acc, 0] and hot[acc, 1] < hot[acc, 0]:
-            rising[kept] = acc
-            kept += 1
-    return n_touched, kept, marked
-
-
-@njit(cache=True, nogil=True)
 def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
                 dl_ref: npt.NDArray[np.int8], day_peak: F8, dl_fixed: F8, dl_frac: F8,
                 daily_floor: F8, ml_mode: npt.NDArray[np.int8], hwm: F8, ml_fixed: F8,
@@ -124,3 +60,69 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
         if ml_mode[row] == ML_TRAILING_EQUITY and ml_floor[row] < ml_cap[row]:
             threshold = min(threshold, hwm[row])
         hot[row, 2] = threshold
+
+
+@njit(cache=True, nogil=True)
+def on_quote(sid: int, bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I8, start: I8,
+             count: I8, block_sid: I8, conv_sid: I8, conv_invert: B1, coef: F8, marks: F8,
+             account: I8, hot: F8, touched: I8, rising: I8, peaks: tuple) -> tuple[int, int]:  # type: ignore[type-arg]
+    """Re-mark the blocks a quote on ``sid`` prices (its own, and those converting through
+    it), move the peaks that equity passed (``raise_peaks`` with the ``peaks`` columns),
+    and list the accounts whose equity touched their floor in ``touched``.
+    Returns (touched, positions marked).
+
+    ``block_ids[by_symbol[sid]:by_symbol[sid + 1]]`` are the blocks; ``hot`` rows are
+    (equity, floor_eff, track). A block is skipped while its price or its conversion rate
+    is unknown, exactly as ``Engine._rate`` decides for a deal.
+
+    Each account is compared right after each of its marks, while its row is in cache, so
+    the comparison after its last mark of the quote sees its final equity: no account that
+    ends the event on a floor is missed. Earlier comparisons may flag an account on an
+    intermediate equity (several positions move in one event), so every candidate is
+    judged again on its final equity at the end.
+    """
+    marked = n_touched = n_rising = 0
+    for k in range(by_symbol[sid], by_symbol[sid + 1]):
+        block = block_ids[k]
+        n = count[block]
+        price_sid = block_sid[block]
+        if n == 0 or not quoted[price_sid]:
+            continue
+        rate = 1.0
+        pair = conv_sid[block]
+        if pair != -1:
+            if pair == -2 or not quoted[pair]:
+                continue
+            mid = (bid[pair] + ask[pair]) / 2.0
+            rate = 1.0 / mid if conv_invert[block] else mid
+        b, a = bid[price_sid], ask[price_sid]
+        for row in range(start[block], start[block] + n):
+            # × 1.0 is exact, so the same-currency case needs no branch.
+            mark = math.floor((coef[row, 0] * b + coef[row, 1] * a + coef[row, 2]) * rate
+                              + ROUND_HALF)
+            acc = account[row]
+            value = hot[acc, 0] + (mark - marks[row])
+            hot[acc, 0] = value
+            marks[row] = mark
+            if value <= hot[acc, 1]:
+                touched[n_touched] = acc
+                n_touched += 1
+            elif value > hot[acc, 2]:
+                rising[n_rising] = acc
+                n_rising += 1
+        marked += n
+    kept = 0
+    for i in range(n_touched):
+        acc = touched[i]
+        if hot[acc, 0] <= hot[acc, 1]:
+            touched[kept] = acc
+            kept += 1
+    n_touched, kept = kept, 0
+    for i in range(n_rising):
+        acc = rising[i]
+        if hot[acc, 2] < hot[acc, 0] and hot[acc, 1] < hot[acc, 0]:
+            rising[kept] = acc
+            kept += 1
+    if kept:
+        raise_peaks(rising, kept, hot, *peaks)
+    return n_touched, marked
