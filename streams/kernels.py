@@ -15,6 +15,7 @@ multiply-add): :func:`streams.book.mark_one` in Python computes the same bits.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ ACTIVE, PAUSED = 0, 1
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
 B1 = npt.NDArray[np.bool_]
+Columns = tuple[npt.NDArray[Any], ...]  # the account columns raise_peaks takes, in order
 
 
 @njit(cache=True, nogil=True)
@@ -65,7 +67,7 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
 @njit(cache=True, nogil=True)
 def on_quote(sid: int, bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I8, start: I8,
              count: I8, block_sid: I8, conv_sid: I8, conv_invert: B1, coef: F8, marks: F8,
-             account: I8, hot: F8, touched: I8, rising: I8, peaks: tuple) -> tuple[int, int]:  # type: ignore[type-arg]
+             account: I8, hot: F8, touched: I8, rising: I8, peaks: Columns) -> tuple[int, int]:
     """Re-mark the blocks a quote on ``sid`` prices (its own, and those converting through
     it), move the peaks that equity passed (``raise_peaks`` with the ``peaks`` columns),
     and list the accounts whose equity touched their floor in ``touched``.
