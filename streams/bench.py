@@ -21,63 +21,16 @@ from typing import Literal
 import numpy as np
 import orjson
 
+from streams import simulator
 from streams.engine import Engine, FeedError
 from streams.events import Account, Clock, Deal, Event, Quote, Symbol
 from streams.program import Program, parse_program
 
-# (symbol, contract size, profit currency, mid price, spread, volatility per tick)
-_FX = [
-    ("EURUSD", 1.085, "USD"), ("GBPUSD", 1.27, "USD"), ("AUDUSD", 0.66, "USD"),
-    ("NZDUSD", 0.61, "USD"), ("USDJPY", 151.2, "JPY"), ("USDCHF", 0.88, "CHF"),
-    ("USDCAD", 1.36, "CAD"), ("EURJPY", 164.0, "JPY"), ("GBPJPY", 192.0, "JPY"),
-    ("EURGBP", 0.855, "GBP"), ("EURCHF", 0.955, "CHF"), ("AUDJPY", 99.8, "JPY"),
-    ("CADJPY", 111.0, "JPY"), ("CHFJPY", 171.5, "JPY"), ("EURAUD", 1.64, "AUD"),
-    ("EURCAD", 1.475, "CAD"), ("GBPCHF", 1.12, "CHF"), ("GBPAUD", 1.92, "AUD"),
-    ("AUDCAD", 0.895, "CAD"), ("AUDNZD", 1.085, "NZD"), ("NZDJPY", 92.1, "JPY"),
-    ("EURNZD", 1.78, "NZD"), ("GBPCAD", 1.73, "CAD"), ("AUDCHF", 0.58, "CHF"),
-    ("CADCHF", 0.65, "CHF"), ("GBPNZD", 2.08, "NZD"), ("NZDCAD", 0.83, "CAD"),
-    ("NZDCHF", 0.54, "CHF"), ("USDSGD", 1.34, "SGD"), ("USDMXN", 17.1, "MXN"),
-    ("USDZAR", 18.6, "ZAR"), ("USDNOK", 10.6, "NOK"), ("USDSEK", 10.4, "SEK"),
-    ("EURNOK", 11.5, "NOK"), ("EURSEK", 11.3, "SEK"),
-]
-_OTHER = [
-    ("XAUUSD", 100.0, "USD", 2350.0), ("XAGUSD", 5000.0, "USD", 28.5),
-    ("US30", 1.0, "USD", 39000.0), ("US500", 1.0, "USD", 5200.0), ("NAS100", 1.0, "USD", 18300.0),
-    ("GER40", 1.0, "EUR", 18100.0), ("UK100", 1.0, "GBP", 8100.0), ("JP225", 100.0, "JPY", 38500.0),
-    ("FRA40", 1.0, "EUR", 8000.0), ("AUS200", 1.0, "AUD", 7700.0), ("BTCUSD", 1.0, "USD", 64000.0),
-    ("ETHUSD", 1.0, "USD", 3100.0), ("XTIUSD", 1000.0, "USD", 78.0),
-    ("XBRUSD", 1000.0, "USD", 82.0), ("LTCUSD", 1.0, "USD", 85.0),
-]
-
-PROGRAMS = [
-    {"id": "ftmo-2step-p1", "currency": "USD", "initial_balance": 100000,
-     "day": {"timezone": "Europe/Prague", "starts_at": "00:00"},
-     "rules": {"daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10, "mode": "static"},
-               "profit_target": {"target": 0.10}, "min_trading_days": {"days": 4}}},
-    {"id": "ftmo-1step", "currency": "USD", "initial_balance": 100000,
-     "day": {"timezone": "Europe/Prague", "starts_at": "00:00"},
-     "rules": {"daily_loss": {"limit": 0.03},
-               "max_loss": {"limit": 0.10, "mode": "trailing_eod_balance"},
-               "profit_target": {"target": 0.10},
-               "consistency": {"max_best_day_share": 0.5}}},
-    {"id": "fxify-1phase", "currency": "USD", "initial_balance": 50000,
-     "day": {"timezone": "America/New_York", "starts_at": "17:00"},
-     "rules": {"daily_loss": {"limit": 0.03},
-               "max_loss": {"limit": 0.06, "mode": "trailing_equity", "lock_at": 0},
-               "profit_target": {"target": 0.10}, "max_exposure": {"lots": 50}}},
-    {"id": "topstep-50k", "currency": "USD", "initial_balance": 50000,
-     "day": {"timezone": "America/Chicago", "starts_at": "17:00"},
-     "rules": {"daily_loss": {"amount": 1000, "reference": "intraday_peak_equity",
-                              "action": "pause"},
-               "max_loss": {"amount": 2000, "mode": "trailing_eod_balance", "lock_at": 0},
-               "profit_target": {"target": 0.06}}},
-    {"id": "eur-2step", "currency": "EUR", "initial_balance": 100000,
-     "rules": {"daily_loss": {"limit": 0.05, "reference": "day_start_max"},
-               "max_loss": {"limit": 0.10, "mode": "trailing_balance"},
-               "profit_target": {"target": 0.08},
-               "min_trading_days": {"days": 3, "count": "profitable_day",
-                                    "min_day_profit": 0.005}}},
-]
+# The five program families of RULES.md, as the simulator defines them (bench weights
+# 30/25/20/15/10 in this order, see generate_book).
+_FAMILIES = ("ftmo-2step-100k-p1", "ftmo-1step-100k", "fxify-1phase-50k", "topstep-50k",
+             "eur-2step-100k")
+PROGRAMS = [doc for family in _FAMILIES for doc in simulator.PROGRAMS if doc["id"] == family]
 
 Side = Literal["buy", "sell"]
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -92,16 +45,12 @@ class Market:
 
 
 def make_market(count: int) -> Market:
-    specs: list[tuple[str, float, str, float]] = [
-        (name, 100000.0, ccy, mid) for name, mid, ccy in _FX
-    ] + list(_OTHER)
-    while len(specs) < count:  # more instruments than the list: synthetic FX-like ones
-        i = len(specs)
-        specs.append((f"SYN{i:03d}USD", 100000.0, "USD", 1.0 + i / 100))
-    specs = specs[:count]
-    symbols = [Symbol(symbol=n, contract_size=c, profit_currency=p) for n, c, p, _ in specs]
-    mids = [m for *_, m in specs]
-    return Market(symbols, mids, [m * 0.00004 for m in mids], [m * 0.00002 for m in mids])
+    """The simulator's first ``count`` instruments with a crude walk: spread 0.4 and
+    volatility 0.2 basis points of the price per tick."""
+    chosen = simulator.instruments(count)
+    mids = [inst.mid for inst in chosen]
+    return Market([inst.symbol() for inst in chosen], mids, [m * 0.00004 for m in mids],
+                  [m * 0.00002 for m in mids])
 
 
 def generate_book(accounts: int, positions: int, symbols: int, seed: int = 7

@@ -31,6 +31,10 @@ COMMANDS: Final = (
     ),
     Command(("bench", "engine"), "streams.bench", "measure the engine's throughput"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
+    Command(("simulate",), "streams.simulator",
+            "simulate a market and a population of traders (a feed of events)"),
+    Command(("feed",), "streams.feed", "publish a recorded feed (JSON Lines) to Kafka"),
+    Command(("worker",), "streams.worker", "run the risk engine on Kafka (a stream worker)"),
 )
 
 GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks"}

@@ -123,6 +123,16 @@ def _directory(variable: str, raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _count(variable: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(variable, raw, "expected a whole number ≥ 1") from None
+    if value < 1:
+        raise SettingsError(variable, raw, "expected a whole number ≥ 1")
+    return value
+
+
 def _log_level(variable: str, raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
@@ -201,6 +211,20 @@ class Settings:
         "Kafka bootstrap servers, `host:port[,host:port...]`. Empty: `proptrade up` starts "
         "the embedded tansu broker on a free localhost port.",
         _bootstrap,
+    )
+    kafka_topic_prefix: str = _setting(
+        "KAFKA_TOPIC_PREFIX",
+        "",
+        "Prepended to every topic name (`feed.quotes` → `<prefix>feed.quotes`), so several "
+        "deployments or tests can share one broker.",
+        _text,
+    )
+    feed_partitions: int = _setting(
+        "FEED_PARTITIONS",
+        "4",
+        "Partitions of `feed.accounts` (and of `risk.events`, aligned with it): the most "
+        "workers that can share the accounts. Fixed once topics exist.",
+        _count,
     )
     clickhouse_url: str = _setting(
         "CLICKHOUSE_URL",

@@ -137,6 +137,8 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "REDIS_URL",
         "REDIS_PREFIX",
         "KAFKA_BOOTSTRAP",
+        "KAFKA_TOPIC_PREFIX",
+        "FEED_PARTITIONS",
         "CLICKHOUSE_URL",
         "PROPTRADE_DATA_DIR",
         "HTTP_HOST",

@@ -1,0 +1,115 @@
+"""``proptrade feed FILE.jsonl``: publish a recorded feed (the replay format) to Kafka.
+
+At the feed's own pace (event time), ``--speed N`` times faster, or ``--speed 0`` as fast
+as the broker takes it. Bad lines are reported as ``line N: reason`` and skipped, as
+``proptrade replay`` does, so the same file gives the same answers both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import IO, Protocol
+
+import msgspec
+
+from streams.events import Event, describe_error, json_decoder, to_micros
+from streams.publisher import FeedPublisher
+from streams.topics import Topics, ensure_topics
+
+FLUSH_EVENTS = 500
+FLUSH_SECONDS = 0.005
+
+
+class Writer(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+
+def read_events(lines: Iterable[bytes], err: Writer) -> Iterator[Event]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json_decoder.decode(line)
+        except msgspec.MsgspecError as exc:
+            err.write(f"line {number}: {describe_error(exc)}\n")
+
+
+async def publish(events: Iterable[Event], bootstrap: str, topics: Topics, speed: float,
+                  source: str = "feed") -> int:
+    """Publish events; returns how many. ``speed`` 0 means no pacing."""
+    from aiokafka import AIOKafkaProducer
+
+    await ensure_topics(bootstrap, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await producer.start()
+    publisher = FeedPublisher(producer, topics, source)
+    try:
+        await publisher.resume(bootstrap)
+        first_ts: int | None = None
+        started = time.monotonic()
+        last_flush = started
+        for event in events:
+            ts = getattr(event, "ts", None)
+            if speed > 0 and ts is not None:
+                micros = to_micros(ts)
+                first_ts = micros if first_ts is None else first_ts
+                due = started + (micros - first_ts) / 1e6 / speed
+                if due > time.monotonic():
+                    if publisher.pending:
+                        await publisher.flush()
+                        last_flush = time.monotonic()
+                    await asyncio.sleep(due - time.monotonic())
+            publisher.add(event)
+            now = time.monotonic()
+            if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:
+                await publisher.flush()
+                last_flush = now
+        await publisher.flush()
+        return publisher.sent
+    finally:
+        await producer.stop()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.jsonl", help="feed events; '-' reads stdin")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="times the original pace (0: as fast as possible)")
+    parser.add_argument("--source", default="feed", help="producer name in the batches")
+
+
+def main(args: argparse.Namespace) -> int:
+    from streams.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"proptrade feed: error: {error}", file=sys.stderr)
+        return 2
+    if not settings.kafka_bootstrap:
+        print("proptrade feed: error: KAFKA_BOOTSTRAP is empty: name the broker to publish to",
+              file=sys.stderr)
+        return 2
+    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+    stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    with stream:
+        bad = _Counter(sys.stderr)
+        count = asyncio.run(publish(read_events(stream, bad), settings.kafka_bootstrap, topics,
+                                    args.speed, args.source))
+    print(f"proptrade feed: published {count} events", file=sys.stderr)
+    return 1 if bad.lines else 0
+
+
+class _Counter:
+    """stderr that counts the lines written to it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return self.stream.write(text)

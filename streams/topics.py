@@ -1,0 +1,94 @@
+"""Topic names, partition counts and the account → partition rule.
+
+``feed.quotes`` carries everything market-wide (``symbol``, ``quote``, ``clock``) and is
+read whole by every shard; ``feed.accounts`` carries account events, one account always
+in one partition; ``risk.events`` is partitioned like ``feed.accounts`` (shard ``p``
+writes partition ``p``), so a shard recovering from a crash finds what it had already
+published in one place. Partitions are chosen explicitly with :func:`partition_of`
+(CRC-32 of the account id), so any producer, in any language, can follow the rule.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from streams.events import Account, Balance, Deal, Equity, Event, Swap
+
+ACCOUNT_EVENTS = (Account, Deal, Balance, Swap, Equity)
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The stream topics of one deployment."""
+
+    prefix: str = ""
+    partitions: int = 4  # feed.accounts, risk.events, risk.metrics
+    quote_partitions: int = 2
+
+    @property
+    def quotes(self) -> str:
+        return f"{self.prefix}feed.quotes"
+
+    @property
+    def accounts(self) -> str:
+        return f"{self.prefix}feed.accounts"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}risk.events"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.prefix}risk.metrics"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}feed.deadletter"
+
+    def layout(self) -> dict[str, int]:
+        """Every topic with its partition count."""
+        return {
+            self.quotes: self.quote_partitions,
+            self.accounts: self.partitions,
+            self.events: self.partitions,
+            self.metrics: self.partitions,
+            self.deadletter: 1,
+        }
+
+    def inputs(self, partition: int) -> list[str]:
+        """The inputs a shard merges, as ``topic[partition]`` names."""
+        quotes = [f"{self.quotes}[{q}]" for q in range(self.quote_partitions)]
+        return [f"{self.accounts}[{partition}]", *quotes]
+
+
+def partition_of(account: str, partitions: int) -> int:
+    return zlib.crc32(account.encode()) % partitions
+
+
+def route(event: Event, topics: Topics) -> tuple[str, int]:
+    """The topic and partition an event is published to."""
+    if isinstance(event, ACCOUNT_EVENTS):
+        return topics.accounts, partition_of(event.account, topics.partitions)
+    symbol = getattr(event, "symbol", "")
+    return topics.quotes, zlib.crc32(symbol.encode()) % topics.quote_partitions
+
+
+async def ensure_topics(bootstrap: str, topics: Topics) -> None:
+    """Create the topics that do not exist yet, with their partition counts."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, count, 1) for name, count in topics.layout().items()
+                   if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them meanwhile
+    finally:
+        await admin.close()

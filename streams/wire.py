@@ -1,0 +1,88 @@
+"""What travels on the ``feed.*`` and ``risk.*`` topics: msgpack envelopes of Structs.
+
+A producer (a feed bridge, the simulator, ``proptrade feed``) numbers every event it
+publishes (``seq``) and sends them in batches, one per partition. Each batch also
+carries the producer's watermark ``upto``: every event numbered ``upto`` or less that is
+meant for this partition has been sent. Producers send empty batches to partitions that
+have nothing new, so a worker merging several partitions always knows how far each one
+has come, and applies events in exactly the producer's order — the order of the file
+``proptrade replay`` reads — however the broker interleaves the partitions.
+
+Events travel as raw msgpack inside the batch and are decoded one by one, so a bad event
+costs only itself (it goes to the dead-letter topic), not its batch.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from streams.events import Event
+from streams.outputs import Output
+
+
+class Batch(msgspec.Struct, array_like=True, frozen=True):
+    """Events of one producer for one partition, in the producer's order."""
+
+    source: str
+    upto: int  # watermark: events numbered ≤ upto for this partition have all been sent
+    seqs: list[int]
+    events: list[msgspec.Raw]
+
+
+class Answer(msgspec.Struct, array_like=True, frozen=True):
+    """One engine answer on ``risk.events``.
+
+    ``id`` is stable (``<shard>:<seq>:<n>``: the n-th answer to the event numbered seq), so
+    a consumer can drop a duplicate; a worker recovering from a crash also uses it to not
+    publish again what it had published before.
+    """
+
+    id: str
+    seq: int
+    output: Output
+
+
+class MetricsBatch(msgspec.Struct, array_like=True, frozen=True):
+    """Live numbers of the accounts of one shard that changed, on ``risk.metrics``.
+
+    Columnar: each numeric field is the raw little-endian bytes of a numpy array, one
+    entry per account of ``accounts`` (money in cents as float64; floors ``-inf`` when the
+    program has no such rule; status codes as in ``accounts.STATUS_NAMES``). Tens of
+    thousands of accounts change every 250 ms in a busy firm: one Struct per account would
+    cost more than the engine itself.
+    """
+
+    ts: int  # event time of the snapshot, µs since the epoch
+    accounts: list[str]
+    status: bytes  # int8
+    balance: bytes  # float64 cents
+    equity: bytes
+    daily_floor: bytes
+    max_loss_floor: bytes
+    open_positions: bytes  # int32
+
+
+class DeadLetter(msgspec.Struct, frozen=True):
+    """A message or event that could not be decoded or applied, and where it came from."""
+
+    origin: str  # topic[partition]@offset
+    reason: str
+    payload: bytes
+
+
+_encoder = msgspec.msgpack.Encoder()
+batch_decoder = msgspec.msgpack.Decoder(Batch)
+answer_decoder = msgspec.msgpack.Decoder(Answer)
+metrics_decoder = msgspec.msgpack.Decoder(MetricsBatch)
+dead_letter_decoder = msgspec.msgpack.Decoder(DeadLetter)
+
+
+def encode(value: object) -> bytes:
+    return _encoder.encode(value)
+
+
+def make_batch(source: str, upto: int, seqs: list[int], events: list[Event]) -> bytes:
+    """Encode a batch (each event encoded on its own, see the module docstring)."""
+    return _encoder.encode(
+        Batch(source, upto, seqs, [msgspec.Raw(_encoder.encode(e)) for e in events])
+    )

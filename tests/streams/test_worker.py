@@ -1,0 +1,320 @@
+"""The risk engine live on the real broker: answers equal replay's, recovery, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from streams.broker import EmbeddedBroker
+from streams.checkpoints import CheckpointStore
+from streams.feed import publish
+from streams.topics import Topics, partition_of
+from streams.worker import Worker
+from tests.streams.streamkit import (
+    PROGRAMS,
+    answers_on,
+    by_account,
+    dead_letters_on,
+    expected_answers,
+    make_feed,
+    programs,
+    wait_for,
+)
+
+DSN = "postgresql://localhost:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture
+def stream(broker: EmbeddedBroker) -> Iterator[tuple[str, Topics, str, str]]:
+    """A fresh topic prefix, consumer group and checkpoint schema for one test."""
+    tag = uuid.uuid4().hex[:10]
+    schema = f"test_{tag}"
+    yield broker.bootstrap, Topics(f"t{tag}.", partitions=3, quote_partitions=2), \
+        f"group-{tag}", schema
+    asyncio.run(_drop_schema(schema))
+
+
+async def _drop_schema(schema: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(DSN)
+    try:
+        await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await connection.close()
+
+
+async def run_worker_until(worker: Worker, done: object, timeout: float = 60) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+
+    async def finished() -> bool:
+        if task.done():
+            task.result()  # the worker died: raise its error here
+            raise AssertionError("the worker stopped by itself")
+        return await done()  # type: ignore[operator]
+
+    try:
+        await wait_for(finished, timeout, "the worker to catch up")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def caught_up(worker: Worker, last_seq: int, partitions: int) -> object:
+    async def check() -> bool:
+        return len(worker.shards) == partitions and all(
+            _quiet(live.shard, last_seq) for live in worker.shards.values())
+
+    def explain() -> str:
+        return str({p: {name: (i.watermark, len(i.queue)) for name, i in
+                        live.shard.merger.inputs.items()} for p, live in worker.shards.items()})
+    check.explain = explain  # type: ignore[attr-defined]
+    return check
+
+
+def _quiet(shard: object, last_seq: int) -> bool:
+    merger = shard.merger  # type: ignore[attr-defined]
+    return all(source.watermark >= last_seq and not source.queue
+               for source in merger.inputs.values())
+
+
+def test_a_recorded_feed_gives_on_risk_events_what_replay_gives(stream) -> None:
+    bootstrap, topics, group, schema = stream
+    events = make_feed(seed=3)
+    expected = expected_answers(events)
+    assert sum(len(v) for v in expected.values()) >= 10, "the feed should breach and pass"
+
+    async def scenario() -> None:
+        count = await publish(events, bootstrap, topics, speed=0)
+        assert count == len(events)
+        worker = Worker(bootstrap, topics, programs(), group, CheckpointStore(DSN, schema),
+                        session_timeout_ms=6000)
+        await run_worker_until(worker, caught_up(worker, count - 1, topics.partitions))
+        answers = await answers_on(bootstrap, topics)
+        assert len({a.id for a in answers}) == len(answers), "an answer was published twice"
+        assert by_account(answers) == expected
+        for answer in answers:  # each answer sits in its account's partition
+            assert answer.id.split(":")[0] == str(partition_of(answer.output.account,
+                                                              topics.partitions))
+
+    asyncio.run(scenario())
+
+
+def test_bad_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(stream) -> None:
+    bootstrap, topics, group, schema = stream
+    events = make_feed(seed=5, accounts=6, steps=400)
+    expected = expected_answers(events)
+
+    async def scenario() -> None:
+        from streams.events import Deal
+
+        half = len(events) // 2
+        stranger = Deal(ts=events[half].ts, account="NOBODY", deal=1, position=1,  # type: ignore[attr-defined]
+                        symbol="EURUSD", side="buy", entry="in", volume=1.0, price=1.1)
+        await publish([*events[:half], stranger, *events[half:]], bootstrap, topics, speed=0)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topics.accounts, b"\xc1 not msgpack", partition=0)
+        finally:
+            await producer.stop()
+        worker = Worker(bootstrap, topics, programs(), group, CheckpointStore(DSN, schema),
+                        session_timeout_ms=6000)
+
+        async def done() -> bool:
+            return await caught_up(worker, len(events), topics.partitions)() and \
+                len(await dead_letters_on(bootstrap, topics)) >= 2
+
+        await run_worker_until(worker, done)
+        letters = await dead_letters_on(bootstrap, topics)
+        reasons = sorted(letter.reason for letter in letters)
+        assert len(letters) == 2
+        assert any("unknown account 'NOBODY'" in reason for reason in reasons), reasons
+        assert any(reason.startswith("not a batch") for reason in reasons), reasons
+        assert all(letter.origin.startswith(f"{topics.accounts}[") for letter in letters)
+        assert any(letter.origin == f"{topics.accounts}[0]@{letter.origin.split('@')[1]}"
+                   and letter.payload == b"\xc1 not msgpack" for letter in letters)
+        assert by_account(await answers_on(bootstrap, topics)) == expected
+
+    asyncio.run(scenario())
+
+
+
+# -- separate worker processes: kill -9 and take-over -------------------------------------
+
+CONSOLE = Path(sys.executable).parent / "proptrade"
+
+
+class WorkerProcess:
+    """`proptrade worker` in a process of its own, logging to a file."""
+
+    def __init__(self, bootstrap: str, topics: Topics, group: str, schema: str,
+                 folder: Path, name: str, checkpoint_interval: float = 0.3) -> None:
+        programs = folder / "programs"
+        programs.mkdir(exist_ok=True)
+        for doc in PROGRAMS:
+            (programs / f"{doc['id']}.json").write_text(json.dumps(doc))
+        self.log = folder / f"{name}.log"
+        env = {**os.environ, "KAFKA_BOOTSTRAP": bootstrap, "KAFKA_TOPIC_PREFIX": topics.prefix,
+               "FEED_PARTITIONS": str(topics.partitions), "DATABASE_URL": DSN}
+        self._output = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [str(CONSOLE), "worker", "--program", str(programs), "--group", group,
+             "--schema", schema, "--checkpoint-interval", str(checkpoint_interval),
+             "--session-timeout-ms", "4000"],
+            env=env, stdout=self._output, stderr=subprocess.STDOUT)
+
+    def opened(self) -> list[str]:
+        return [line for line in self.log.read_text().splitlines() if "opened" in line]
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._output.close()
+
+
+async def _count_checkpoints(schema: str) -> int:
+    import asyncpg
+
+    connection = await asyncpg.connect(DSN)
+    try:
+        exists = await connection.fetchval(
+            "SELECT to_regclass($1) IS NOT NULL", f"{schema}.stream_checkpoints")
+        if not exists:
+            return 0
+        return int(await connection.fetchval(f"SELECT count(*) FROM {schema}.stream_checkpoints"))
+    finally:
+        await connection.close()
+
+
+def _answers_settle(bootstrap: str, topics: Topics, expected: int, timeout: float) -> list:
+    """Wait until risk.events holds ``expected`` answers (or more) and stays so."""
+    deadline = time.monotonic() + timeout
+    answers: list = []
+    while time.monotonic() < deadline:
+        answers = asyncio.run(answers_on(bootstrap, topics))
+        if len(answers) >= expected:
+            time.sleep(1.5)  # a duplicate would arrive now if there were one
+            return asyncio.run(answers_on(bootstrap, topics))
+        time.sleep(0.3)
+    raise AssertionError(f"{len(answers)} answers on risk.events after {timeout} s, "
+                         f"expected {expected}")
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_kill_9_mid_feed_then_restart_gives_the_uninterrupted_answers(stream, tmp_path) -> None:
+    bootstrap, topics, group, schema = stream
+    events = make_feed(seed=11, accounts=30, steps=4000)
+    expected = expected_answers(events)
+    total = sum(len(v) for v in expected.values())
+    half = _split_with_answers_after(events)
+    before_kill = sum(len(a) for a in expected_answers(events[:half]).values())
+    asyncio.run(publish(events[:half], bootstrap, topics, speed=0))
+    # Checkpoints 4 s apart: the answers to the second part are published after the last
+    # checkpoint, so the restarted worker must find them and not publish them again.
+    first = WorkerProcess(bootstrap, topics, group, schema, tmp_path, "first", 4.0)
+    try:
+        _wait(lambda: asyncio.run(_count_checkpoints(schema)) == topics.partitions, 60,
+              "a checkpoint of every shard")
+        asyncio.run(publish(events[half:], bootstrap, topics, speed=0))
+        _wait(lambda: len(asyncio.run(answers_on(bootstrap, topics))) > before_kill, 30,
+              "answers to the second part")
+        first.kill()
+    finally:
+        first.stop()
+    second = WorkerProcess(bootstrap, topics, group, schema, tmp_path, "second")
+    try:
+        answers = _answers_settle(bootstrap, topics, total, 90)
+    finally:
+        second.stop()
+    assert len({a.id for a in answers}) == len(answers), "an answer was published twice"
+    assert by_account(answers) == expected
+    reopened = second.opened()
+    assert all("from checkpoint" in line for line in reopened), reopened
+    suppressed = sum(int(line.split(", ")[1].split()[0]) for line in reopened)
+    assert suppressed > 0, reopened
+
+
+def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_dies(
+        stream, tmp_path) -> None:
+    bootstrap, topics, group, schema = stream
+    events = make_feed(seed=17, accounts=30, steps=3000)
+    expected = expected_answers(events)
+    total = sum(len(v) for v in expected.values())
+    half = _split_with_answers_after(events)
+    one = WorkerProcess(bootstrap, topics, group, schema, tmp_path, "one")
+    two = WorkerProcess(bootstrap, topics, group, schema, tmp_path, "two")
+    try:
+        _wait(lambda: one.opened() and two.opened(), 60, "both workers to hold partitions")
+        asyncio.run(publish(events[:half], bootstrap, topics, speed=0))
+        _wait(lambda: asyncio.run(_count_checkpoints(schema)) == topics.partitions, 60,
+              "checkpoints of every shard")
+        held_by_one = _partitions(one.opened())
+        one.kill()
+        asyncio.run(publish(events[half:], bootstrap, topics, speed=0))
+        _wait(lambda: _partitions(two.opened()) == set(range(topics.partitions)), 60,
+              "the survivor to take over every partition")
+        answers = _answers_settle(bootstrap, topics, total, 90)
+    finally:
+        one.stop()
+        two.stop()
+    assert held_by_one and held_by_one != set(range(topics.partitions)), "no split"
+    assert len({a.id for a in answers}) == len(answers), "an answer was published twice"
+    assert by_account(answers) == expected
+
+
+def _partitions(opened: list[str]) -> set[int]:
+    return {int(line.split("shard ")[1].split()[0]) for line in opened}
+
+
+def _split_with_answers_after(events: list) -> int:
+    """An index such that about a third of the answers come from events after it."""
+    from streams.engine import Engine, FeedError
+
+    engine = Engine(programs())
+    counts = []
+    for event in events:
+        try:
+            counts.append(len(engine.apply(event)))
+        except FeedError:
+            counts.append(0)
+    total, running = sum(counts), 0
+    for index, count in enumerate(counts):
+        running += count
+        if running >= total * 2 // 3:
+            return index + 1
+    return len(events) // 2
