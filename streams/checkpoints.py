@@ -23,6 +23,31 @@ CREATE TABLE IF NOT EXISTS {schema}.stream_checkpoints (
 """
 
 
+async def ensure_database(dsn: str) -> None:
+    """Create the database the DSN names when it does not exist (``make run`` on a fresh
+    machine); the server's ``postgres`` database is used to create it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        parts = urlsplit(dsn)
+        name = parts.path.lstrip("/")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"database name {name!r}: expected an SQL identifier") from None
+        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            pass  # created meanwhile by another process
+        finally:
+            await admin.close()
+    else:
+        await connection.close()
+
+
 class CheckpointStore:
     """Load and save shard checkpoints (asyncpg)."""
 
@@ -51,6 +76,11 @@ class CheckpointStore:
             f"SELECT checkpoint, events_offset FROM {self.schema}.stream_checkpoints "
             "WHERE stream = $1 AND partition = $2", stream, partition)
         return None if row is None else (bytes(row["checkpoint"]), int(row["events_offset"]))
+
+    async def forget(self, stream: str) -> None:
+        """Drop a stream's checkpoints (its topics are gone: an embedded broker stopped)."""
+        await self._pool.execute(
+            f"DELETE FROM {self.schema}.stream_checkpoints WHERE stream = $1", stream)
 
     async def save(self, stream: str, partition: int, checkpoint: bytes,
                    events_offset: int) -> None:

@@ -11,12 +11,12 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Protocol
 
 import msgspec
 
-from streams.events import Event, describe_error, json_decoder, to_micros
+from streams.events import Event, Quote, describe_error, json_decoder, to_micros
 from streams.publisher import FeedPublisher
 from streams.topics import Topics, ensure_topics
 
@@ -63,6 +63,47 @@ async def publish(events: Iterable[Event], bootstrap: str, topics: Topics, speed
                         await publisher.flush()
                         last_flush = time.monotonic()
                     await asyncio.sleep(due - time.monotonic())
+            publisher.add(event)
+            now = time.monotonic()
+            if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:
+                await publisher.flush()
+                last_flush = now
+        await publisher.flush()
+        return publisher.sent
+    finally:
+        await producer.stop()
+
+
+async def publish_live(events: Iterable[Event], bootstrap: str, topics: Topics, rate: float,
+                       stop: asyncio.Event, source: str = "simulator",
+                       on_flush: Callable[[FeedPublisher], None] | None = None) -> int:
+    """Publish an endless feed at ``rate`` quotes per second of wall clock until ``stop``.
+
+    Quote k is due k / rate seconds after the first; other events go with the quote
+    before them. Returns how many events were published."""
+    from aiokafka import AIOKafkaProducer
+
+    await ensure_topics(bootstrap, topics)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await producer.start()
+    publisher = FeedPublisher(producer, topics, source)
+    try:
+        await publisher.resume(bootstrap)
+        started = time.monotonic()
+        last_flush = started
+        quotes = 0
+        for event in events:
+            if stop.is_set():
+                break
+            if type(event) is Quote:
+                ahead = started + quotes / rate - time.monotonic()
+                if ahead > 0.002:
+                    await publisher.flush()
+                    last_flush = time.monotonic()
+                    if on_flush is not None:
+                        on_flush(publisher)
+                    await asyncio.sleep(ahead)
+                quotes += 1
             publisher.add(event)
             now = time.monotonic()
             if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:

@@ -1065,12 +1065,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="events to write with --jsonl")
     parser.add_argument("--time-scale", type=float, default=1.0, metavar="X",
                         help="event seconds per wall second (3600: an hour a second)")
-    parser.add_argument("--start", type=datetime.fromisoformat, default=DEFAULT_START,
-                        help="event time of the first event, ISO 8601 with an offset")
+    parser.add_argument("--start", type=datetime.fromisoformat, default=None,
+                        help="event time of the first event, ISO 8601 with an offset "
+                             f"(default: {DEFAULT_START:%Y-%m-%dT%H:%M}Z with --jsonl, now "
+                             "when publishing)")
     parser.add_argument("--programs-dir", metavar="DIR",
                         help="write each program document as DIR/<id>.json")
     parser.add_argument("--jsonl", action="store_true",
-                        help="write the first --count events as JSON Lines to stdout")
+                        help="write the first --count events as JSON Lines to stdout; "
+                             "without it, publish to Kafka (KAFKA_BOOTSTRAP) until Ctrl+C")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -1078,7 +1081,9 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.count < 0:
             raise ValueError("--count must be ≥ 0")
-        sim = Simulator(args.seed, args.accounts, args.symbols, args.start, rate=args.rate,
+        start = args.start or (DEFAULT_START if args.jsonl else
+                               datetime.now(UTC).replace(microsecond=0))
+        sim = Simulator(args.seed, args.accounts, args.symbols, start, rate=args.rate,
                         time_scale=args.time_scale)
     except ValueError as error:
         print(f"proptrade simulate: error: {error}", file=sys.stderr)
@@ -1094,10 +1099,40 @@ def main(args: argparse.Namespace) -> int:
             print(f"proptrade simulate: error: {error}", file=sys.stderr)
             return 2
     if not args.jsonl:
-        print("proptrade simulate: error: publishing to Kafka comes with the stream workers "
-              "(issue 3); use --jsonl to write the events to stdout", file=sys.stderr)
-        return 2
+        return _publish(sim, args.rate)
     return _write_jsonl(sim, args.count)
+
+
+def _publish(sim: Simulator, rate: float) -> int:
+    """Publish the simulation to the feed topics at ``rate`` quotes/s until interrupted."""
+    import asyncio
+    import signal
+
+    from streams.feed import publish_live
+    from streams.settings import SettingsError, load_settings
+    from streams.topics import Topics
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"proptrade simulate: error: {error}", file=sys.stderr)
+        return 2
+    if not settings.kafka_bootstrap:
+        print("proptrade simulate: error: KAFKA_BOOTSTRAP is empty: name the broker to "
+              "publish to, or use --jsonl", file=sys.stderr)
+        return 2
+    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await publish_live(sim.events(), settings.kafka_bootstrap, topics, rate, stop)
+
+    count = asyncio.run(run())
+    print(f"proptrade simulate: published {count} events", file=sys.stderr)
+    return 0
 
 
 def _write_jsonl(sim: Simulator, count: int) -> int:

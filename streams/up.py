@@ -7,20 +7,25 @@ and runs until SIGINT or SIGTERM (or ``--seconds N``), stopping everything it st
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime
 from types import FrameType
 
-from streams.broker import BrokerError, EmbeddedBroker
-from streams.settings import Settings, SettingsError, load_settings
+from aiokafka.errors import KafkaError
 
-__all__ = ["add_arguments", "main", "run_engine_demo"]
+from streams.broker import BrokerError, EmbeddedBroker, find_free_port
+from streams.settings import Settings, SettingsError, load_settings
+from streams.topics import Topics
+
+__all__ = ["add_arguments", "main", "run_live"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +73,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         with _stop_on_signals(stop), contextlib.ExitStack() as running:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            if settings.uses_embedded_broker:
+            embedded = settings.uses_embedded_broker
+            if embedded:
                 broker = running.enter_context(
                     EmbeddedBroker(log_path=settings.data_dir / "logs" / "broker.log")
                 )
@@ -77,10 +83,14 @@ def main(args: argparse.Namespace) -> int:
             else:
                 _say(f"broker: external Kafka at {settings.kafka_bootstrap}")
             _say(f"data dir: {settings.data_dir}")
-            run_engine_demo(settings, stop)
+            run_live(settings, stop, embedded)
             _say("stopping")
     except BrokerError as error:
         print(f"proptrade up: error: {error}", file=sys.stderr)
+        return 1
+    except KafkaError as error:
+        print(f"proptrade up: error: Kafka at {settings.kafka_bootstrap}: {error}",
+              file=sys.stderr)
         return 1
     except OSError as error:
         print(f"proptrade up: error: {error}", file=sys.stderr)
@@ -89,49 +99,104 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_engine_demo(settings: Settings, stop: threading.Event) -> None:
-    """Run the engine in this process on a simulated book until ``stop`` is set.
+def run_live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
+    """Run a stream worker and the market simulator on the broker until ``stop`` is set,
+    printing every breach and pass the worker answers (at most a few a second, then a
+    count) and a summary every ten seconds."""
+    asyncio.run(_live(settings, stop, embedded))
 
-    ``settings.kafka_bootstrap`` is the broker in use; the live Kafka workers and the
-    market simulator that will feed them arrive with issue 3. Until then the engine runs
-    in-process on the benchmark's synthetic firm (2,000 accounts, 4,000 positions) at a
-    modest 1,000 quotes/s and reports what it decided every five seconds.
-    """
-    from streams import bench
-    from streams.engine import Engine, FeedError
-    from streams.outputs import Breach, Passed
 
-    programs, market, setup, opens = bench.generate_book(2_000, 4_000, 50, seed=11)
-    engine = Engine(programs)
-    for event in (*setup, *opens):
-        engine.apply(event)
-    _say(f"engine: in-process, {len(engine.rows)} simulated accounts on "
-         f"{len(programs)} programs, {sum(len(p) for p in engine.positions)} open positions")
+# The demonstration firm: 2,000 accounts on the simulator's programs, 500 quotes/s, and
+# event time 30 minutes a second, so a trading day passes in 48 s and passes show within
+# minutes (four trading days minimum).
+DEMO_ACCOUNTS, DEMO_RATE, DEMO_TIME_SCALE = 2_000, 500.0, 1_800.0
+
+
+async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
+    from streams.checkpoints import CheckpointStore, ensure_database
+    from streams.feed import publish_live
+    from streams.observability import WorkerMetrics
+    from streams.program import parse_program
+    from streams.simulator import Simulator
+    from streams.topics import Topics
+    from streams.worker import Worker
+
+    halt = asyncio.Event()
+    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+    simulator = Simulator(1, DEMO_ACCOUNTS, 50, datetime.now(UTC).replace(microsecond=0),
+                          rate=DEMO_RATE, time_scale=DEMO_TIME_SCALE)
+    programs = [parse_program(doc) for doc in simulator.programs()]
+    await ensure_database(settings.database_url)
+    store = CheckpointStore(settings.database_url)
+    # An embedded broker keeps nothing across runs, so neither may its checkpoints.
+    group = f"proptrade-up-{uuid.uuid4().hex[:8]}" if embedded else "proptrade-risk"
+    metrics = WorkerMetrics()
+    port = find_free_port()
+    metrics.serve(port)
+    worker = Worker(settings.kafka_bootstrap, topics, programs, group, store, metrics)
+    _say(f"worker: consumer group {group}, {topics.partitions} partitions, checkpoints in "
+         f"PostgreSQL; metrics at http://127.0.0.1:{port}/metrics")
+    _say(f"simulator: {DEMO_ACCOUNTS} accounts on {len(programs)} programs, "
+         f"{DEMO_RATE:g} quotes/s, event time ×{DEMO_TIME_SCALE:g}")
     _say("ready; press Ctrl+C to stop")
-    ts = bench.START
-    step = timedelta(milliseconds=1)  # event time runs at the pace of the quotes
-    seed, quotes, breaches, passes = 0, 0, 0, 0
-    last_report = time.monotonic()
-    while not stop.is_set():
-        seed += 1
-        started = time.monotonic()
-        for quote in bench.quote_stream(market, 200, seed, ts, step):
-            try:
-                outputs = engine.apply(quote)
-            except FeedError as error:  # a generated quote is never bad; say so if it is
-                _say(f"engine: rejected a simulated quote: {error}")
-                continue
-            quotes += 1
-            breaches += sum(isinstance(o, Breach) for o in outputs)
-            passes += sum(isinstance(o, Passed) for o in outputs)
-            ts = quote.ts
-        if time.monotonic() - last_report >= 5.0:
-            last_report = time.monotonic()
-            live = int((engine.table.status[: engine.table.n] <= 1).sum())
-            _say(f"engine: {quotes} quotes, {breaches} breaches, {passes} passes, "
-                 f"{live} accounts live, event time {ts:%Y-%m-%d %H:%M:%S}Z")
-        # 200 quotes every 0.2 s: 1,000 quotes/s; the bounded wait keeps Ctrl+C prompt.
-        stop.wait(max(0.0, 0.2 - (time.monotonic() - started)))
+    tasks = [
+        asyncio.create_task(worker.run(halt)),
+        asyncio.create_task(publish_live(simulator.events(), settings.kafka_bootstrap, topics,
+                                         DEMO_RATE, halt)),
+        asyncio.create_task(_report(settings.kafka_bootstrap, topics, halt)),
+    ]
+    while not stop.is_set() and not any(task.done() for task in tasks):
+        await asyncio.sleep(0.2)
+    halt.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    if embedded:
+        with contextlib.suppress(Exception):
+            await store.open()
+            await store.forget(group)
+            await store.close()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:
+    """Print the answers on risk.events as they come (the risk desk's view, for now)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.outputs import Breach, Objective, Passed
+    from streams.wire import answer_decoder
+
+    reader = AIOKafkaConsumer(topics.events, bootstrap_servers=bootstrap, group_id=None,
+                              auto_offset_reset="earliest")
+    await reader.start()
+    counts: dict[str, int] = {}
+    last_summary = time.monotonic()
+    printed_this_second, second = 0, int(time.monotonic())
+    try:
+        while not halt.is_set():
+            fetched = await reader.getmany(timeout_ms=200)
+            for records in fetched.values():
+                for record in records:
+                    output = answer_decoder.decode(record.value).output
+                    kind = type(output).__name__.lower()
+                    counts[kind] = counts.get(kind, 0) + 1
+                    if int(time.monotonic()) != second:
+                        printed_this_second, second = 0, int(time.monotonic())
+                    if printed_this_second >= 5 or isinstance(output, Objective):
+                        continue
+                    printed_this_second += 1
+                    if isinstance(output, Breach):
+                        _say(f"breach: {output.account} {output.rule} ({output.action}) "
+                             f"equity {output.equity:,.2f} floor {output.floor or 0:,.2f} "
+                             f"at {output.ts}")
+                    elif isinstance(output, Passed):
+                        _say(f"passed: {output.account} at {output.ts}")
+            if time.monotonic() - last_summary >= 10:
+                last_summary = time.monotonic()
+                _say("answers so far: " + (", ".join(f"{n} {k}" for k, n in
+                                                    sorted(counts.items())) or "none"))
+    finally:
+        await reader.stop()
 
 
 def _say(line: str) -> None:

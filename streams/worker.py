@@ -81,6 +81,7 @@ class Worker:
         self.shards: dict[int, LiveShard] = {}
         self.producer: Any = None
         self.consumer: Any = None
+        self.stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,11 +106,12 @@ class Worker:
             for partition in list(self.shards):
                 await self.close_shard(partition)
         finally:
+            self.stopping = True  # the group may still assign during stop(): open nothing
+            await self.consumer.stop()
             for live in self.shards.values():  # only after an error: no checkpoint then
                 with contextlib.suppress(Exception):
                     await live.quotes.stop()
             self.shards.clear()
-            await self.consumer.stop()
             await self.producer.stop()
             await self.store.close()
 
@@ -285,7 +287,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         for tp in sorted(assigned, key=lambda tp: tp.partition):
-            if tp.partition not in self.worker.shards:
+            if tp.partition not in self.worker.shards and not self.worker.stopping:
                 await self.worker.open_shard(tp.partition)
 
 

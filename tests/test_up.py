@@ -62,7 +62,8 @@ def test_up_for_two_seconds_starts_the_broker_and_stops_it(tmp_path: Path) -> No
     found = BROKER_LINE.search(result.stdout)
     assert found, result.stdout
     assert f"data dir: {tmp_path / 'data'}" in result.stdout
-    assert "engine: in-process" in result.stdout
+    assert "worker: consumer group proptrade-up-" in result.stdout
+    assert "simulator: 2000 accounts" in result.stdout
     assert result.stdout.rstrip().endswith("stopped")
     assert 2 <= elapsed < 30
     assert not accepts(found[1], int(found[2])), "the broker outlived `proptrade up`"
@@ -77,10 +78,12 @@ def test_up_warns_about_the_development_secret_key(tmp_path: Path) -> None:
 
 
 def test_up_uses_an_external_broker_when_one_is_named(tmp_path: Path) -> None:
+    # Nothing listens on port 1: `up` says so, naming the broker, and stops.
     result = up(tmp_path, "--once", KAFKA_BOOTSTRAP="127.0.0.1:1")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "broker: external Kafka at 127.0.0.1:1" in result.stdout
     assert "embedded" not in result.stdout
+    assert "error: Kafka at 127.0.0.1:1" in result.stderr
 
 
 def test_up_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
