@@ -62,7 +62,11 @@ class CheckpointStore:
         import asyncpg
 
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2)
-        async with self._pool.acquire() as connection:
+        # Workers starting together would race on CREATE ... IF NOT EXISTS (PostgreSQL
+        # checks the catalogue before it locks it): one at a time, under a lock.
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('proptrade.stream_checkpoints'))")
             await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             await connection.execute(CREATE.format(schema=self.schema))
 

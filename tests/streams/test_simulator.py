@@ -299,10 +299,11 @@ def test_cli_writes_json_lines_and_programs(tmp_path: Path,
         parse_program(path.read_bytes())
 
 
-def test_cli_without_jsonl_says_kafka_is_not_wired_yet(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_jsonl_publishes_to_kafka_and_needs_its_address(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP", raising=False)
     assert cli_main(["simulate", "--count", "10"]) == 2
-    assert "Kafka" in capsys.readouterr().err
+    assert "KAFKA_BOOTSTRAP is empty" in capsys.readouterr().err
     assert cli_main(["simulate", "--jsonl", "--rate", "0"]) == 2
     assert "rate" in capsys.readouterr().err
 
