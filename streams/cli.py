@@ -30,6 +30,8 @@ COMMANDS: Final = (
         "run the engine over a JSON Lines event file and print its answers",
     ),
     Command(("bench", "engine"), "streams.bench", "measure the engine's throughput"),
+    Command(("bench", "stream"), "streams.bench_stream",
+            "measure a worker on the broker: sustained rates and latency"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),

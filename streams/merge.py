@@ -30,6 +30,7 @@ class Input:
     name: str  # topic[partition]
     watermark: int = -1  # every event numbered ≤ this has been received
     next_offset: int = 0  # offset of the next message to read
+    offered: int = -1  # the highest number taken from this input (a re-read drops below)
     queue: deque[Pending] = field(default_factory=deque)
 
     def resume_offset(self) -> int:
@@ -51,14 +52,18 @@ class Merger:
 
     def offer(self, name: str, offset: int, upto: int, seqs: list[int],
               events: list[msgspec.Raw]) -> None:
-        """Add a batch read at ``offset`` from input ``name``. Events already released
-        (a re-read after a restart) are dropped."""
+        """Add a batch read at ``offset`` from input ``name``. Events already taken (read
+        again after a restart, or by a reader shared with a shard that is behind) are
+        dropped, so an input may be read again from any earlier offset."""
         source = self.inputs[name]
+        floor = max(self.applied, source.offered)
         for seq, event in zip(seqs, events, strict=True):
-            if seq > self.applied:
+            if seq > floor:
                 source.queue.append(Pending(seq, event, offset))
+        if seqs:
+            source.offered = max(source.offered, seqs[-1])
         source.watermark = max(source.watermark, upto, seqs[-1] if seqs else -1)
-        source.next_offset = offset + 1
+        source.next_offset = max(source.next_offset, offset + 1)
 
     def ready(self) -> Iterator[tuple[Pending, str]]:
         """The events that can be applied now, in order, with the input each came from."""

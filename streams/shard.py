@@ -65,7 +65,8 @@ class Shard:
         except msgspec.MsgspecError as exc:
             results.dead_letters.append(
                 DeadLetter(f"{name}@{offset}", f"not a batch: {describe_error(exc)}", payload))
-            self.merger.inputs[name].next_offset = offset + 1
+            source = self.merger.inputs[name]
+            source.next_offset = max(source.next_offset, offset + 1)
             return
         self.merger.offer(name, offset, batch.upto, batch.seqs, batch.events)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -48,6 +47,10 @@ log = logging.getLogger("proptrade.worker")
 
 METRICS_INTERVAL = 0.25  # s: at most one snapshot of an account per 250 ms, on change
 CHECKPOINT_INTERVAL = 5.0  # s of wall clock between checkpoints of a shard
+# A fetch returns once data is there, or after this wait. Kafka answers as soon as one
+# byte arrives; tansu (the embedded broker) measured here waits the whole time, which at
+# aiokafka's default of 500 ms put 300-500 ms on every answer.
+FETCH_WAIT_MS = 10
 SNAPSHOT_COLUMNS = ("status", "balance", "equity", "daily_floor", "ml_floor", "open_positions")
 
 
@@ -56,7 +59,6 @@ class LiveShard:
     """A shard with the clients that feed it and what it last published."""
 
     shard: Shard
-    quotes: Any  # its own consumer of every feed.quotes partition
     events_offset: int  # end of its risk.events partition after its last answer
     checkpointed_at: float
     published: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
@@ -81,6 +83,7 @@ class Worker:
         self.shards: dict[int, LiveShard] = {}
         self.producer: Any = None
         self.consumer: Any = None
+        self.quotes: Any = None  # one reader of every feed.quotes partition, for all shards
         self.stopping = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -93,11 +96,17 @@ class Worker:
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.group,
             enable_auto_commit=False, auto_offset_reset="earliest",
-            session_timeout_ms=self.session_timeout_ms,
+            fetch_max_wait_ms=FETCH_WAIT_MS, session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(100, self.session_timeout_ms // 5),
             max_poll_interval_ms=300_000)
+        self.quotes = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                       enable_auto_commit=False, auto_offset_reset="earliest",
+                                       fetch_max_wait_ms=FETCH_WAIT_MS)
         try:
             await self.producer.start()
+            await self.quotes.start()
+            self.quotes.assign([TopicPartition(self.topics.quotes, q)
+                                for q in range(self.topics.quote_partitions)])
             self.consumer.subscribe([self.topics.accounts], listener=_Listener(self))
             await self.consumer.start()
             log.info("worker joined group %s on %s", self.group, self.bootstrap)
@@ -108,10 +117,8 @@ class Worker:
         finally:
             self.stopping = True  # the group may still assign during stop(): open nothing
             await self.consumer.stop()
-            for live in self.shards.values():  # only after an error: no checkpoint then
-                with contextlib.suppress(Exception):
-                    await live.quotes.stop()
-            self.shards.clear()
+            self.shards.clear()  # only after an error: no checkpoint then
+            await self.quotes.stop()
             await self.producer.stop()
             await self.store.close()
 
@@ -129,12 +136,14 @@ class Worker:
             for record in records:
                 live.shard.offer(name, record.offset, record.value, results[tp.partition])
             self.metrics.events_in.labels(tp.topic).inc(len(records))
-        for partition, live in list(self.shards.items()):
-            quotes = await live.quotes.getmany(timeout_ms=0, max_records=5000)
+        if self.shards:
+            quotes = await self.quotes.getmany(timeout_ms=0, max_records=5000)
             for tp, records in quotes.items():
                 name = f"{tp.topic}[{tp.partition}]"
-                for record in records:
-                    live.shard.offer(name, record.offset, record.value, results[partition])
+                for live in self.shards.values():  # a shard drops what it already has
+                    result = results[live.shard.partition]
+                    for record in records:
+                        live.shard.offer(name, record.offset, record.value, result)
                 self.metrics.events_in.labels(tp.topic).inc(len(records))
         now = time.monotonic()
         for partition, live in list(self.shards.items()):
@@ -169,17 +178,15 @@ class Worker:
         published = await self._published_since(partition, events_offset)
         shard.suppress(published)
         resume = shard.resume_offsets()
-        quotes = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                  enable_auto_commit=False, auto_offset_reset="earliest")
-        await quotes.start()
-        quote_tps = [TopicPartition(self.topics.quotes, q)
-                     for q in range(self.topics.quote_partitions)]
-        quotes.assign(quote_tps)
-        for tp in quote_tps:
-            quotes.seek(tp, resume[f"{tp.topic}[{tp.partition}]"])
+        for q in range(self.topics.quote_partitions):
+            # The shared reader goes back as far as the shard that is furthest behind.
+            tp = TopicPartition(self.topics.quotes, q)
+            target = resume[f"{tp.topic}[{q}]"]
+            if not self.shards or target < await self.quotes.position(tp):
+                self.quotes.seek(tp, target)
         self.consumer.seek(TopicPartition(self.topics.accounts, partition),
                            resume[f"{self.topics.accounts}[{partition}]"])
-        self.shards[partition] = LiveShard(shard, quotes, events_offset, time.monotonic())
+        self.shards[partition] = LiveShard(shard, events_offset, time.monotonic())
         log.info("shard %d opened (%s, %d answers already published, %.3f s)", partition,
                  "from checkpoint" if stored else "new", len(published),
                  time.monotonic() - started)
@@ -189,7 +196,6 @@ class Worker:
         if live is None:
             return
         await self._checkpoint(partition, live)
-        await live.quotes.stop()
         log.info("shard %d closed", partition)
 
     async def _published_since(self, partition: int, offset: int) -> list[str]:
