@@ -10,16 +10,18 @@ producer's order, and its answers are those of ``proptrade replay`` on the same 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+
+from streams.events import Event
 
 
 @dataclass
 class Pending:
     seq: int
-    event: msgspec.Raw
+    event: msgspec.Raw | Event  # raw until applied, or decoded once for several shards
     offset: int  # offset of the Kafka message that carried it
 
 
@@ -51,7 +53,7 @@ class Merger:
         self.applied = -1  # the last sequence number released
 
     def offer(self, name: str, offset: int, upto: int, seqs: list[int],
-              events: list[msgspec.Raw]) -> None:
+              events: Sequence[msgspec.Raw | Event]) -> None:
         """Add a batch read at ``offset`` from input ``name``. Events already taken (read
         again after a restart, or by a reader shared with a shard that is behind) are
         dropped, so an input may be read again from any earlier offset."""

@@ -20,6 +20,12 @@ class WorkerMetrics:
                                     registry=self.registry)
         self.accounts_held = Gauge("proptrade_accounts_held",
                                    "Accounts in this worker's shards", registry=self.registry)
+        self.lag = Gauge("proptrade_consumer_lag",
+                         "Messages on the broker not read yet, per topic",
+                         ["topic"], registry=self.registry)
+        self.checkpoint_age = Gauge("proptrade_checkpoint_age_seconds",
+                                    "Age of the oldest shard checkpoint of this worker",
+                                    registry=self.registry)
         self.checkpoints = Counter("proptrade_checkpoints", "Shard checkpoints saved",
                                    registry=self.registry)
         self.latency = Histogram(

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from streams.engine import Engine, FeedError
-from streams.events import describe_error, msgpack_decoder
+from streams.events import Event, describe_error, msgpack_decoder
 from streams.merge import Merger
 from streams.program import Program
 from streams.snapshot import restore, snapshot
-from streams.wire import Answer, DeadLetter, batch_decoder
+from streams.wire import Answer, DeadLetter, batch_decoder, encode
 
 CHECKPOINT_VERSION = 1
 
@@ -46,6 +46,10 @@ class Results:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     applied: int = 0  # events applied this round
     last_ts: int | None = None  # event time of the last one (µs), for latency figures
+
+
+def _payload(event: msgspec.Raw | Event) -> bytes:
+    return bytes(event) if isinstance(event, msgspec.Raw) else encode(event)
 
 
 class Shard:
@@ -74,16 +78,18 @@ class Shard:
         """Apply every event the merge releases."""
         engine = self.engine
         for pending, name in self.merger.ready():
-            raw = bytes(pending.event)
+            event = pending.event
             try:
-                event = msgpack_decoder.decode(raw)
+                if isinstance(event, msgspec.Raw):
+                    event = msgpack_decoder.decode(event)
                 outputs = engine.apply(event)
             except msgspec.MsgspecError as exc:
                 results.dead_letters.append(DeadLetter(
-                    f"{name}@{pending.offset}", describe_error(exc), raw))
+                    f"{name}@{pending.offset}", describe_error(exc), _payload(event)))
                 continue
             except FeedError as exc:
-                results.dead_letters.append(DeadLetter(f"{name}@{pending.offset}", str(exc), raw))
+                results.dead_letters.append(DeadLetter(
+                    f"{name}@{pending.offset}", str(exc), _payload(event)))
                 continue
             results.applied += 1
             for n, output in enumerate(outputs):
