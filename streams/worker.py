@@ -240,6 +240,7 @@ class Worker:
         live = self.shards.pop(partition, None)
         if live is None:
             return
+        await self._publish_metrics(partition, live)  # the last numbers before it goes
         await self._checkpoint(partition, live)
         log.info("shard %d closed", partition)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import defaultdict
@@ -97,6 +98,14 @@ def expected_answers(events: list[Event]) -> dict[str, list[Output]]:
         except FeedError:
             pass
     return dict(answers)
+
+
+def replay_states(events: list[Event]) -> list[Any]:
+    engine = Engine(programs())
+    for event in events:
+        with contextlib.suppress(FeedError):
+            engine.apply(event)
+    return engine.states()
 
 
 async def read_topic(bootstrap: str, topic: str, partitions: int) -> list[Any]:

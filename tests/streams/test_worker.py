@@ -13,13 +13,17 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import generate_latest
 
+from streams.accounts import STATUS_NAMES
 from streams.broker import EmbeddedBroker
 from streams.checkpoints import CheckpointStore
 from streams.feed import publish
 from streams.topics import Topics, partition_of
+from streams.wire import metrics_decoder
 from streams.worker import Worker
 from tests.streams.streamkit import (
     PROGRAMS,
@@ -29,6 +33,8 @@ from tests.streams.streamkit import (
     expected_answers,
     make_feed,
     programs,
+    read_topic,
+    replay_states,
     wait_for,
 )
 
@@ -114,6 +120,26 @@ def test_a_recorded_feed_gives_on_risk_events_what_replay_gives(stream) -> None:
         for answer in answers:  # each answer sits in its account's partition
             assert answer.id.split(":")[0] == str(partition_of(answer.output.account,
                                                               topics.partitions))
+        exposition = generate_latest(worker.metrics.registry).decode()
+        assert f'proptrade_answers_out_total{{topic="{topics.events}"}} {len(answers)}.0' \
+            in exposition
+        assert "proptrade_dead_letters_total 0.0" in exposition
+        assert "proptrade_checkpoints_total" in exposition
+        # risk.metrics: the last snapshot of each account equals the engine's final state.
+        final = {state.account: state for state in replay_states(events)}
+        latest: dict[str, tuple[float, float, int]] = {}
+        for record in await read_topic(bootstrap, topics.metrics, topics.partitions):
+            batch = metrics_decoder.decode(record.value)
+            equity = np.frombuffer(batch.equity)
+            balance = np.frombuffer(batch.balance)
+            status = np.frombuffer(batch.status, dtype=np.int8)
+            for i, account in enumerate(batch.accounts):
+                latest[account] = (balance[i] / 100, equity[i] / 100, int(status[i]))
+        assert set(latest) == set(final)
+        for account, (balance, equity, status) in latest.items():
+            state = final[account]
+            assert (balance, equity, STATUS_NAMES[status]) == (
+                state.balance, state.equity, state.status), account
 
     asyncio.run(scenario())
 
