@@ -36,6 +36,7 @@ from streams.broker import EmbeddedBroker
 from streams.events import Account, Deal, Event, Quote
 from streams.outputs import Breach
 from streams.publisher import FeedPublisher
+from streams.settings import child_environment
 from streams.topics import Topics, ensure_topics
 from streams.wire import answer_decoder
 from streams.worker import FETCH_WAIT_MS
@@ -123,8 +124,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     async with EmbeddedBroker() as broker:
         bootstrap = broker.bootstrap
         await ensure_topics(bootstrap, topics)
-        env = {**os.environ, "KAFKA_BOOTSTRAP": bootstrap, "KAFKA_TOPIC_PREFIX": topics.prefix,
-               "FEED_PARTITIONS": str(topics.partitions), "DATABASE_URL": DSN}
+        env = child_environment(KAFKA_BOOTSTRAP=bootstrap, KAFKA_TOPIC_PREFIX=topics.prefix,
+                                FEED_PARTITIONS=str(topics.partitions), DATABASE_URL=DSN)
         log = (folder / "worker.log").open("wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--program", str(folder),

@@ -23,6 +23,7 @@ __all__ = [
     "SettingSpec",
     "Settings",
     "SettingsError",
+    "child_environment",
     "describe_settings",
     "load_settings",
     "settings_table",
@@ -296,6 +297,12 @@ def settings_table() -> str:
     for spec in describe_settings():
         rows.append(f"| `{spec.variable}` | {spec.shown_default} | {spec.doc} |")
     return "\n".join(rows)
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with some variables set, for a process it starts (a
+    benchmark's worker): the one other place that touches ``os.environ``."""
+    return {**os.environ, **overrides}
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
