@@ -128,3 +128,32 @@ def on_quote(sid: int, bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I
     if kept:
         raise_peaks(rising, kept, hot, *peaks)
     return n_touched, marked
+
+
+@njit(cache=True, nogil=True)
+def on_quotes(sids: I8, bids: F8, asks: F8, stamps: I8, first: int, last: int, boundary: int,
+              bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I8, start: I8,
+              count: I8, block_sid: I8, conv_sid: I8, conv_invert: B1, coef: F8, marks: F8,
+              account: I8, hot: F8, touched: I8, rising: I8, peaks: Columns
+              ) -> tuple[int, int, int, int]:
+    """Apply quotes ``first`` to ``last`` (exclusive) of a run, one :func:`on_quote` each,
+    until one touches a floor or one reaches ``boundary`` (a trading-day rollover or an
+    inactivity deadline, which the engine handles in Python). Returns (the next quote to
+    apply, accounts touched by the last one applied, positions marked, latest time)."""
+    marked = 0
+    latest = -1
+    for k in range(first, last):
+        if stamps[k] >= boundary:
+            return k, 0, marked, latest
+        sid = sids[k]
+        bid[sid] = bids[k]
+        ask[sid] = asks[k]
+        quoted[sid] = True
+        n_touched, moved = on_quote(sid, bid, ask, quoted, by_symbol, block_ids, start, count,
+                                    block_sid, conv_sid, conv_invert, coef, marks, account,
+                                    hot, touched, rising, peaks)
+        marked += moved
+        latest = max(latest, stamps[k])
+        if n_touched:
+            return k + 1, n_touched, marked, latest
+    return last, 0, marked, latest

@@ -16,7 +16,7 @@ from typing import BinaryIO, TextIO
 import msgspec
 
 from streams.engine import Engine, FeedError
-from streams.events import describe_error, json_decoder
+from streams.events import Event, describe_error, json_decoder
 from streams.outputs import encode_line
 from streams.program import Program, ProgramError, parse_program
 
@@ -51,23 +51,39 @@ def run(program_paths: Sequence[str], events: BinaryIO | Iterable[bytes], out: T
         return EXIT_BAD_PROGRAM
     engine = Engine(programs)
     status = EXIT_OK
+    chunk: list[Event] = []
+    numbers: list[int] = []
+
+    def apply_chunk() -> None:
+        # Applied a chunk at a time so runs of quotes take the compiled path; the answers
+        # are written in event order, refusals as they come.
+        nonlocal status
+        for index, outcome in engine.apply_many(chunk):
+            if isinstance(outcome, FeedError):
+                err.write(f"line {numbers[index]}: {outcome}\n")
+                status = EXIT_BAD_LINES
+            else:
+                buffer.extend(encode_line(output) for output in outcome)
+        chunk.clear()
+        numbers.clear()
+        if len(buffer) >= 4096:
+            _flush(buffer, out)
+
     buffer: list[bytes] = []
     for number, line in enumerate(events, start=1):
         if not line.strip():
             continue
         try:
-            outputs = engine.apply(json_decoder.decode(line))
+            chunk.append(json_decoder.decode(line))
+            numbers.append(number)
         except msgspec.MsgspecError as exc:
+            apply_chunk()  # keep stderr in line order
             err.write(f"line {number}: {describe_error(exc)}\n")
             status = EXIT_BAD_LINES
             continue
-        except FeedError as exc:
-            err.write(f"line {number}: {exc}\n")
-            status = EXIT_BAD_LINES
-            continue
-        buffer.extend(encode_line(output) for output in outputs)
-        if len(buffer) >= 4096:
-            _flush(buffer, out)
+        if len(chunk) >= 1024:
+            apply_chunk()
+    apply_chunk()
     buffer.extend(encode_line(state) for state in engine.states())
     _flush(buffer, out)
     return status

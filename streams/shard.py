@@ -21,7 +21,7 @@ import msgspec
 
 from streams.engine import Engine, FeedError
 from streams.events import Event, describe_error, msgpack_decoder
-from streams.merge import Merger
+from streams.merge import Merger, Pending
 from streams.program import Program
 from streams.snapshot import restore, snapshot
 from streams.wire import Answer, DeadLetter, batch_decoder, encode
@@ -75,24 +75,31 @@ class Shard:
         self.merger.offer(name, offset, batch.upto, batch.seqs, batch.events)
 
     def drain(self, results: Results) -> None:
-        """Apply every event the merge releases."""
+        """Apply every event the merge releases (runs of quotes in one compiled call)."""
         engine = self.engine
+        released: list[tuple[Pending, str]] = []
+        events: list[Event] = []
         for pending, name in self.merger.ready():
             event = pending.event
-            try:
-                if isinstance(event, msgspec.Raw):
+            if isinstance(event, msgspec.Raw):
+                try:
                     event = msgpack_decoder.decode(event)
-                outputs = engine.apply(event)
-            except msgspec.MsgspecError as exc:
+                except msgspec.MsgspecError as exc:
+                    results.dead_letters.append(DeadLetter(
+                        f"{name}@{pending.offset}", describe_error(exc), bytes(event)))
+                    continue
+            released.append((pending, name))
+            events.append(event)
+        answered = engine.apply_many(events)
+        results.applied += len(events)
+        for index, outcome in answered:
+            pending, name = released[index]
+            if isinstance(outcome, FeedError):
+                results.applied -= 1
                 results.dead_letters.append(DeadLetter(
-                    f"{name}@{pending.offset}", describe_error(exc), _payload(event)))
+                    f"{name}@{pending.offset}", str(outcome), _payload(events[index])))
                 continue
-            except FeedError as exc:
-                results.dead_letters.append(DeadLetter(
-                    f"{name}@{pending.offset}", str(exc), _payload(event)))
-                continue
-            results.applied += 1
-            for n, output in enumerate(outputs):
+            for n, output in enumerate(outcome):
                 answer = Answer(f"{self.partition}:{pending.seq}:{n}", pending.seq, output)
                 if answer.id in self._suppressed:
                     self._suppressed.discard(answer.id)

@@ -359,3 +359,44 @@ def test_many_positions_grow_and_move_blocks_without_losing_a_mark():
     assert sum(block.n for block in e.blocks.values()) == 600 - 85
     for account in e.rows:
         assert int(e.table.equity[e.rows[account]]) == _oracle_equity(e, account, prices)
+
+
+@PROPERTY
+@given(feeds)
+def test_apply_many_answers_as_apply_one_by_one(feed):
+    """Runs of quotes in one compiled call give, event by event, what apply gives."""
+    events = build(*feed[:2], feed[2])
+    one, many = engine(), engine()
+    expected = []
+    for index, event in enumerate(events):
+        try:
+            outputs = one.apply(event)
+        except FeedError as error:
+            expected.append((index, str(error)))
+            continue
+        if outputs:
+            expected.append((index, [encode_line(o) for o in outputs]))
+    got = [(index, str(result) if isinstance(result, FeedError)
+            else [encode_line(o) for o in result]) for index, result in many.apply_many(events)]
+    assert got == expected
+    assert many.states() == one.states()
+    assert snapshot(many) == snapshot(one)
+
+
+def test_apply_many_on_a_long_feed_with_rollovers_and_breaches():
+    from tests.streams.streamkit import make_feed, programs
+
+    events = make_feed(seed=4, accounts=40, steps=6000)
+    one, many = Engine(programs()), Engine(programs())
+    expected = []
+    for index, event in enumerate(events):
+        try:
+            outputs = one.apply(event)
+        except FeedError:
+            continue
+        if outputs:
+            expected.append((index, outputs))
+    got = [(i, r) for i, r in many.apply_many(events) if not isinstance(r, FeedError)]
+    assert len(expected) > 20
+    assert got == expected
+    assert many.states() == one.states()
