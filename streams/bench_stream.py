@@ -39,7 +39,7 @@ from streams.publisher import FeedPublisher
 from streams.settings import child_environment
 from streams.topics import Topics, ensure_topics
 from streams.wire import answer_decoder
-from streams.worker import FETCH_WAIT_MS
+from streams.worker import CHECKPOINT_INTERVAL, FETCH_WAIT_MS
 
 PROBE_PROGRAM = {"id": "bench-probe", "initial_balance": 1000,
                  "rules": {"max_loss": {"amount": 100}}}
@@ -129,7 +129,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         log = (folder / "worker.log").open("wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--program", str(folder),
-             "--group", f"bench-{tag}", "--schema", schema, "--checkpoint-interval", "30"],
+             "--group", f"bench-{tag}", "--schema", schema,
+             "--checkpoint-interval", str(args.checkpoint_interval)],
             env=env, stdout=log, stderr=subprocess.STDOUT)
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2,
                                     max_request_size=8 * 1024 * 1024)
@@ -256,6 +257,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--symbols", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--checkpoint-interval", type=float, default=CHECKPOINT_INTERVAL,
+                        help="seconds between a shard's checkpoints (the worker's default)")
     parser.add_argument("--steps", default="1000,2500,5000,7500,10000,12500",
                         help="offered quotes/s of each step (deals at half of it)")
 

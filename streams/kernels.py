@@ -157,3 +157,15 @@ def on_quotes(sids: I8, bids: F8, asks: F8, stamps: I8, first: int, last: int, b
         if n_touched:
             return k + 1, n_touched, marked, latest
     return last, 0, marked, latest
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel now, on a tiny book, so that the
+    first quotes of a live worker do not wait one to two seconds for the compiler."""
+    f8, i8, b1 = np.zeros(4), np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.bool_)
+    columns = (np.zeros(4, dtype=np.int8), np.zeros(4, dtype=np.int8), f8, f8, f8, f8,
+               np.zeros(4, dtype=np.int8), f8, f8, f8, f8, f8)
+    by_symbol = np.zeros(2, dtype=np.int64)
+    on_quotes(i8[:1], f8[:1], f8[:1], i8[:1], 0, 1, 1, f8, f8, b1, by_symbol, i8, i8, i8, i8,
+              i8, b1, np.zeros((4, 3)), f8, i8, np.zeros((4, 3)), i8, i8, columns)
+    raise_peaks(i8, 0, np.zeros((4, 3)), *columns)
