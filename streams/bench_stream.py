@@ -9,7 +9,10 @@ its breach being read back from ``risk.events``; it queues behind every quote an
 published before it, so it measures the pipeline end to end under that step's load.
 
 Prints one JSON line: the highest step sustained (offered rate reached, probe p99 within
-100 ms) with its latency figures, every step, and the CPU share of each process.
+100 ms) with its latency figures, every step, and the CPU share of each process. Then,
+unless ``--no-recovery``, it kills the worker with SIGKILL under load, starts another and
+reports how long until probes are answered within 100 ms again (``recovery``): the dead
+member's session timeout, the checkpoint restore and the replay of the log since.
 """
 
 from __future__ import annotations
@@ -127,11 +130,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         env = child_environment(KAFKA_BOOTSTRAP=bootstrap, KAFKA_TOPIC_PREFIX=topics.prefix,
                                 FEED_PARTITIONS=str(topics.partitions), DATABASE_URL=DSN)
         log = (folder / "worker.log").open("wb")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--program", str(folder),
-             "--group", f"bench-{tag}", "--schema", schema,
-             "--checkpoint-interval", str(args.checkpoint_interval)],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "streams.cli", "worker", "--program", str(folder),
+                   "--group", f"bench-{tag}", "--schema", schema,
+                   "--checkpoint-interval", str(args.checkpoint_interval)]
+        worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        recovery: dict[str, Any] | None = None
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2,
                                     max_request_size=8 * 1024 * 1024)
         await producer.start()
@@ -169,13 +172,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             step_seconds = args.seconds / len(rates)
             steps: list[dict[str, Any]] = []
             pids = {"broker": broker.pid, "worker": worker.pid, "producer": os.getpid()}
-            for rate in rates:
+            async def offer_load(rate: int, seconds: float, until: Any = None
+                                 ) -> dict[str, Any]:
+                """Offer ``rate`` quotes/s and half as many deals for ``seconds`` (or
+                until ``until()`` is true), with probes; returns the step's figures."""
                 cpu_before = {k: cpu_seconds(p) for k, p in pids.items() if p}
                 probes: list[str] = []
+                sent_at: list[float] = []
                 quotes = deals = 0
                 began = time.monotonic()
                 ticks = 0
-                while time.monotonic() - began < step_seconds:
+                while time.monotonic() - began < seconds and not (until and until()):
                     ticks += 1
                     due = began + ticks * TICK
                     elapsed = ticks * TICK
@@ -188,19 +195,54 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                         deals += 1
                     if len(probes) < PROBES_PER_S * elapsed:
                         probes.append(probe(now))
+                        sent_at.append(time.monotonic())
                     await publisher.flush()
                     pause = due - time.monotonic()
                     if pause > 0:
                         await asyncio.sleep(pause)
                 wall = time.monotonic() - began
                 cpu = {k: round((cpu_seconds(p) - cpu_before[k]) / wall, 2)
-                       for k, p in pids.items() if p}
-                steps.append({"offered_quotes_per_s": rate, "quotes_per_s": round(quotes / wall),
-                              "deals_per_s": round(deals / wall), "probes": probes, "cpu": cpu})
+                       for k, p in pids.items() if p and k in cpu_before}
+                return {"offered_quotes_per_s": rate, "quotes_per_s": round(quotes / wall),
+                        "deals_per_s": round(deals / wall), "probes": probes,
+                        "sent_at": sent_at, "cpu": cpu}
+
+            for rate in rates:
+                step = await offer_load(rate, step_seconds)
+                step.pop("sent_at")
+                steps.append(step)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and any(
                     p not in latencies for s in steps for p in s["probes"]):
                 await asyncio.sleep(0.2)
+            if args.recovery:
+                # kill -9 the worker under load, start another at once, and time until
+                # probes are answered within 100 ms again (caught up).
+                worker.kill()
+                worker.wait(10)
+                killed = time.monotonic()
+                worker = subprocess.Popen(command, env=env, stdout=log,
+                                          stderr=subprocess.STDOUT)
+                pids["worker"] = worker.pid
+                rate = rates[0]
+
+                def caught_up() -> bool:
+                    return any(latencies.get(p, 1e9) <= 100 for p in recovery_probes)
+
+                recovery_probes: list[str] = []
+                probe_count_before = probe_count
+                load = asyncio.create_task(offer_load(rate, 120, caught_up))
+                while not load.done():
+                    recovery_probes[:] = [f"PROBE{n:07d}" for n in
+                                          range(probe_count_before + 1, probe_count + 1)]
+                    await asyncio.sleep(0.05)
+                step = await load
+                answered = [(at, latencies[p]) for p, at in zip(step["probes"], step["sent_at"],
+                                                                  strict=True)
+                            if latencies.get(p, 1e9) <= 100]
+                recovery = {"offered_quotes_per_s": rate,
+                            "caught_up_s": round(answered[0][0] + answered[0][1] / 1000
+                                                 - killed, 1) if answered else None}
         finally:
             stop.set()
             await reader
@@ -209,7 +251,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             worker.wait(30)
             log.close()
             await _drop_schema(schema)
-    return _summary(steps, latencies, setup_seconds, args)
+    summary = _summary(steps, latencies, setup_seconds, args)
+    if recovery is not None:
+        summary["recovery"] = recovery
+    return summary
 
 
 def _restamp(event: Event, now: datetime) -> Event:
@@ -259,6 +304,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--checkpoint-interval", type=float, default=CHECKPOINT_INTERVAL,
                         help="seconds between a shard's checkpoints (the worker's default)")
+    parser.add_argument("--no-recovery", dest="recovery", action="store_false",
+                        help="skip the kill -9 / restart measurement at the end")
     parser.add_argument("--steps", default="1000,2500,5000,7500,10000,12500",
                         help="offered quotes/s of each step (deals at half of it)")
 
