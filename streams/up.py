@@ -1,7 +1,9 @@
 """``proptrade up``: run PropTrade on one machine.
 
-Starts the embedded tansu broker unless ``KAFKA_BOOTSTRAP`` names one, then the engine,
-and runs until SIGINT or SIGTERM (or ``--seconds N``), stopping everything it started.
+Starts the embedded tansu broker unless ``KAFKA_BOOTSTRAP`` names one, then a stream
+worker and the market simulator publishing to it, prints the breaches and passes the
+worker answers, and runs until SIGINT or SIGTERM (or ``--seconds N``), stopping
+everything it started.
 """
 
 from __future__ import annotations
