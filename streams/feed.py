@@ -40,47 +40,41 @@ def read_events(lines: Iterable[bytes], err: Writer) -> Iterator[Event]:
 
 async def publish(events: Iterable[Event], bootstrap: str, topics: Topics, speed: float,
                   source: str = "feed") -> int:
-    """Publish events; returns how many. ``speed`` 0 means no pacing."""
-    from aiokafka import AIOKafkaProducer
+    """Publish events at ``speed`` times their event-time pace (0: no pacing); returns
+    how many."""
+    first: list[int] = []
 
-    await ensure_topics(bootstrap, topics)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
-    await producer.start()
-    publisher = FeedPublisher(producer, topics, source)
-    try:
-        await publisher.resume(bootstrap)
-        first_ts: int | None = None
-        started = time.monotonic()
-        last_flush = started
-        for event in events:
-            ts = getattr(event, "ts", None)
-            if speed > 0 and ts is not None:
-                micros = to_micros(ts)
-                first_ts = micros if first_ts is None else first_ts
-                due = started + (micros - first_ts) / 1e6 / speed
-                if due > time.monotonic():
-                    if publisher.pending:
-                        await publisher.flush()
-                        last_flush = time.monotonic()
-                    await asyncio.sleep(due - time.monotonic())
-            publisher.add(event)
-            now = time.monotonic()
-            if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:
-                await publisher.flush()
-                last_flush = now
-        await publisher.flush()
-        return publisher.sent
-    finally:
-        await producer.stop()
+    def due(event: Event) -> float | None:
+        ts = getattr(event, "ts", None)
+        if speed <= 0 or ts is None:
+            return None
+        micros = to_micros(ts)
+        if not first:
+            first.append(micros)
+        return (micros - first[0]) / 1e6 / speed
+
+    return await _publish(events, bootstrap, topics, source, due, None)
 
 
 async def publish_live(events: Iterable[Event], bootstrap: str, topics: Topics, rate: float,
-                       stop: asyncio.Event, source: str = "simulator",
-                       on_flush: Callable[[FeedPublisher], None] | None = None) -> int:
-    """Publish an endless feed at ``rate`` quotes per second of wall clock until ``stop``.
+                       stop: asyncio.Event, source: str = "simulator") -> int:
+    """Publish an endless feed at ``rate`` quotes per second of wall clock until ``stop``:
+    quote k is due k / rate seconds after the first, other events go with the quote before
+    them. Returns how many events were published."""
+    quotes = [0]
 
-    Quote k is due k / rate seconds after the first; other events go with the quote
-    before them. Returns how many events were published."""
+    def due(event: Event) -> float | None:
+        if type(event) is not Quote:
+            return None
+        quotes[0] += 1
+        return (quotes[0] - 1) / rate
+
+    return await _publish(events, bootstrap, topics, source, due, stop)
+
+
+async def _publish(events: Iterable[Event], bootstrap: str, topics: Topics, source: str,
+                   due: Callable[[Event], float | None], stop: asyncio.Event | None) -> int:
+    """Publish in batches, waiting for each event's due time (seconds after the start)."""
     from aiokafka import AIOKafkaProducer
 
     await ensure_topics(bootstrap, topics)
@@ -91,19 +85,15 @@ async def publish_live(events: Iterable[Event], bootstrap: str, topics: Topics, 
         await publisher.resume(bootstrap)
         started = time.monotonic()
         last_flush = started
-        quotes = 0
         for event in events:
-            if stop.is_set():
+            if stop is not None and stop.is_set():
                 break
-            if type(event) is Quote:
-                ahead = started + quotes / rate - time.monotonic()
-                if ahead > 0.002:
+            offset = due(event)
+            if offset is not None and started + offset - time.monotonic() > 0.002:
+                if publisher.pending:
                     await publisher.flush()
                     last_flush = time.monotonic()
-                    if on_flush is not None:
-                        on_flush(publisher)
-                    await asyncio.sleep(ahead)
-                quotes += 1
+                await asyncio.sleep(started + offset - time.monotonic())
             publisher.add(event)
             now = time.monotonic()
             if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:
