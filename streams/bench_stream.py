@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -166,6 +167,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError(f"the worker died: see {folder / 'worker.log'}")
                 await asyncio.sleep(0.1)
             setup_seconds = time.monotonic() - started
+            # The set-up events are published: drop them, and keep what remains out of
+            # the collector, so its full collections do not delay the probes here.
+            setup.clear()
+            opens.clear()
+            gc.collect()
+            gc.freeze()
 
             offer = Offer(market, args.accounts, 11)
             rates = [int(r) for r in args.steps.split(",")]
