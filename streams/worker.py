@@ -54,6 +54,7 @@ METRICS_INTERVAL = 0.25  # s: at most one snapshot of an account per 250 ms, on 
 # about 80 ms of the loop (the snapshot); every 5 s that cost a worker a third of what it
 # sustains at 100,000 accounts. A restart replays at most this much of the feed.
 CHECKPOINT_INTERVAL = 30.0
+FIRST_CHECKPOINT = 8.0  # s after a shard opens, at the latest
 # A fetch returns once data is there, or after this wait. Kafka answers as soon as one
 # byte arrives; tansu (the embedded broker) measured here waits the whole time, which at
 # aiokafka's default of 500 ms put 300-500 ms on every answer.
@@ -242,12 +243,15 @@ class Worker:
                 self.quotes.seek(tp, target)
         self.consumer.seek(TopicPartition(self.topics.accounts, partition),
                            resume[f"{self.topics.accounts}[{partition}]"])
-        # Shards of one worker take their turns for snapshots and checkpoints (a quarter of
-        # a second of work for 25,000 accounts): one at a time, not all in the same round.
-        share = partition / max(1, self.topics.partitions)
+        # Shards of one worker take their turns for checkpoints (80 ms of the loop for
+        # 25,000 accounts): not all in the same round. The first comes within seconds (the
+        # p-th of n shards after (p + 1) / n × 8 s): a shard killed before its first
+        # checkpoint is rebuilt from the very start of its topics.
+        share = (partition % self.topics.partitions + 1) / max(1, self.topics.partitions)
         now = time.monotonic()
+        first = min(self.checkpoint_interval, FIRST_CHECKPOINT) * share
         self.shards[partition] = LiveShard(
-            shard, events_offset, checkpointed_at=now - share * self.checkpoint_interval,
+            shard, events_offset, checkpointed_at=now - self.checkpoint_interval + first,
             metrics_at=now - share * METRICS_INTERVAL)
         log.info("shard %d opened (%s, %d answers already published, %.3f s)", partition,
                  "from checkpoint" if stored else "new", len(published),
