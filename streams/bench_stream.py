@@ -37,6 +37,7 @@ import orjson
 
 from streams import bench
 from streams.broker import EmbeddedBroker
+from streams.checkpoints import drop_schema
 from streams.events import Account, Deal, Event, Quote
 from streams.outputs import Breach
 from streams.publisher import FeedPublisher
@@ -257,7 +258,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             worker.terminate()
             worker.wait(30)
             log.close()
-            await _drop_schema(schema)
+            await drop_schema(DSN, schema)
     summary = _summary(steps, latencies, setup_seconds, args)
     if recovery is not None:
         summary["recovery"] = recovery
@@ -291,16 +292,6 @@ def _summary(steps: list[dict[str, Any]], latencies: dict[str, float], setup_sec
         "accounts": args.accounts, "positions": args.positions, "symbols": args.symbols,
         "setup_s": round(setup_seconds, 1), "steps": steps,
     }
-
-
-async def _drop_schema(schema: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(DSN)
-    try:
-        await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await connection.close()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -48,6 +48,19 @@ async def ensure_database(dsn: str) -> None:
         await connection.close()
 
 
+async def drop_schema(dsn: str, schema: str) -> None:
+    """Drop a schema and its checkpoints (a test's or a benchmark's own)."""
+    import asyncpg
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise ValueError(f"schema {schema!r}: expected a lower-case SQL identifier")
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await connection.close()
+
+
 class CheckpointStore:
     """Load and save shard checkpoints (asyncpg)."""
 

@@ -20,7 +20,7 @@ from prometheus_client import generate_latest
 
 from streams.accounts import STATUS_NAMES
 from streams.broker import EmbeddedBroker
-from streams.checkpoints import CheckpointStore
+from streams.checkpoints import CheckpointStore, drop_schema
 from streams.feed import publish
 from streams.topics import Topics, partition_of
 from streams.wire import metrics_decoder
@@ -54,17 +54,7 @@ def stream(broker: EmbeddedBroker) -> Iterator[tuple[str, Topics, str, str]]:
     schema = f"test_{tag}"
     yield broker.bootstrap, Topics(f"t{tag}.", partitions=3, quote_partitions=2), \
         f"group-{tag}", schema
-    asyncio.run(_drop_schema(schema))
-
-
-async def _drop_schema(schema: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(DSN)
-    try:
-        await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await connection.close()
+    asyncio.run(drop_schema(DSN, schema))
 
 
 async def run_worker_until(worker: Worker, done: object, timeout: float = 60) -> None:
