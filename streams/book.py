@@ -2,7 +2,7 @@
 
 Every position is a row of one :class:`Arena` (its pricing coefficients, its current mark,
 its account row); a block is a contiguous segment of the arena, so a quote on a symbol is
-one pass over the segments of the blocks it prices (``kernels.on_quote``), with no Python
+one pass over the segments of the blocks it prices (``kernels.on_quotes``), with no Python
 per position. Blocks whose profit currency differs from the account currency also hang
 off their conversion pair, so a USDJPY quote re-marks EURJPY positions of USD accounts.
 
@@ -160,9 +160,6 @@ class Block:
         self.conv_sid, self.conv_invert = conv_sid, invert
         self.arena.conv_sid[self.id] = conv_sid
         self.arena.conv_invert[self.id] = invert
-
-    def mark_of(self, position: Position) -> float:
-        return float(self.arena.marks[self.start + position.slot])
 
     def add(self, position: Position, qty100: float, mark: float) -> None:
         if self.n == self.capacity:

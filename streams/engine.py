@@ -188,31 +188,19 @@ class Engine:
             except FeedError as error:
                 answers.append((first, error))
             return first + 1
-        if self._marked_by_changed:
-            self._index_marked_by()
         run = (np.array(sids, dtype=np.int64), np.array(bids), np.array(asks),
                np.array(stamps, dtype=np.int64))
-        book, t = self.book, self.table
-        if len(self._touched) < book.top:
-            self._touched = np.empty(len(book.marks), dtype=np.int64)
-            self._rising = np.empty(len(book.marks), dtype=np.int64)
-        peaks = (t.status, t.dl_ref, t.day_peak, t.dl_fixed, t.dl_frac, t.daily_floor,
-                 t.ml_mode, t.hwm, t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor)
         k, count = 0, end - first
         while k < count:
             boundary = min([self.next_deadline, *(c.next_rollover for c in self.calendars)])
-            k, n_touched, marked, latest = kernels.on_quotes(
-                *run, k, count, boundary, self.bid, self.ask, self.quoted, self._by_symbol,
-                self._block_ids, book.start, book.n, book.sid, book.conv_sid,
-                book.conv_invert, book.coef, book.marks, book.account, t.hot, self._touched,
-                self._rising, peaks)
+            k, n_touched, marked, latest = kernels.on_quotes(*run, k, count, boundary,
+                                                             *self._kernel_args())
             self.marks += marked
             if latest >= 0 and (self.now is None or latest > self.now):
                 self.now = latest
             if n_touched:
                 out: list[Output] = []
-                for row in self._by_account(set(self._touched[:n_touched].tolist())):
-                    self._check_floors(row, stamps[k - 1], out)
+                self._report_touched(n_touched, stamps[k - 1], out)
                 if out:
                     answers.append((first + k - 1, out))
             elif k < count:  # a rollover or a deadline falls due: the ordinary path
@@ -337,19 +325,26 @@ class Engine:
         ts = to_micros(event.ts)
         self._advance(ts, out)
         self.bid[sid], self.ask[sid], self.quoted[sid] = event.bid, event.ask, True
+        n_touched, marked = kernels.on_quote(sid, *self._kernel_args())
+        self.marks += marked
+        self._report_touched(n_touched, ts, out)
+
+    def _kernel_args(self) -> tuple[Any, ...]:
+        """The book and account columns the quote kernels take, after ``sid``."""
         if self._marked_by_changed:
             self._index_marked_by()
         book, t = self.book, self.table
         if len(self._touched) < book.top:
             self._touched = np.empty(len(book.marks), dtype=np.int64)
             self._rising = np.empty(len(book.marks), dtype=np.int64)
-        n_touched, marked = kernels.on_quote(
-            sid, self.bid, self.ask, self.quoted, self._by_symbol, self._block_ids,
-            book.start, book.n, book.sid, book.conv_sid, book.conv_invert, book.coef,
-            book.marks, book.account, t.hot, self._touched, self._rising,
-            (t.status, t.dl_ref, t.day_peak, t.dl_fixed, t.dl_frac, t.daily_floor, t.ml_mode,
-             t.hwm, t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor))
-        self.marks += marked
+        peaks = (t.status, t.dl_ref, t.day_peak, t.dl_fixed, t.dl_frac, t.daily_floor,
+                 t.ml_mode, t.hwm, t.ml_fixed, t.ml_frac, t.ml_cap, t.ml_floor)
+        return (self.bid, self.ask, self.quoted, self._by_symbol, self._block_ids, book.start,
+                book.n, book.sid, book.conv_sid, book.conv_invert, book.coef, book.marks,
+                book.account, t.hot, self._touched, self._rising, peaks)
+
+    def _report_touched(self, n_touched: int, ts: int, out: list[Output]) -> None:
+        """Breach lines for the accounts the kernel found on a floor (in account order)."""
         if n_touched:
             for row in self._by_account(set(self._touched[:n_touched].tolist())):
                 self._check_floors(row, ts, out)
@@ -389,8 +384,7 @@ class Engine:
         self.account_currency.append(event.currency or rules.program.currency)
         self.positions.append({})
         self.calendars[calendar].rows.append(row)
-        acc.floors_of(self.table, np.array([row], dtype=np.int64))
-        self._check_floors(row, ts, out)
+        self._settle(row, ts, out)
 
     def _on_deal(self, event: Deal, out: list[Output]) -> None:
         row = self._account(event.account)

@@ -1,8 +1,8 @@
 """Feed events of CONTRACTS.md §1 as msgspec Structs: a tagged union on ``type``.
 
 Files and the HTTP ingest carry JSON (one event per line); Kafka carries msgpack
-envelopes (lists of events), which decode about 300 times faster per event than one
-message per event (ARCHITECTURE.md, "Batch envelopes").
+envelopes (``wire.Batch``: lists of events), which decode about 300 times faster per
+event than one message per event (ARCHITECTURE.md, "Batch envelopes").
 """
 
 from __future__ import annotations
@@ -91,21 +91,12 @@ class Clock(msgspec.Struct, tag="clock", tag_field="type", frozen=True):
 
 Event = Symbol | Quote | Account | Deal | Balance | Swap | Equity | Clock
 AccountEvent = Account | Deal | Balance | Swap | Equity
-Envelope = list[Event]
 
 json_decoder = msgspec.json.Decoder(Event)
 msgpack_decoder = msgspec.msgpack.Decoder(Event)
-envelope_json_decoder = msgspec.json.Decoder(Envelope)
-envelope_msgpack_decoder = msgspec.msgpack.Decoder(Envelope)
-_msgpack_encoder = msgspec.msgpack.Encoder()
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
-
-
-def encode_envelope(events: list[Event]) -> bytes:
-    """Msgpack bytes of an envelope, the payload of a Kafka message."""
-    return _msgpack_encoder.encode(events)
 
 
 def to_micros(ts: datetime) -> int:

@@ -18,7 +18,7 @@ import msgspec
 
 from streams.events import Event, Quote, describe_error, json_decoder, to_micros
 from streams.publisher import FeedPublisher
-from streams.topics import Topics, ensure_topics
+from streams.topics import Topics, ensure_topics, kafka_from_environment
 
 FLUSH_EVENTS = 500
 FLUSH_SECONDS = 0.005
@@ -113,18 +113,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from streams.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"proptrade feed: error: {error}", file=sys.stderr)
+    kafka = kafka_from_environment("feed", "name the broker to publish to")
+    if kafka is None:
         return 2
-    if not settings.kafka_bootstrap:
-        print("proptrade feed: error: KAFKA_BOOTSTRAP is empty: name the broker to publish to",
-              file=sys.stderr)
-        return 2
-    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+    settings, topics = kafka
     stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     with stream:
         bad = _Counter(sys.stderr)

@@ -13,15 +13,13 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import msgspec
-
 from streams.events import Event
 
 
 @dataclass
 class Pending:
     seq: int
-    event: msgspec.Raw | Event  # raw until applied, or decoded once for several shards
+    event: Event
     offset: int  # offset of the Kafka message that carried it
 
 
@@ -53,7 +51,7 @@ class Merger:
         self.applied = -1  # the last sequence number released
 
     def offer(self, name: str, offset: int, upto: int, seqs: list[int],
-              events: Sequence[msgspec.Raw | Event]) -> None:
+              events: Sequence[Event]) -> None:
         """Add a batch read at ``offset`` from input ``name``. Events already taken (read
         again after a restart, or by a reader shared with a shard that is behind) are
         dropped, so an input may be read again from any earlier offset."""

@@ -21,7 +21,7 @@ import msgspec
 
 from streams.engine import Engine, FeedError
 from streams.events import Event, describe_error, msgpack_decoder
-from streams.merge import Merger, Pending
+from streams.merge import Merger
 from streams.program import Program
 from streams.snapshot import restore, snapshot
 from streams.wire import Answer, DeadLetter, batch_decoder, encode
@@ -44,12 +44,27 @@ class Results:
 
     answers: list[tuple[str, Answer]] = field(default_factory=list)  # (account, answer)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    applied: int = 0  # events applied this round
     last_ts: int | None = None  # event time of the last one (µs), for latency figures
 
 
-def _payload(event: msgspec.Raw | Event) -> bytes:
-    return bytes(event) if isinstance(event, msgspec.Raw) else encode(event)
+def decode_batch(origin: str, payload: bytes, letters: list[DeadLetter]
+                 ) -> tuple[int, list[int], list[Event]]:
+    """A batch's watermark, numbers and events; what cannot be decoded (the whole message,
+    or one event of it) becomes a dead letter from ``origin`` (``topic[p]@offset``)."""
+    try:
+        batch = batch_decoder.decode(payload)
+    except msgspec.MsgspecError as exc:
+        letters.append(DeadLetter(origin, f"not a batch: {describe_error(exc)}", payload))
+        return -1, [], []
+    seqs: list[int] = []
+    events: list[Event] = []
+    for seq, raw in zip(batch.seqs, batch.events, strict=True):
+        try:
+            events.append(msgpack_decoder.decode(raw))
+            seqs.append(seq)
+        except msgspec.MsgspecError as exc:
+            letters.append(DeadLetter(origin, describe_error(exc), bytes(raw)))
+    return batch.upto, seqs, events
 
 
 class Shard:
@@ -64,40 +79,19 @@ class Shard:
 
     def offer(self, name: str, offset: int, payload: bytes, results: Results) -> None:
         """A message read from input ``name`` at ``offset``; a bad one is a dead letter."""
-        try:
-            batch = batch_decoder.decode(payload)
-        except msgspec.MsgspecError as exc:
-            results.dead_letters.append(
-                DeadLetter(f"{name}@{offset}", f"not a batch: {describe_error(exc)}", payload))
-            source = self.merger.inputs[name]
-            source.next_offset = max(source.next_offset, offset + 1)
-            return
-        self.merger.offer(name, offset, batch.upto, batch.seqs, batch.events)
+        upto, seqs, events = decode_batch(f"{name}@{offset}", payload, results.dead_letters)
+        self.merger.offer(name, offset, upto, seqs, events)
 
     def drain(self, results: Results) -> None:
         """Apply every event the merge releases (runs of quotes in one compiled call)."""
         engine = self.engine
-        released: list[tuple[Pending, str]] = []
-        events: list[Event] = []
-        for pending, name in self.merger.ready():
-            event = pending.event
-            if isinstance(event, msgspec.Raw):
-                try:
-                    event = msgpack_decoder.decode(event)
-                except msgspec.MsgspecError as exc:
-                    results.dead_letters.append(DeadLetter(
-                        f"{name}@{pending.offset}", describe_error(exc), bytes(event)))
-                    continue
-            released.append((pending, name))
-            events.append(event)
-        answered = engine.apply_many(events)
-        results.applied += len(events)
-        for index, outcome in answered:
+        released = list(self.merger.ready())
+        events = [pending.event for pending, _ in released]
+        for index, outcome in engine.apply_many(events):
             pending, name = released[index]
             if isinstance(outcome, FeedError):
-                results.applied -= 1
                 results.dead_letters.append(DeadLetter(
-                    f"{name}@{pending.offset}", str(outcome), _payload(events[index])))
+                    f"{name}@{pending.offset}", str(outcome), encode(events[index])))
                 continue
             for n, output in enumerate(outcome):
                 answer = Answer(f"{self.partition}:{pending.seq}:{n}", pending.seq, output)

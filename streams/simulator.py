@@ -1109,19 +1109,12 @@ def _publish(sim: Simulator, rate: float) -> int:
     import signal
 
     from streams.feed import publish_live
-    from streams.settings import SettingsError, load_settings
-    from streams.topics import Topics
+    from streams.topics import kafka_from_environment
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"proptrade simulate: error: {error}", file=sys.stderr)
+    kafka = kafka_from_environment("simulate", "name the broker to publish to, or use --jsonl")
+    if kafka is None:
         return 2
-    if not settings.kafka_bootstrap:
-        print("proptrade simulate: error: KAFKA_BOOTSTRAP is empty: name the broker to "
-              "publish to, or use --jsonl", file=sys.stderr)
-        return 2
-    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+    settings, topics = kafka
 
     async def run() -> int:
         stop = asyncio.Event()

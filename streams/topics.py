@@ -10,10 +10,15 @@ published in one place. Partitions are chosen explicitly with :func:`partition_o
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from streams.events import Account, Balance, Deal, Equity, Event, Swap
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 ACCOUNT_EVENTS = (Account, Deal, Balance, Swap, Equity)
 
@@ -46,6 +51,10 @@ class Topics:
     def deadletter(self) -> str:
         return f"{self.prefix}feed.deadletter"
 
+    @classmethod
+    def of(cls, settings: Settings) -> Topics:
+        return cls(settings.kafka_topic_prefix, settings.feed_partitions)
+
     def layout(self) -> dict[str, int]:
         """Every topic with its partition count."""
         return {
@@ -60,6 +69,22 @@ class Topics:
         """The inputs a shard merges, as ``topic[partition]`` names."""
         quotes = [f"{self.quotes}[{q}]" for q in range(self.quote_partitions)]
         return [f"{self.accounts}[{partition}]", *quotes]
+
+
+def kafka_from_environment(command: str, hint: str) -> tuple[Settings, Topics] | None:
+    """The settings and topics of a command that needs a named broker; on a bad setting or
+    an empty ``KAFKA_BOOTSTRAP`` it says why on stderr (with ``hint``) and returns None."""
+    from streams.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"proptrade {command}: error: {error}", file=sys.stderr)
+        return None
+    if not settings.kafka_bootstrap:
+        print(f"proptrade {command}: error: KAFKA_BOOTSTRAP is empty: {hint}", file=sys.stderr)
+        return None
+    return settings, Topics.of(settings)
 
 
 def partition_of(account: str, partitions: int) -> int:

@@ -42,9 +42,6 @@ class TradingCalendar:
         """The first instant (µs) of trading day ``day``."""
         return _rollover_at(self.timezone, self._starts_at, day)
 
-    def label(self, day: int) -> str:
-        return date.fromordinal(day).isoformat()
-
 
 @lru_cache(maxsize=65536)
 def _rollover_at(timezone: str, starts_at: time, day: int) -> int:

@@ -124,7 +124,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     from streams.worker import Worker
 
     halt = asyncio.Event()
-    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
+    topics = Topics.of(settings)
     simulator = Simulator(1, DEMO_ACCOUNTS, 50, datetime.now(UTC).replace(microsecond=0),
                           rate=DEMO_RATE, time_scale=DEMO_TIME_SCALE)
     programs = [parse_program(doc) for doc in simulator.programs()]

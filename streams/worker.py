@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
@@ -39,13 +38,12 @@ from aiokafka.structs import TopicPartition
 from streams import kernels
 from streams.accounts import INF
 from streams.checkpoints import CheckpointStore
-from streams.events import Event, describe_error, msgpack_decoder
 from streams.observability import WorkerMetrics
 from streams.program import Program
 from streams.replay import load_programs
-from streams.shard import Results, Shard
-from streams.topics import Topics, ensure_topics
-from streams.wire import DeadLetter, MetricsBatch, answer_decoder, batch_decoder, encode
+from streams.shard import Results, Shard, decode_batch
+from streams.topics import Topics, ensure_topics, kafka_from_environment
+from streams.wire import MetricsBatch, answer_decoder, encode
 
 log = logging.getLogger("proptrade.worker")
 
@@ -153,7 +151,9 @@ class Worker:
                 name = f"{tp.topic}[{tp.partition}]"
                 for record in records:
                     # Decoded once for every shard; a shard drops what it already has.
-                    upto, seqs, events = self._decode_shared(name, record, results)
+                    upto, seqs, events = decode_batch(
+                        f"{name}@{record.offset}", record.value,
+                        results[min(self.shards)].dead_letters)
                     for live in self.shards.values():
                         live.shard.merger.offer(name, record.offset, upto, seqs, events)
                 self.metrics.events_in.labels(tp.topic).inc(len(records))
@@ -171,27 +171,6 @@ class Worker:
             await self._gauge(now)
         if not fetched:
             await asyncio.sleep(0)
-
-    def _decode_shared(self, name: str, record: Any, results: defaultdict[int, Results]
-                       ) -> tuple[int, list[int], list[Event]]:
-        """A quote batch decoded once; what cannot be decoded is a dead letter, once."""
-        letters = results[min(self.shards)].dead_letters
-        origin = f"{name}@{record.offset}"
-        try:
-            batch = batch_decoder.decode(record.value)
-        except msgspec.MsgspecError as exc:
-            letters.append(DeadLetter(origin, f"not a batch: {describe_error(exc)}",
-                                      record.value))
-            return -1, [], []
-        seqs: list[int] = []
-        events: list[Event] = []
-        for seq, raw in zip(batch.seqs, batch.events, strict=True):
-            try:
-                events.append(msgpack_decoder.decode(raw))
-                seqs.append(seq)
-            except msgspec.MsgspecError as exc:
-                letters.append(DeadLetter(origin, describe_error(exc), bytes(raw)))
-        return batch.upto, seqs, events
 
     async def _gauge(self, now: float) -> None:
         """Lag per input topic, accounts held, checkpoint age: once a second."""
@@ -389,20 +368,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from streams.program import ProgramError
-    from streams.settings import SettingsError, load_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    kafka = kafka_from_environment(
+        "worker", "`proptrade up` runs a worker on the embedded broker")
+    if kafka is None:
+        return 2
+    settings, topics = kafka
     try:
-        settings = load_settings()
         programs = programs_from(args.program)
-    except (SettingsError, ProgramError) as error:
+    except ProgramError as error:
         print(f"proptrade worker: error: {error}", file=sys.stderr)
         return 2
-    if not settings.kafka_bootstrap:
-        print("proptrade worker: error: KAFKA_BOOTSTRAP is empty; `proptrade up` runs a "
-              "worker on the embedded broker", file=sys.stderr)
-        return 2
-    topics = Topics(settings.kafka_topic_prefix, settings.feed_partitions)
     metrics = WorkerMetrics()
     if args.metrics_port:
         metrics.serve(args.metrics_port)
