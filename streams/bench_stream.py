@@ -281,6 +281,10 @@ def _summary(steps: list[dict[str, Any]], latencies: dict[str, float], setup_sec
         step["p50_ms"] = round(float(np.percentile(measured, 50)), 1)
         step["p99_ms"] = round(float(np.percentile(measured, 99)), 1)
         step["max_ms"] = round(float(measured.max()), 1)
+        # p99 of each 5 s of the step: a warm-up or a pause shows apart from a backlog.
+        window = 5 * PROBES_PER_S
+        step["p99_ms_by_5s"] = [round(float(np.percentile(measured[i:i + window], 99)))
+                                for i in range(0, len(measured), window)]
         kept_up = step["quotes_per_s"] >= 0.95 * step["offered_quotes_per_s"]
         if kept_up and step["p99_ms"] <= 100:
             best = step

@@ -14,7 +14,7 @@ crash are named in :meth:`Shard.suppress` and not returned a second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -23,7 +23,7 @@ from streams.engine import Engine, FeedError
 from streams.events import Event, describe_error, msgpack_decoder
 from streams.merge import Merger
 from streams.program import Program
-from streams.snapshot import restore, snapshot
+from streams.snapshot import capture, restore, seal
 from streams.wire import Answer, DeadLetter, batch_decoder, encode
 
 CHECKPOINT_VERSION = 1
@@ -107,15 +107,22 @@ class Shard:
         self._suppressed.update(ids)
 
     def checkpoint(self) -> bytes:
+        return self.capture()()
+
+    def capture(self) -> Callable[[], bytes]:
+        """The shard's state now; the returned function finishes the checkpoint (compresses
+        and encodes it) and may run later, in another thread, while the shard goes on."""
         merger = self.merger
-        return msgspec.msgpack.encode(Checkpoint(
-            version=CHECKPOINT_VERSION,
-            partition=self.partition,
-            applied=merger.applied,
-            resume=merger.resume_offsets(),
-            watermarks=merger.resume_watermarks(),
-            engine=snapshot(self.engine),
-        ))
+        partition, applied = self.partition, merger.applied
+        resume, watermarks = merger.resume_offsets(), merger.resume_watermarks()
+        engine = capture(self.engine)
+
+        def finish() -> bytes:
+            return msgspec.msgpack.encode(Checkpoint(
+                version=CHECKPOINT_VERSION, partition=partition, applied=applied,
+                resume=resume, watermarks=watermarks, engine=seal(engine)))
+
+        return finish
 
     @classmethod
     def from_checkpoint(cls, data: bytes, inputs: list[str]) -> Shard:

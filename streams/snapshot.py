@@ -82,6 +82,18 @@ _decoder = msgspec.msgpack.Decoder(SnapshotV2)
 
 def snapshot(engine: Engine) -> bytes:
     """Encode the whole state of an engine."""
+    return seal(capture(engine))
+
+
+def seal(captured: bytes) -> bytes:
+    """The snapshot of a :func:`capture`: compressed and stamped with the format. Touches
+    no engine (and zlib releases the GIL), so a live worker runs it in another thread."""
+    return MAGIC + bytes([VERSION]) + zlib.compress(captured, 1)
+
+
+def capture(engine: Engine) -> bytes:
+    """The engine's state as it is now, encoded but not yet compressed (the part of a
+    snapshot that must run while nothing applies events)."""
     programs: list[Program] = []
     program_index: dict[int, int] = {}
 
@@ -137,7 +149,7 @@ def snapshot(engine: Engine) -> bytes:
         now=engine.now,
         next_deadline=engine.next_deadline,
     )
-    return MAGIC + bytes([VERSION]) + zlib.compress(_encoder.encode(state), 1)
+    return _encoder.encode(state)
 
 
 def restore(data: bytes) -> Engine:

@@ -27,6 +27,7 @@ import signal
 import sys
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,17 @@ from streams.wire import MetricsBatch, answer_decoder, encode
 log = logging.getLogger("proptrade.worker")
 
 METRICS_INTERVAL = 0.25  # s: at most one snapshot of an account per 250 ms, on change
-# s of wall clock between checkpoints of a shard. A checkpoint of 25,000 accounts takes
-# about 80 ms of the loop (the snapshot); every 5 s that cost a worker a third of what it
-# sustains at 100,000 accounts. A restart replays at most this much of the feed.
+# s of wall clock between checkpoints of a shard. Capturing 25,000 accounts' state takes
+# about 50 ms of the loop (the compression, another 40 ms, runs in a thread); every 5 s
+# that cost a busy worker a third of what it sustained at 100,000 accounts. A restart
+# replays at most this much of the feed.
 CHECKPOINT_INTERVAL = 30.0
 FIRST_CHECKPOINT = 8.0  # s after a shard opens, at the latest
 # A fetch returns once data is there, or after this wait. Kafka answers as soon as one
 # byte arrives; tansu (the embedded broker) measured here waits the whole time, which at
 # aiokafka's default of 500 ms put 300-500 ms on every answer.
 FETCH_WAIT_MS = 25
+DRAIN_THREADS = 2
 SNAPSHOT_COLUMNS = ("status", "balance", "equity", "daily_floor", "ml_floor", "open_positions")
 
 
@@ -70,6 +73,7 @@ class LiveShard:
     published: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
     unacknowledged: list[Any] = field(default_factory=list)  # answers' send futures
     metrics_at: float = 0.0
+    saving: asyncio.Task[None] | None = None  # the checkpoint being saved
 
 
 class Worker:
@@ -93,6 +97,7 @@ class Worker:
         self.quotes: Any = None  # one reader of every feed.quotes partition, for all shards
         self.stopping = False
         self._gauged_at = 0.0
+        self.pool = ThreadPoolExecutor(max_workers=DRAIN_THREADS, thread_name_prefix="drain")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -158,15 +163,25 @@ class Worker:
                         live.shard.merger.offer(name, record.offset, upto, seqs, events)
                 self.metrics.events_in.labels(tp.topic).inc(len(records))
         now = time.monotonic()
-        for partition, live in list(self.shards.items()):
+        shards = list(self.shards.items())
+        if len(shards) > 1:
+            # Shards drain in parallel threads: their quote passes (compiled, without the
+            # GIL) overlap on the machine's cores; each shard is drained by one thread.
+            loop = asyncio.get_running_loop()
+            await asyncio.gather(*(loop.run_in_executor(self.pool, live.shard.drain,
+                                                        results[partition])
+                                   for partition, live in shards))
+        else:
+            for partition, live in shards:
+                live.shard.drain(results[partition])
+        for partition, live in shards:
             result = results[partition]
-            live.shard.drain(result)
             await self._publish(partition, live, result)
             if now - live.metrics_at >= METRICS_INTERVAL:
                 await self._publish_metrics(partition, live)
                 live.metrics_at = now
             if now - live.checkpointed_at >= self.checkpoint_interval:
-                await self._checkpoint(partition, live)
+                self._checkpoint(partition, live)
         if now - self._gauged_at >= 1.0:
             await self._gauge(now)
         if not fetched:
@@ -222,7 +237,7 @@ class Worker:
                 self.quotes.seek(tp, target)
         self.consumer.seek(TopicPartition(self.topics.accounts, partition),
                            resume[f"{self.topics.accounts}[{partition}]"])
-        # Shards of one worker take their turns for checkpoints (80 ms of the loop for
+        # Shards of one worker take their turns for checkpoints (50 ms of the loop for
         # 25,000 accounts): not all in the same round. The first comes within seconds (the
         # p-th of n shards after (p + 1) / n × 8 s): a shard killed before its first
         # checkpoint is rebuilt from the very start of its topics.
@@ -241,7 +256,7 @@ class Worker:
         if live is None:
             return
         await self._publish_metrics(partition, live)  # the last numbers before it goes
-        await self._checkpoint(partition, live)
+        await self._final_checkpoint(partition, live)
         log.info("shard %d closed", partition)
 
     async def _published_since(self, partition: int, offset: int) -> list[str]:
@@ -315,16 +330,35 @@ class Worker:
         await self.producer.send(self.topics.metrics, encode(batch), partition=partition)
         self.metrics.answers_out.labels(self.topics.metrics).inc(len(rows))
 
-    async def _checkpoint(self, partition: int, live: LiveShard) -> None:
-        """Save a shard's checkpoint once every answer it covers is on the broker."""
-        await self.producer.flush()
-        for metadata in await asyncio.gather(*live.unacknowledged):
-            live.events_offset = max(live.events_offset, metadata.offset + 1)
-        live.unacknowledged.clear()
-        await self.store.save(self.group, partition, live.shard.checkpoint(),
-                              live.events_offset)
+    def _checkpoint(self, partition: int, live: LiveShard) -> asyncio.Task[None] | None:
+        """Start a shard's checkpoint: its state is captured now (in the loop, while nothing
+        applies), then saved in the background once every answer it covers is on the broker
+        — the compression in another thread. One save per shard at a time, in order."""
+        if live.saving is not None and not live.saving.done():
+            return None  # the previous one is still on its way: the next round tries again
+        if live.saving is not None:
+            live.saving.result()  # a failed save stops the worker
+        finish = live.shard.capture()
+        sent, live.unacknowledged = live.unacknowledged, []
         live.checkpointed_at = time.monotonic()
+        live.saving = asyncio.create_task(self._save(partition, live, finish, sent))
+        return live.saving
+
+    async def _save(self, partition: int, live: LiveShard, finish: Any, sent: list[Any]
+                    ) -> None:
+        for metadata in await asyncio.gather(*sent):
+            live.events_offset = max(live.events_offset, metadata.offset + 1)
+        data = await asyncio.to_thread(finish)
+        await self.store.save(self.group, partition, data, live.events_offset)
         self.metrics.checkpoints.inc()
+
+    async def _final_checkpoint(self, partition: int, live: LiveShard) -> None:
+        """The last checkpoint of a shard that closes: after any still being saved."""
+        if live.saving is not None:
+            await live.saving
+        saving = self._checkpoint(partition, live)
+        if saving is not None:
+            await saving
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
