@@ -8,8 +8,9 @@ Kafka message (1 MB by default), at home in a ``bytea``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from storage.database import check_schema
 
 CREATE = """
 CREATE TABLE IF NOT EXISTS {schema}.stream_checkpoints (
@@ -23,52 +24,12 @@ CREATE TABLE IF NOT EXISTS {schema}.stream_checkpoints (
 """
 
 
-async def ensure_database(dsn: str) -> None:
-    """Create the database the DSN names when it does not exist (``make run`` on a fresh
-    machine); the server's ``postgres`` database is used to create it."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import asyncpg
-
-    try:
-        connection = await asyncpg.connect(dsn)
-    except asyncpg.InvalidCatalogNameError:
-        parts = urlsplit(dsn)
-        name = parts.path.lstrip("/")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"database name {name!r}: expected an SQL identifier") from None
-        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            pass  # created meanwhile by another process
-        finally:
-            await admin.close()
-    else:
-        await connection.close()
-
-
-async def drop_schema(dsn: str, schema: str) -> None:
-    """Drop a schema and its checkpoints (a test's or a benchmark's own)."""
-    import asyncpg
-
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
-        raise ValueError(f"schema {schema!r}: expected a lower-case SQL identifier")
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await connection.close()
-
-
 class CheckpointStore:
     """Load and save shard checkpoints (asyncpg)."""
 
     def __init__(self, dsn: str, schema: str = "public") -> None:
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
-            raise ValueError(f"schema {schema!r}: expected a lower-case SQL identifier")
         self.dsn = dsn
-        self.schema = schema
+        self.schema = check_schema(schema)
         self._pool: Any = None
 
     async def open(self) -> None:

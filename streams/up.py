@@ -115,7 +115,8 @@ DEMO_ACCOUNTS, DEMO_RATE, DEMO_TIME_SCALE = 2_000, 500.0, 1_800.0
 
 
 async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
-    from streams.checkpoints import CheckpointStore, ensure_database
+    from storage.database import ensure_database
+    from streams.checkpoints import CheckpointStore
     from streams.feed import publish_live
     from streams.observability import WorkerMetrics
     from streams.program import parse_program
