@@ -1,1 +1,1 @@
-"""Tornado gateway (to come): REST, websocket hub, auth, tenants, challenges, payments."""
+"""The Tornado gateway: REST under ``/api/v1``, auth, tenants, the websocket hub."""

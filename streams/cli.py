@@ -37,6 +37,9 @@ COMMANDS: Final = (
             "simulate a market and a population of traders (a feed of events)"),
     Command(("feed",), "streams.feed", "publish a recorded feed (JSON Lines) to Kafka"),
     Command(("worker",), "streams.worker", "run the risk engine on Kafka (a stream worker)"),
+    Command(("migrate",), "storage.command",
+            "create the database if missing and apply its migrations"),
+    Command(("gateway",), "gateway.command", "serve the REST API and the websocket"),
 )
 
 GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks"}

@@ -253,6 +253,19 @@ class Settings:
         "Port the gateway listens on (1-65535).",
         _port,
     )
+    smtp_url: str = _setting(
+        "SMTP_URL",
+        "",
+        "Outgoing mail server, `smtp://[user:password@]host:port` (or `smtps://`). Empty: "
+        "messages are appended to `<data dir>/outbox.mbox`.",
+        _optional_url("smtp", "smtps", needs_host=True),
+    )
+    mail_from: str = _setting(
+        "MAIL_FROM",
+        "PropTrade <no-reply@localhost>",
+        "Sender of the platform's e-mail.",
+        _text,
+    )
     secret_key: str = _setting(
         "SECRET_KEY",
         INSECURE_DEV_SECRET_KEY,

@@ -143,6 +143,8 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "PROPTRADE_DATA_DIR",
         "HTTP_HOST",
         "HTTP_PORT",
+        "SMTP_URL",
+        "MAIL_FROM",
         "SECRET_KEY",
         "LOG_LEVEL",
     ]

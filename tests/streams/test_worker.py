@@ -18,9 +18,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client import generate_latest
 
+from storage.database import drop_schema
 from streams.accounts import STATUS_NAMES
 from streams.broker import EmbeddedBroker
-from streams.checkpoints import CheckpointStore, drop_schema
+from streams.checkpoints import CheckpointStore
 from streams.feed import publish
 from streams.topics import Topics, partition_of
 from streams.wire import metrics_decoder

@@ -1,0 +1,188 @@
+"""The base of every REST handler: tenant, authentication, JSON in and out, errors.
+
+Handlers stay thin: they declare their operation (:func:`operation`: summary, body type,
+response type, who may call it), decode the body into that msgspec type, call a service
+and send what it returns. The OpenAPI document is generated from the same declarations
+(:mod:`gateway.openapi`), so the document and the handlers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+import tornado.web
+
+from gateway.errors import (
+    ApiError,
+    FieldError,
+    NotFound,
+    TooLarge,
+    Unauthorized,
+    Unprocessable,
+)
+
+if TYPE_CHECKING:
+    from gateway.services import Services
+    from gateway.tenants import Tenant
+    from gateway.users import Principal
+
+log = logging.getLogger("proptrade.gateway")
+
+MAX_BODY = 64 * 1024  # bytes of a JSON request body; larger is 413
+T = TypeVar("T")
+ROLES = ("trader", "risk", "admin", "owner")
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What an HTTP method of a handler does, for the router and the OpenAPI document."""
+
+    summary: str
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    roles: tuple[str, ...] | None = None  # None: no token needed
+    tag: str = "misc"
+    query: tuple[tuple[str, str], ...] = ()  # (name, description)
+
+
+def operation(summary: str, *, body: type | None = None, response: type | None = None,
+              status: int = 200, roles: tuple[str, ...] | None = None, tag: str = "misc",
+              query: tuple[tuple[str, str], ...] = ()) -> Callable[[T], T]:
+    def mark(method: T) -> T:
+        method.__operation__ = Operation(  # type: ignore[attr-defined]
+            summary, body, response, status, roles, tag, query)
+        return method
+
+    return mark
+
+
+def operation_of(handler: type, method: str) -> Operation | None:
+    function = getattr(handler, method.lower(), None)
+    return getattr(function, "__operation__", None)
+
+
+def validation_error(error: msgspec.MsgspecError) -> Unprocessable:
+    """A msgspec error as a 422 naming the bad field's path (``$.rules.max_loss``)."""
+    match = _AT.match(str(error))
+    message = match.group("message") if match else str(error)
+    path = (match.group("path") if match else None) or "$"
+    return Unprocessable(f"{path}: {message}", fields=[FieldError(path, message)])
+
+
+class ApiHandler(tornado.web.RequestHandler):
+    """JSON API handler: resolves the tenant, authenticates when the operation asks,
+    and answers every error in the one error shape."""
+
+    services: Services
+    tenant: Tenant
+    principal: Principal | None = None
+
+    def initialize(self) -> None:
+        self.services = self.application.settings["services"]
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy",
+                        "default-src 'none'; frame-ancestors 'none'")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Cache-Control", "no-store")
+        if self.request.protocol == "https":
+            self.set_header("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+
+    async def prepare(self) -> None:
+        self.tenant = await self.services.tenants.resolve(self.request.host)
+        self._cors()
+        if len(self.request.body) > MAX_BODY:
+            raise TooLarge(f"the body is {len(self.request.body)} bytes; at most {MAX_BODY}")
+        op = operation_of(type(self), self.request.method or "GET")
+        if op is not None and op.roles is not None:
+            self.principal = await self._authenticate(op.roles)
+
+    def _cors(self) -> None:
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.tenant.cors_origins:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
+            self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+            self.set_header("Access-Control-Allow-Methods",
+                            "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+            self.set_header("Access-Control-Max-Age", "600")
+
+    async def options(self, *args: str) -> None:
+        self.set_status(204)
+        self.finish()
+
+    async def _authenticate(self, roles: tuple[str, ...]) -> Principal:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("an access token is required (Authorization: Bearer …)",
+                               headers={"WWW-Authenticate": "Bearer"})
+        principal = await self.services.users.authenticate(self.tenant, token.strip())
+        if principal.role not in roles:
+            # The route exists for other roles; to this caller it does not.
+            raise NotFound("no such resource")
+        return principal
+
+    @property
+    def user(self) -> Principal:
+        assert self.principal is not None, "operation declared no roles"
+        return self.principal
+
+    def body(self, kind: type[T]) -> T:
+        """The request body decoded into ``kind``; 422 with the bad field's path."""
+        try:
+            return msgspec.json.decode(self.request.body or b"null", type=kind)
+        except msgspec.ValidationError as error:
+            raise validation_error(error) from None
+        except msgspec.DecodeError as error:
+            raise Unprocessable(f"the body is not JSON: {error}",
+                                fields=[FieldError("$", "not JSON")]) from None
+
+    def send(self, value: Any, status: int = 200) -> None:
+        self.set_status(status)
+        if status == 204:
+            self.finish()
+            return
+        self.finish(msgspec.json.encode(value))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if not isinstance(error, ApiError):
+            if isinstance(error, tornado.web.HTTPError):
+                reason = error.log_message or self._reason
+                error = ApiError(reason, status=status_code, code=_code_of(status_code))
+            else:
+                error = ApiError("internal error", status=500, code="internal")
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_status(error.status)
+        self.finish(msgspec.json.encode(error.body()))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, ApiError):
+            return  # an answer, not a fault
+        super().log_exception(typ, value, tb)
+
+
+def _code_of(status: int) -> str:
+    return {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(
+        status, "http_error")
+
+
+class NotFoundHandler(ApiHandler):
+    """Any path under the API that no route matches."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        raise NotFound(f"no route for {self.request.path}")

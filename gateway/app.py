@@ -1,0 +1,54 @@
+"""The Tornado application: routes, the OpenAPI document, and serving it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+import tornado.httpserver
+import tornado.web
+
+from gateway.api import NotFoundHandler
+from gateway.handlers import auth, system
+from gateway.openapi import document
+from gateway.services import Services
+
+log = logging.getLogger("proptrade.gateway")
+
+VERSION = "0.1.0"
+MAX_REQUEST = 1024 * 1024  # bytes the server reads at all; JSON bodies stop at 64 KiB
+
+
+def api_routes() -> list[tuple[str, type]]:
+    """Every documented route (the OpenAPI document covers exactly these)."""
+    return [*system.ROUTES, *auth.ROUTES]
+
+
+def make_app(services: Services) -> tornado.web.Application:
+    routes = api_routes()
+    spec = document(routes, "PropTrade", VERSION)
+    handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/api/.*", NotFoundHandler)]
+    return tornado.web.Application(
+        handlers, services=services, openapi=orjson.dumps(spec),
+        default_handler_class=NotFoundHandler, compress_response=True,
+        xheaders=True)
+
+
+async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
+                ready: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set; the mailer runs alongside."""
+    app = make_app(services)
+    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_REQUEST)
+    server.listen(port, host)
+    mailer = asyncio.create_task(services.mailer.run(stop))
+    log.info("gateway listening on http://%s:%d", host, port)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        server.stop()
+        await server.close_all_connections()
+        await mailer

@@ -1,0 +1,153 @@
+"""``/api/v1/auth/*`` and ``/api/v1/me*``: registration, sessions, two-factor auth."""
+
+from __future__ import annotations
+
+from gateway import ratelimit
+from gateway.api import ROLES, ApiHandler, operation
+from gateway.schemas import (
+    Accepted,
+    CodeIn,
+    ForgotIn,
+    LoginIn,
+    LogoutIn,
+    RecoveryCodesOut,
+    RefreshIn,
+    RegisterIn,
+    ResetIn,
+    TokenIn,
+    TokensOut,
+    TotpSetupOut,
+    UserOut,
+)
+
+
+class AuthHandler(ApiHandler):
+    @property
+    def base_url(self) -> str:
+        return f"{self.request.protocol}://{self.request.host}"
+
+    @property
+    def address(self) -> str:
+        return self.request.remote_ip or "unknown"
+
+
+class RegisterHandler(AuthHandler):
+    @operation("Create a trader account; a verification e-mail follows",
+               body=RegisterIn, response=UserOut, status=201, tag="auth")
+    async def post(self) -> None:
+        body = self.body(RegisterIn)
+        await self.services.limiter.hit(ratelimit.REGISTER, f"ip:{self.address}")
+        user = await self.services.users.register(self.tenant, body, self.base_url)
+        self.services.mailer.wake.set()
+        self.send(user, 201)
+
+
+class VerifyHandler(AuthHandler):
+    @operation("Confirm an e-mail address with the token from the message",
+               body=TokenIn, response=UserOut, tag="auth")
+    async def post(self) -> None:
+        body = self.body(TokenIn)
+        self.send(await self.services.users.verify_email(self.tenant, body.token))
+
+
+class LoginHandler(AuthHandler):
+    @operation("Log in; with two-factor auth on, a TOTP or recovery code is required",
+               body=LoginIn, response=TokensOut, tag="auth")
+    async def post(self) -> None:
+        body = self.body(LoginIn)
+        limiter = self.services.limiter
+        await limiter.hit(ratelimit.LOGIN, f"ip:{self.address}",
+                          f"email:{body.email.strip().lower()}")
+        if body.totp_code or body.recovery_code:
+            await limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
+                              f"email:{body.email.strip().lower()}")
+        self.send(await self.services.users.login(self.tenant, body))
+
+
+class RefreshHandler(AuthHandler):
+    @operation("Exchange a refresh token for new tokens (the old one is spent)",
+               body=RefreshIn, response=TokensOut, tag="auth")
+    async def post(self) -> None:
+        body = self.body(RefreshIn)
+        self.send(await self.services.users.refresh(self.tenant, body.refresh_token))
+
+
+class LogoutHandler(AuthHandler):
+    @operation("Log out: the access token and its refresh family stop working",
+               body=LogoutIn, status=204, roles=ROLES, tag="auth")
+    async def post(self) -> None:
+        body = self.body(LogoutIn) if self.request.body else LogoutIn()
+        await self.services.users.logout(self.user, body.refresh_token)
+        self.send(None, 204)
+
+
+class ForgotHandler(AuthHandler):
+    @operation("Mail a password-reset link (the answer is the same for unknown addresses)",
+               body=ForgotIn, response=Accepted, status=202, tag="auth")
+    async def post(self) -> None:
+        body = self.body(ForgotIn)
+        await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}",
+                                        f"email:{body.email.strip().lower()}")
+        await self.services.users.forgot_password(self.tenant, body.email, self.base_url)
+        self.services.mailer.wake.set()
+        self.send(Accepted(), 202)
+
+
+class ResetHandler(AuthHandler):
+    @operation("Choose a new password with the token from the message; every session "
+               "of the account ends", body=ResetIn, status=204, tag="auth")
+    async def post(self) -> None:
+        body = self.body(ResetIn)
+        await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}")
+        await self.services.users.reset_password(self.tenant, body.token, body.password)
+        self.send(None, 204)
+
+
+class MeHandler(AuthHandler):
+    @operation("The caller's own user", response=UserOut, roles=ROLES, tag="me")
+    async def get(self) -> None:
+        self.send(await self.services.users.get(self.user))
+
+
+class TotpSetupHandler(AuthHandler):
+    @operation("Start two-factor setup: a new secret and its otpauth:// URI",
+               response=TotpSetupOut, roles=ROLES, tag="me")
+    async def post(self) -> None:
+        secret, uri = await self.services.users.totp_setup(self.user,
+                                                           self.tenant.branding.name)
+        self.send(TotpSetupOut(secret, uri))
+
+
+class TotpConfirmHandler(AuthHandler):
+    @operation("Turn two-factor auth on with a first code; returns ten recovery codes",
+               body=CodeIn, response=RecoveryCodesOut, roles=ROLES, tag="me")
+    async def post(self) -> None:
+        body = self.body(CodeIn)
+        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"user:{self.user.user_id}")
+        codes = await self.services.users.totp_confirm(self.user, body.code)
+        self.send(RecoveryCodesOut(codes))
+
+
+class TotpDisableHandler(AuthHandler):
+    @operation("Turn two-factor auth off with a current code or a recovery code",
+               body=CodeIn, status=204, roles=ROLES, tag="me")
+    async def post(self) -> None:
+        body = self.body(CodeIn)
+        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"user:{self.user.user_id}")
+        await self.services.users.totp_disable(self.user, body.code)
+        self.send(None, 204)
+
+
+ROUTES = [
+    (r"/api/v1/auth/register", RegisterHandler),
+    (r"/api/v1/auth/verify", VerifyHandler),
+    (r"/api/v1/auth/login", LoginHandler),
+    (r"/api/v1/auth/refresh", RefreshHandler),
+    (r"/api/v1/auth/logout", LogoutHandler),
+    (r"/api/v1/auth/password/forgot", ForgotHandler),
+    (r"/api/v1/auth/password/reset", ResetHandler),
+    (r"/api/v1/me", MeHandler),
+    (r"/api/v1/me/2fa/setup", TotpSetupHandler),
+    (r"/api/v1/me/2fa/confirm", TotpConfirmHandler),
+    (r"/api/v1/me/2fa/disable", TotpDisableHandler),
+]

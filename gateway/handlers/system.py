@@ -1,0 +1,119 @@
+"""Health, readiness, the tenant's branding, the OpenAPI document and its docs page."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+import orjson
+
+from gateway.api import ApiHandler, operation
+from gateway.schemas import BrandingOut, Health
+
+
+class HealthHandler(ApiHandler):
+    """Liveness: the process answers (no dependency is checked)."""
+
+    async def prepare(self) -> None:
+        pass  # no tenant needed
+
+    @operation("Liveness: the process answers", response=Health, tag="system")
+    async def get(self) -> None:
+        self.send(Health("ok"))
+
+
+class ReadyHandler(ApiHandler):
+    """Readiness: PostgreSQL, Redis and Kafka answer within a second each."""
+
+    async def prepare(self) -> None:
+        pass
+
+    @operation("Readiness: PostgreSQL, Redis and Kafka answer", response=Health,
+               tag="system")
+    async def get(self) -> None:
+        checks: dict[str, str] = {}
+        probes: dict[str, Any] = {"postgresql": self.services.pool.fetchval("SELECT 1"),
+                                  "redis": self.services.cache.ping()}
+        if self.services.kafka is not None:
+            probes["kafka"] = self.services.kafka.ready()
+        for name, probe in probes.items():
+            try:
+                await asyncio.wait_for(probe, 1.0)
+                checks[name] = "ok"
+            except Exception as error:  # any failure means not ready; say which
+                checks[name] = f"{type(error).__name__}: {error}"[:200]
+        ready = all(value == "ok" for value in checks.values())
+        self.send(Health("ok" if ready else "unavailable", checks), 200 if ready else 503)
+
+
+class TenantHandler(ApiHandler):
+    @operation("The firm served at this host: name and branding for the front end",
+               response=BrandingOut, tag="tenant")
+    async def get(self) -> None:
+        b = self.tenant.branding
+        self.send(BrandingOut(self.tenant.slug, b.name, b.primary_color, b.accent_color,
+                              b.logo_url, b.support_email))
+
+
+class OpenApiHandler(ApiHandler):
+    async def prepare(self) -> None:
+        pass
+
+    async def get(self) -> None:
+        self.finish(self.application.settings["openapi"])
+
+
+class DocsHandler(ApiHandler):
+    """The API reference as one self-contained page (no script, nothing fetched)."""
+
+    async def prepare(self) -> None:
+        pass
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy",
+                        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+
+    async def get(self) -> None:
+        self.finish(docs_page(orjson.loads(self.application.settings["openapi"])))
+
+
+def docs_page(spec: dict[str, Any]) -> str:
+    esc = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>"
+             f"{esc(spec['info']['title'])} API</title><style>body{{font-family:system-ui,"
+             "sans-serif;max-width:960px;margin:2em auto;padding:0 1em}code,pre{background:"
+             "#f4f4f5;padding:2px 4px}pre{padding:8px;overflow:auto}h3{margin-bottom:.2em}"
+             ".m{font-weight:bold;text-transform:uppercase;margin-right:.5em}</style></head>"
+             f"<body><h1>{esc(spec['info']['title'])} API {esc(spec['info']['version'])}</h1>"
+             "<p>The machine-readable document: <a href='/api/openapi.json'>"
+             "/api/openapi.json</a>. Authenticated operations take "
+             "<code>Authorization: Bearer &lt;access token&gt;</code>.</p>"]
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            parts.append(f"<h3><span class='m'>{esc(method)}</span><code>{esc(path)}</code>"
+                         f"</h3><p>{esc(op['summary'])}</p>")
+            if "description" in op:
+                parts.append(f"<p><em>{esc(op['description'])}</em></p>")
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                parts.append(f"<p>Body: <code>{esc(body['schema'].get('$ref', ''))}</code></p>")
+    parts.append("<h2>Schemas</h2>")
+    for name, schema in spec["components"]["schemas"].items():
+        parts.append(f"<h3 id='{esc(name)}'>{esc(name)}</h3><pre>"
+                     f"{esc(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())}</pre>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+ROUTES = [
+    (r"/healthz", HealthHandler),
+    (r"/readyz", ReadyHandler),
+    (r"/api/v1/tenant", TenantHandler),
+]
+DOC_ROUTES = [
+    (r"/api/openapi.json", OpenApiHandler),
+    (r"/api/docs", DocsHandler),
+]

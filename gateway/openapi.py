@@ -1,0 +1,73 @@
+"""The OpenAPI 3.1 document, generated from the routes' declared operations and the
+msgspec types they decode and send (:func:`gateway.api.operation`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from gateway.api import Operation, operation_of
+from gateway.errors import ErrorBody
+
+METHODS = ("get", "post", "put", "patch", "delete")
+_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def openapi_path(pattern: str) -> str:
+    return _GROUP.sub(lambda m: "{" + m.group(1) + "}", pattern).rstrip("$")
+
+
+def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[str, Any]:
+    operations: list[tuple[str, str, Operation]] = []
+    for pattern, handler in routes:
+        for method in METHODS:
+            op = operation_of(handler, method)
+            if op is not None:
+                operations.append((openapi_path(pattern), method, op))
+    types: set[type] = {ErrorBody}
+    for _, _, op in operations:
+        types.update(t for t in (op.body, op.response) if t is not None)
+    ordered = sorted(types, key=lambda t: t.__name__)
+    schemas, components = msgspec.json.schema_components(
+        ordered, ref_template="#/components/schemas/{name}")
+    ref = dict(zip(ordered, schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, op in operations:
+        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
+                                 "operationId": f"{method}_{_slug(path)}"}
+        parameters = [{"name": name, "in": "path", "required": True,
+                       "schema": {"type": "string"}} for name in re.findall(r"{(\w+)}", path)]
+        parameters += [{"name": name, "in": "query", "required": False,
+                        "description": text, "schema": {"type": "string"}}
+                       for name, text in op.query]
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            entry["requestBody"] = {"required": op.status != 204 or op.body is not None,
+                                    "content": {"application/json": {"schema": ref[op.body]}}}
+        success: dict[str, Any] = {"description": "success"}
+        if op.response is not None:
+            success["content"] = {"application/json": {"schema": ref[op.response]}}
+        error = {"description": "error", "content": {
+            "application/json": {"schema": ref[ErrorBody]}}}
+        entry["responses"] = {str(op.status): success, "4XX": error, "5XX": error}
+        if op.roles is not None:
+            entry["security"] = [{"bearer": []}]
+            entry["description"] = "Roles: " + ", ".join(op.roles)
+        paths.setdefault(path, {})[method] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_")

@@ -1,0 +1,165 @@
+"""Passwords, tokens and one-time codes: the primitives the user service builds on.
+
+- Passwords: argon2id (argon2-cffi defaults: 64 MiB, 3 passes), hashed in a thread so
+  the loop keeps serving; a policy that refuses short, long, repetitive, common or
+  e-mail-derived passwords.
+- Access tokens: JWT HS256 signed with ``SECRET_KEY``, 15 minutes, with a ``jti`` that
+  logout puts on a Redis deny-list until the token expires. Only HS256 is accepted, so
+  ``alg: none`` and algorithm confusion fail.
+- Opaque tokens (refresh tokens, e-mail links, recovery codes): random, stored as
+  SHA-256 digests, so a database leak does not hand out sessions.
+- TOTP (RFC 6238 via pyotp): 30 s steps, one step of drift either way, and each step
+  accepted once per user (the caller records the last step used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from gateway.errors import FieldError, Unauthorized, Unprocessable
+
+ACCESS_SECONDS = 15 * 60
+REFRESH_SECONDS = 30 * 24 * 3600
+ISSUER = "proptrade"
+MIN_PASSWORD, MAX_PASSWORD = 10, 128
+# The most used passwords of public breach lists that pass the length rule.
+COMMON_PASSWORDS = frozenset({
+    "1234567890", "12345678910", "qwertyuiop", "password123", "password12",
+    "1q2w3e4r5t", "qwerty1234", "iloveyou123", "password1234", "abcdefghij",
+    "0987654321", "1qaz2wsx3edc", "qwertyuiop123", "letmein123", "welcome123",
+    "administrator", "passw0rd123", "trustno1234", "football123", "monkey12345",
+})
+
+_hasher = PasswordHasher()
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why a password is refused, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"must be at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"must be at most {MAX_PASSWORD} characters"
+    if len(set(password)) < 4:
+        return "must use at least 4 different characters"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        return "is one of the most common passwords"
+    local = email.partition("@")[0].lower()
+    if len(local) >= 4 and local in lowered:
+        return "must not contain your e-mail address"
+    return None
+
+
+def check_password(password: str, email: str, path: str = "$.password") -> None:
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise Unprocessable(f"{path}: the password {problem}",
+                            fields=[FieldError(path, f"the password {problem}")])
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(stored: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+# A hash to verify against when the e-mail is unknown, so both cases take as long.
+DUMMY_HASH = _hasher.hash("proptrade-no-such-user")
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def recovery_code() -> str:
+    raw = secrets.token_hex(5)  # 10 hex digits, shown as xxxxx-xxxxx
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    tenant_id: int
+    role: str
+    jti: str
+    expires_at: int
+
+
+class TokenSigner:
+    """Issues and checks access tokens."""
+
+    def __init__(self, secret: str) -> None:
+        # HS256 wants a 32-byte key; SECRET_KEY may be any length: a derived key.
+        self.secret = hashlib.sha256(b"proptrade.access-token\0" + secret.encode()).digest()
+
+    def issue(self, user_id: int, tenant_id: int, role: str,
+              now: float | None = None) -> tuple[str, AccessClaims]:
+        issued = int(now if now is not None else time.time())
+        claims = AccessClaims(user_id, tenant_id, role, uuid.uuid4().hex,
+                              issued + ACCESS_SECONDS)
+        token = jwt.encode({"sub": str(user_id), "tid": tenant_id, "role": role,
+                            "jti": claims.jti, "iat": issued, "exp": claims.expires_at,
+                            "iss": ISSUER, "typ": "access"}, self.secret, algorithm="HS256")
+        return token, claims
+
+    def check(self, token: str) -> AccessClaims:
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token, self.secret, algorithms=["HS256"], issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the access token has expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("the access token is not valid", code="token_invalid") from None
+        if payload.get("typ") != "access":
+            raise Unauthorized("not an access token", code="token_invalid")
+        try:
+            return AccessClaims(int(payload["sub"]), int(payload["tid"]), str(payload["role"]),
+                                str(payload["jti"]), int(payload["exp"]))
+        except (KeyError, TypeError, ValueError):
+            raise Unauthorized("the access token is not valid", code="token_invalid") from None
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def totp_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step a code belongs to (current, or one either side), or None."""
+    code = code.strip().replace(" ", "")
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    at = now if now is not None else time.time()
+    step = int(at // totp.interval)
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None

@@ -1,0 +1,307 @@
+"""Users and sessions: register, verify, log in (with 2FA), refresh, log out, reset.
+
+Every query names the tenant: the same e-mail may hold accounts at two firms, and a
+token of one firm is refused at another.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway import mail
+from gateway.errors import ApiError, Conflict, NotFound, Unauthorized, Unprocessable
+from gateway.schemas import LoginIn, RegisterIn, TokensOut, UserOut
+from gateway.security import (
+    ACCESS_SECONDS,
+    DUMMY_HASH,
+    REFRESH_SECONDS,
+    TokenSigner,
+    check_password,
+    digest,
+    hash_password,
+    new_token,
+    new_totp_secret,
+    recovery_code,
+    totp_step,
+    totp_uri,
+    verify_password,
+)
+from gateway.tenants import Tenant
+from storage.cache import Cache
+
+VERIFY_HOURS = 48
+RESET_HOURS = 1
+RECOVERY_CODES = 10
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    user_id: int
+    tenant_id: int
+    role: str
+    email: str
+    jti: str
+    expires_at: int
+
+
+def user_out(row: Any) -> UserOut:
+    return UserOut(row["id"], row["email"], row["display_name"], row["role"],
+                   row["email_verified_at"] is not None, row["totp_enabled_at"] is not None,
+                   row["created_at"])
+
+
+class Users:
+    def __init__(self, pool: Any, cache: Cache, signer: TokenSigner) -> None:
+        self.pool = pool
+        self.cache = cache
+        self.signer = signer
+
+    # ------------------------------------------------------------------ registration
+
+    async def register(self, tenant: Tenant, body: RegisterIn, base_url: str) -> UserOut:
+        email = body.email.strip().lower()
+        check_password(body.password, email)
+        password_hash = await hash_password(body.password)
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "INSERT INTO users (tenant_id, email, password_hash, display_name) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, email) DO NOTHING "
+                "RETURNING *", tenant.id, email, password_hash, body.display_name.strip())
+            if row is None:
+                raise Conflict("an account with this e-mail address exists",
+                               code="email_taken")
+            await self._send_token(connection, tenant, row, "verify", VERIFY_HOURS, base_url)
+        return user_out(row)
+
+    async def _send_token(self, connection: Any, tenant: Tenant, user: Any, purpose: str,
+                          hours: int, base_url: str) -> None:
+        token = new_token()
+        await connection.execute(
+            "INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at) "
+            "VALUES ($1, $2, $3, now() + make_interval(hours => $4))",
+            digest(token), user["id"], purpose, hours)
+        page = "verify-email" if purpose == "verify" else "reset-password"
+        await mail.enqueue(connection, tenant, user["email"], purpose, token=token,
+                           link=f"{base_url}/{page}?token={token}", hours=hours,
+                           name=user["display_name"])
+
+    async def _spend_token(self, connection: Any, tenant: Tenant, token: str,
+                           purpose: str) -> Any:
+        row = await connection.fetchrow(
+            "UPDATE email_tokens e SET used_at = now() FROM users u "
+            "WHERE e.token_hash = $1 AND e.purpose = $2 AND e.used_at IS NULL "
+            "AND e.expires_at > now() AND u.id = e.user_id AND u.tenant_id = $3 "
+            "RETURNING u.*", digest(token), purpose, tenant.id)
+        if row is None:
+            raise ApiError("the link is invalid, used or expired", code="token_invalid")
+        return row
+
+    async def verify_email(self, tenant: Tenant, token: str) -> UserOut:
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await self._spend_token(connection, tenant, token, "verify")
+            row = await connection.fetchrow(
+                "UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) "
+                "WHERE id = $1 RETURNING *", user["id"])
+        return user_out(row)
+
+    async def forgot_password(self, tenant: Tenant, email: str, base_url: str) -> None:
+        """Mail a reset link when the address has an account; the answer is the same
+        either way, so the endpoint does not reveal who is registered."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await connection.fetchrow(
+                "SELECT * FROM users WHERE tenant_id = $1 AND email = $2 "
+                "AND disabled_at IS NULL", tenant.id, email.strip().lower())
+            if user is not None:
+                await self._send_token(connection, tenant, user, "reset", RESET_HOURS,
+                                       base_url)
+
+    async def reset_password(self, tenant: Tenant, token: str, password: str) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await self._spend_token(connection, tenant, token, "reset")
+            check_password(password, user["email"])
+            await connection.execute(
+                "UPDATE users SET password_hash = $2, "
+                "email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
+                user["id"], await hash_password(password))
+            # Every session of the account ends: whoever knew the old password is out.
+            await connection.execute(
+                "UPDATE refresh_tokens SET revoked_at = now() "
+                "WHERE user_id = $1 AND revoked_at IS NULL", user["id"])
+        await self.cache.client.set(self.cache.key("sessions-after", user["id"]),
+                                    int(time.time()), ex=ACCESS_SECONDS + 60)
+
+    # ------------------------------------------------------------------ sessions
+
+    async def login(self, tenant: Tenant, body: LoginIn) -> TokensOut:
+        email = body.email.strip().lower()
+        user = await self.pool.fetchrow(
+            "SELECT * FROM users WHERE tenant_id = $1 AND email = $2", tenant.id, email)
+        stored = user["password_hash"] if user is not None else DUMMY_HASH
+        if not await verify_password(stored, body.password) or user is None:
+            raise Unauthorized("wrong e-mail address or password", code="bad_credentials")
+        if user["disabled_at"] is not None:
+            raise Unauthorized("this account is disabled", code="account_disabled")
+        if user["email_verified_at"] is None:
+            raise Unauthorized("confirm your e-mail address first (see the message we sent)",
+                               code="email_not_verified")
+        if user["totp_enabled_at"] is not None:
+            await self._second_factor(user, body.totp_code, body.recovery_code)
+        return await self._issue(user, uuid.uuid4())
+
+    async def _second_factor(self, user: Any, code: str | None,
+                             recovery: str | None) -> None:
+        if code:
+            step = totp_step(user["totp_secret"], code)
+            if step is not None:
+                # Accepted once: the step must be newer than the last one used.
+                taken = await self.pool.fetchval(
+                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 "
+                    "AND totp_last_step < $2 RETURNING id", user["id"], step)
+                if taken is not None:
+                    return
+            raise Unauthorized("the two-factor code is wrong or was already used",
+                               code="totp_invalid")
+        if recovery:
+            used = await self.pool.fetchval(
+                "UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 "
+                "AND code_hash = $2 AND used_at IS NULL RETURNING user_id",
+                user["id"], digest(recovery.strip().lower()))
+            if used is not None:
+                return
+            raise Unauthorized("the recovery code is wrong or was already used",
+                               code="recovery_code_invalid")
+        raise Unauthorized("a two-factor code is required", code="totp_required")
+
+    async def _issue(self, user: Any, family: uuid.UUID) -> TokensOut:
+        access, _ = self.signer.issue(user["id"], user["tenant_id"], user["role"])
+        refresh = new_token()
+        await self.pool.execute(
+            "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) "
+            "VALUES ($1, $2, $3, $4)", digest(refresh), user["id"], family,
+            datetime.now(UTC) + timedelta(seconds=REFRESH_SECONDS))
+        return TokensOut(access, refresh, ACCESS_SECONDS)
+
+    async def refresh(self, tenant: Tenant, token: str) -> TokensOut:
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(
+                "SELECT r.*, u.tenant_id, u.disabled_at FROM refresh_tokens r "
+                "JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 FOR UPDATE OF r",
+                digest(token))
+            if row is None or row["tenant_id"] != tenant.id:
+                raise Unauthorized("the refresh token is not valid", code="token_invalid")
+            reused = row["spent_at"] is not None or row["revoked_at"] is not None
+            if reused:
+                # A spent token comes back: it was stolen or the client is confused;
+                # either way, every token of its family stops working (committed here,
+                # before the refusal).
+                await connection.execute(
+                    "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+                    "WHERE family = $1", row["family"])
+            elif row["expires_at"] > datetime.now(UTC) and row["disabled_at"] is None:
+                await connection.execute(
+                    "UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1",
+                    digest(token))
+                user = await connection.fetchrow("SELECT * FROM users WHERE id = $1",
+                                                 row["user_id"])
+                return await self._issue(user, row["family"])
+        if reused:
+            raise Unauthorized("the refresh token was already used; the session is closed",
+                               code="token_reused")
+        raise Unauthorized("the refresh token has expired", code="token_expired")
+
+    async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+        ttl = max(1, principal.expires_at - int(time.time()))
+        await self.cache.client.set(self.cache.key("revoked", principal.jti), 1, ex=ttl)
+        if refresh_token:
+            await self.pool.execute(
+                "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+                "WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1 "
+                "AND user_id = $2)", digest(refresh_token), principal.user_id)
+
+    async def authenticate(self, tenant: Tenant, token: str) -> Principal:
+        claims = self.signer.check(token)
+        if claims.tenant_id != tenant.id:
+            raise Unauthorized("the access token is not valid here", code="token_invalid")
+        revoked, sessions_after = await self.cache.client.mget(
+            self.cache.key("revoked", claims.jti),
+            self.cache.key("sessions-after", claims.user_id))
+        issued = claims.expires_at - ACCESS_SECONDS
+        if revoked is not None or (sessions_after is not None
+                                   and issued < int(sessions_after)):
+            raise Unauthorized("the access token was revoked", code="token_revoked")
+        user = await self.pool.fetchrow(
+            "SELECT id, tenant_id, role, email, disabled_at FROM users "
+            "WHERE id = $1 AND tenant_id = $2", claims.user_id, tenant.id)
+        if user is None or user["disabled_at"] is not None:
+            raise Unauthorized("this account is disabled", code="account_disabled")
+        # The role of the row, not of the token: a changed role applies at once.
+        return Principal(user["id"], tenant.id, user["role"], user["email"], claims.jti,
+                         claims.expires_at)
+
+    async def get(self, principal: Principal) -> UserOut:
+        row = await self.pool.fetchrow("SELECT * FROM users WHERE id = $1 AND tenant_id = $2",
+                                       principal.user_id, principal.tenant_id)
+        if row is None:
+            raise NotFound("no such user")
+        return user_out(row)
+
+    # ------------------------------------------------------------------ two factors
+
+    async def totp_setup(self, principal: Principal, issuer: str) -> tuple[str, str]:
+        secret = new_totp_secret()
+        updated = await self.pool.fetchval(
+            "UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_enabled_at IS NULL "
+            "RETURNING id", principal.user_id, secret)
+        if updated is None:
+            raise Conflict("two-factor authentication is already on; disable it first",
+                           code="totp_enabled")
+        return secret, totp_uri(secret, principal.email, issuer)
+
+    async def totp_confirm(self, principal: Principal, code: str) -> list[str]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            user = await connection.fetchrow("SELECT * FROM users WHERE id = $1 FOR UPDATE",
+                                             principal.user_id)
+            if user["totp_enabled_at"] is not None:
+                raise Conflict("two-factor authentication is already on",
+                               code="totp_enabled")
+            if user["totp_secret"] is None:
+                raise Conflict("start with /me/2fa/setup", code="totp_not_set_up")
+            step = totp_step(user["totp_secret"], code)
+            if step is None or step <= user["totp_last_step"]:
+                raise Unprocessable("$.code: the code is wrong or was already used",
+                                    code="totp_invalid")
+            codes = [recovery_code() for _ in range(RECOVERY_CODES)]
+            await connection.execute(
+                "UPDATE users SET totp_enabled_at = now(), totp_last_step = $2 "
+                "WHERE id = $1", principal.user_id, step)
+            await connection.execute("DELETE FROM recovery_codes WHERE user_id = $1",
+                                     principal.user_id)
+            await connection.executemany(
+                "INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+                [(principal.user_id, digest(c)) for c in codes])
+        return codes
+
+    async def totp_disable(self, principal: Principal, code: str) -> None:
+        user = await self.pool.fetchrow("SELECT * FROM users WHERE id = $1",
+                                        principal.user_id)
+        if user["totp_enabled_at"] is None:
+            raise Conflict("two-factor authentication is off", code="totp_disabled")
+        try:
+            if "-" in code:
+                await self._second_factor(user, None, code)
+            else:
+                await self._second_factor(user, code, None)
+        except Unauthorized as error:
+            raise Unprocessable(f"$.code: {error.message}", code=error.code) from None
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE users SET totp_enabled_at = NULL, totp_secret = NULL WHERE id = $1",
+                principal.user_id)
+            await connection.execute("DELETE FROM recovery_codes WHERE user_id = $1",
+                                     principal.user_id)

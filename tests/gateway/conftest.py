@@ -1,0 +1,199 @@
+"""A real gateway per test: its own PostgreSQL schema, Redis key prefix and SMTP server.
+
+The gateway runs in a background thread on its own event loop, listening on a free port;
+tests talk to it over HTTP (``requests``) like any client, and read the mail it sent
+from an in-process SMTP server (aiosmtpd).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email
+import email.policy
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import requests
+from aiosmtpd.controller import Controller
+
+from gateway.app import serve
+from gateway.services import Services
+from storage.database import drop_schema
+from storage.migrations import migrate
+from streams.settings import load_settings
+
+DSN = "postgresql://localhost:5432/postgres"
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Sink:
+    """An SMTP server that keeps what it receives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[EmailMessage] = []
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def wait_for(self, recipient: str, count: int = 1, timeout: float = 10.0
+                 ) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if m["To"] == recipient]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no message #{count} to {recipient} within {timeout} s")
+
+
+def token_in(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    match = re.search(r"enter this code: (\S+)", body.get_content())
+    assert match, body.get_content()
+    return match.group(1)
+
+
+class Gateway:
+    """A running gateway and what a test needs around it."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.schema = f"gw_{uuid.uuid4().hex[:10]}"
+        self.settings = dataclasses.replace(
+            load_settings({}), database_url=DSN, redis_prefix=f"test:{self.schema}:",
+            smtp_url=f"smtp://127.0.0.1:{sink.port}",
+            secret_key=f"test-secret-{uuid.uuid4().hex}")
+        self.loop = asyncio.new_event_loop()
+        self.stop_event: asyncio.Event | None = None
+        self.services: Services | None = None
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.http = requests.Session()
+
+    def start(self) -> None:
+        self.thread.start()
+        self.call(migrate(DSN, self.schema))
+        ready = threading.Event()
+
+        async def run() -> None:
+            self.services = await Services.open(self.settings, self.schema)
+            self.stop_event = asyncio.Event()
+            started = asyncio.Event()
+            task = asyncio.create_task(serve(self.services, "127.0.0.1", self.port,
+                                             self.stop_event, started))
+            await started.wait()
+            ready.set()
+            await task
+            await self.services.cache.drop_prefix()
+            await self.services.close()
+
+        self.running = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        assert ready.wait(20), "the gateway did not start"
+
+    def call(self, coroutine: Any) -> Any:
+        """Run a coroutine on the gateway's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def sql(self, query: str, *args: Any) -> list[Any]:
+        assert self.services is not None
+        return self.call(self.services.pool.fetch(query, *args))
+
+    def close(self) -> None:
+        if self.stop_event is not None:
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+            self.running.result(30)
+        self.call(drop_schema(DSN, self.schema))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.http.close()
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, token: str | None = None,
+                **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, self.url + path, headers=headers, timeout=30,
+                                 **kwargs)
+
+    def get(self, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, token, **kwargs)
+
+    def post(self, path: str, body: Any = None, token: str | None = None,
+             **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, token, json=body, **kwargs)
+
+    # -- journeys ---------------------------------------------------------------------
+
+    def register(self, address: str, password: str = PASSWORD, **kwargs: Any) -> dict:
+        answer = self.post("/api/v1/auth/register",
+                           {"email": address, "password": password}, **kwargs)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def verified_user(self, address: str, password: str = PASSWORD, **kwargs: Any) -> dict:
+        """Register, read the verification mail, verify; returns the login's tokens."""
+        before = len([m for m in self.sink.messages if m["To"] == address])
+        self.register(address, password, **kwargs)
+        token = token_in(self.sink.wait_for(address, count=before + 1)[-1])
+        verified = self.post("/api/v1/auth/verify", {"token": token}, **kwargs)
+        assert verified.status_code == 200, verified.text
+        return self.login(address, password, **kwargs)
+
+    def login(self, address: str, password: str = PASSWORD, **extra: Any) -> dict:
+        headers = extra.pop("headers", None)
+        answer = self.post("/api/v1/auth/login", {"email": address, "password": password,
+                                                  **extra}, headers=headers or {})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def promote(self, address: str, role: str) -> None:
+        self.sql("UPDATE users SET role = $2 WHERE email = $1", address, role)
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    server = Sink(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gateway(sink: Sink) -> Iterator[Gateway]:
+    running = Gateway(sink)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.close()

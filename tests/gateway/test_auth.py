@@ -1,0 +1,249 @@
+"""Registration, e-mail verification, sessions, two-factor auth, password reset — and the
+attacks on them — through HTTP against a running gateway with real PostgreSQL, Redis and
+SMTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pyotp
+
+from tests.gateway.conftest import PASSWORD, Gateway, token_in
+
+
+def error_of(answer) -> dict:
+    body = answer.json()
+    assert set(body) == {"error"}, body
+    return body["error"]
+
+
+def test_register_verify_login_me(gateway: Gateway) -> None:
+    created = gateway.register("Ada@Example.com")
+    assert created["email"] == "ada@example.com"
+    assert created["email_verified"] is False and created["role"] == "trader"
+    # Not before the address is confirmed.
+    early = gateway.post("/api/v1/auth/login",
+                         {"email": "ada@example.com", "password": PASSWORD})
+    assert early.status_code == 401 and error_of(early)["code"] == "email_not_verified"
+
+    message = gateway.sink.wait_for("ada@example.com")[0]
+    assert "Confirm your e-mail address" in message["Subject"]
+    html = message.get_body(("html",)).get_content()
+    token = token_in(message)
+    assert f"/verify-email?token={token}" in html
+    assert gateway.post("/api/v1/auth/verify", {"token": token}).json()["email_verified"]
+    again = gateway.post("/api/v1/auth/verify", {"token": token})
+    assert again.status_code == 400 and error_of(again)["code"] == "token_invalid"
+
+    tokens = gateway.login("ada@example.com")
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
+    me = gateway.get("/api/v1/me", tokens["access_token"])
+    assert me.status_code == 200 and me.json()["email"] == "ada@example.com"
+    # The password is stored as an argon2id hash, never as given.
+    [row] = gateway.sql("SELECT password_hash FROM users")
+    assert row["password_hash"].startswith("$argon2id$") and PASSWORD not in row[0]
+
+
+def test_bad_registrations_name_the_field(gateway: Gateway) -> None:
+    cases = [
+        ({"email": "not-an-address", "password": PASSWORD}, "$.email"),
+        ({"email": "a@b.co", "password": "short"}, "$.password"),
+        ({"email": "a@b.co", "password": "aaaaaaaaaaaa"}, "$.password"),
+        ({"email": "a@b.co", "password": "qwertyuiop123"}, "$.password"),
+        ({"email": "marguerite@b.co", "password": "xMargueriteX1"}, "$.password"),
+        ({"email": "a@b.co", "password": PASSWORD, "role": "admin"}, "$"),
+        ({"email": "a@b.co"}, "$"),
+        ({"email": "a@b.co", "password": PASSWORD, "display_name": "x\x00y"},
+         "$.display_name"),
+    ]
+    for body, path in cases:
+        answer = gateway.post("/api/v1/auth/register", body)
+        assert answer.status_code == 422, (body, answer.text)
+        error = error_of(answer)
+        assert error["code"] == "validation_failed"
+        assert error["fields"][0]["path"] == path, (body, error)
+    not_json = gateway.request("POST", "/api/v1/auth/register", data=b"{nope",
+                               headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422
+    assert gateway.sql("SELECT count(*) FROM users")[0][0] == 0
+
+
+def test_duplicate_address_is_a_conflict(gateway: Gateway) -> None:
+    gateway.register("bo@example.com")
+    answer = gateway.post("/api/v1/auth/register",
+                          {"email": "BO@example.com", "password": PASSWORD})
+    assert answer.status_code == 409 and error_of(answer)["code"] == "email_taken"
+
+
+def test_wrong_password_and_unknown_user_look_alike(gateway: Gateway) -> None:
+    gateway.verified_user("cy@example.com")
+    wrong = gateway.post("/api/v1/auth/login", {"email": "cy@example.com", "password": "x" * 12})
+    nobody = gateway.post("/api/v1/auth/login", {"email": "no@example.com", "password": PASSWORD})
+    assert wrong.status_code == nobody.status_code == 401
+    assert error_of(wrong) == error_of(nobody)
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(gateway: Gateway) -> None:
+    first = gateway.verified_user("di@example.com")
+    second = gateway.post("/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    # The spent token comes back (a thief, or a confused client): the family dies.
+    reused = gateway.post("/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401 and error_of(reused)["code"] == "token_reused"
+    later = gateway.post("/api/v1/auth/refresh", {"refresh_token": second["refresh_token"]})
+    assert later.status_code == 401
+    # Another session of the same user (another family) is untouched.
+    other = gateway.login("di@example.com")
+    assert gateway.post("/api/v1/auth/refresh",
+                        {"refresh_token": other["refresh_token"]}).status_code == 200
+
+
+def test_logout_revokes_the_access_token_and_its_refresh_family(gateway: Gateway) -> None:
+    tokens = gateway.verified_user("ed@example.com")
+    access = tokens["access_token"]
+    out = gateway.post("/api/v1/auth/logout", {"refresh_token": tokens["refresh_token"]},
+                       access)
+    assert out.status_code == 204
+    after = gateway.get("/api/v1/me", access)
+    assert after.status_code == 401 and error_of(after)["code"] == "token_revoked"
+    assert gateway.post("/api/v1/auth/refresh",
+                        {"refresh_token": tokens["refresh_token"]}).status_code == 401
+    [ttl] = gateway.call(gateway.services.cache.client.ttl(
+        gateway.services.cache.key("revoked", jwt.decode(
+            access, options={"verify_signature": False})["jti"]))),
+    assert 0 < ttl <= 900  # kept only until the token would have expired anyway
+
+
+def test_forged_tokens_are_refused(gateway: Gateway) -> None:
+    tokens = gateway.verified_user("fay@example.com")
+    access = tokens["access_token"]
+    claims = jwt.decode(access, options={"verify_signature": False})
+    header, payload, signature = access.split(".")
+
+    def b64(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    promoted = b64({**claims, "role": "owner"})
+    forged = {
+        "tampered": f"{header}.{promoted}.{signature}",
+        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.",
+        "other key": jwt.encode(claims, "not-the-secret-" * 3, algorithm="HS256"),
+        "expired": jwt.encode({**claims, "iat": int(time.time()) - 3600,
+                               "exp": int(time.time()) - 60},
+                              gateway.services.users.signer.secret, algorithm="HS256"),
+        "garbage": "abc.def.ghi",
+    }
+    for name, token in forged.items():
+        answer = gateway.get("/api/v1/me", token)
+        assert answer.status_code == 401, name
+        expected = "token_expired" if name == "expired" else "token_invalid"
+        assert error_of(answer)["code"] == expected, name
+    assert gateway.get("/api/v1/me").status_code == 401
+    assert gateway.get("/api/v1/me", access).status_code == 200
+
+
+def test_two_factor_setup_login_replay_and_recovery(gateway: Gateway) -> None:
+    access = gateway.verified_user("gus@example.com")["access_token"]
+    setup = gateway.post("/api/v1/me/2fa/setup", None, access).json()
+    assert setup["otpauth_uri"].startswith("otpauth://totp/")
+    totp = pyotp.TOTP(setup["secret"])
+    wrong = gateway.post("/api/v1/me/2fa/confirm", {"code": "000000"}, access)
+    assert wrong.status_code == 422
+    confirmed = gateway.post("/api/v1/me/2fa/confirm", {"code": totp.now()}, access)
+    assert confirmed.status_code == 200, confirmed.text
+    codes = confirmed.json()["recovery_codes"]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert gateway.get("/api/v1/me", access).json()["two_factor"] is True
+
+    # A password alone no longer logs in.
+    bare = gateway.post("/api/v1/auth/login", {"email": "gus@example.com", "password": PASSWORD})
+    assert bare.status_code == 401 and error_of(bare)["code"] == "totp_required"
+    # The code used to confirm belongs to the current step: it is spent. The next step's
+    # code (accepted for clock drift) logs in once; replayed, it is refused.
+    next_code = totp.at(time.time() + 30)
+    assert gateway.login("gus@example.com", totp_code=next_code)["access_token"]
+    replay = gateway.post("/api/v1/auth/login", {"email": "gus@example.com",
+                                                 "password": PASSWORD, "totp_code": next_code})
+    assert replay.status_code == 401 and error_of(replay)["code"] == "totp_invalid"
+
+    # A recovery code works once.
+    assert gateway.login("gus@example.com", recovery_code=codes[0])["access_token"]
+    spent = gateway.post("/api/v1/auth/login", {"email": "gus@example.com",
+                                                "password": PASSWORD,
+                                                "recovery_code": codes[0]})
+    assert spent.status_code == 401
+    [row] = gateway.sql("SELECT count(*) FROM recovery_codes WHERE code_hash = $1", codes[1])
+    assert row[0] == 0  # stored hashed, never as shown
+
+    disabled = gateway.post("/api/v1/me/2fa/disable", {"code": codes[1]}, access)
+    assert disabled.status_code == 204
+    assert gateway.login("gus@example.com")["access_token"]
+
+
+def test_password_reset_by_mail_ends_every_session(gateway: Gateway) -> None:
+    tokens = gateway.verified_user("hal@example.com")
+    unknown = gateway.post("/api/v1/auth/password/forgot", {"email": "nobody@example.com"})
+    known = gateway.post("/api/v1/auth/password/forgot", {"email": "hal@example.com"})
+    assert unknown.status_code == known.status_code == 202
+    assert unknown.json() == known.json()
+    message = gateway.sink.wait_for("hal@example.com", count=2)[-1]
+    assert "Reset your" in message["Subject"]
+    token = token_in(message)
+    weak = gateway.post("/api/v1/auth/password/reset", {"token": token, "password": "short"})
+    assert weak.status_code == 422
+    new_password = "a much better passphrase"
+    # The weak attempt spent nothing: the token still works.
+    reset = gateway.post("/api/v1/auth/password/reset",
+                         {"token": token, "password": new_password})
+    assert reset.status_code == 204, reset.text
+    assert gateway.post("/api/v1/auth/password/reset",
+                        {"token": token, "password": new_password}).status_code == 400
+    assert gateway.get("/api/v1/me", tokens["access_token"]).status_code == 401
+    assert gateway.post("/api/v1/auth/refresh",
+                        {"refresh_token": tokens["refresh_token"]}).status_code == 401
+    assert gateway.post("/api/v1/auth/login", {"email": "hal@example.com",
+                                               "password": PASSWORD}).status_code == 401
+    assert gateway.login("hal@example.com", new_password)["access_token"]
+    assert not [m for m in gateway.sink.messages if "nobody@example.com" in m["To"]]
+
+
+def test_login_is_rate_limited_per_account(gateway: Gateway) -> None:
+    gateway.verified_user("ivy@example.com")
+    codes = []
+    for n in range(12):
+        # Different client addresses (X-Forwarded-For is trusted behind the proxy).
+        answer = gateway.post("/api/v1/auth/login",
+                              {"email": "ivy@example.com", "password": "wrong password!"},
+                              headers={"X-Forwarded-For": f"10.0.0.{n}"})
+        codes.append(answer.status_code)
+        if answer.status_code == 429:
+            assert 0 < int(answer.headers["Retry-After"]) <= 300
+            assert error_of(answer)["code"] == "rate_limited"
+    assert codes[:9] == [401] * 9 and 429 in codes
+    # The limit holds even for the right password until the window ends.
+    blocked = gateway.post("/api/v1/auth/login",
+                           {"email": "ivy@example.com", "password": PASSWORD})
+    assert blocked.status_code == 429
+
+
+def test_mail_survives_an_smtp_outage(gateway: Gateway) -> None:
+    gateway.sink.stop()
+    gateway.register("jo@example.com")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        [row] = gateway.sql("SELECT attempts, last_error, sent_at FROM mail_outbox")
+        if row["attempts"] >= 1:
+            break
+        time.sleep(0.1)
+    assert row["attempts"] >= 1 and row["last_error"] and row["sent_at"] is None
+    gateway.sink.start()
+    gateway.sql("UPDATE mail_outbox SET next_attempt_at = now()")  # skip the backoff wait
+    message = gateway.sink.wait_for("jo@example.com")[0]
+    assert token_in(message)
+    [row] = gateway.sql("SELECT attempts, sent_at FROM mail_outbox")
+    assert row["sent_at"] is not None and row["attempts"] >= 2

@@ -1,0 +1,129 @@
+"""Tenants by host, one error shape, security headers, body limits, health, OpenAPI."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.gateway.conftest import Gateway
+
+
+def add_tenant(gateway: Gateway, slug: str, domain: str, origins: list[str] | None = None
+               ) -> int:
+    [row] = gateway.sql(
+        "INSERT INTO tenants (slug, name, branding, cors_origins) VALUES ($1, $2, $3, $4) "
+        "RETURNING id", slug, slug.title() + " Capital",
+        '{"primary_color": "#112233", "support_email": "help@' + domain + '"}',
+        origins or [])
+    gateway.sql("INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)", domain,
+                row["id"])
+    gateway.services.tenants.forget()
+    return int(row["id"])
+
+
+def test_tenant_from_host_and_branding(gateway: Gateway) -> None:
+    add_tenant(gateway, "acme", "trade.acme.test")
+    default = gateway.get("/api/v1/tenant").json()
+    assert default["slug"] == "default" and default["name"] == "PropTrade"
+    acme = gateway.get("/api/v1/tenant", headers={"Host": "trade.acme.test"}).json()
+    assert acme == {"slug": "acme", "name": "Acme Capital", "primary_color": "#112233",
+                    "accent_color": "#f59e0b", "logo_url": "",
+                    "support_email": "help@trade.acme.test"}
+    # A subdomain named after the slug, and a host nobody claimed.
+    assert gateway.get("/api/v1/tenant",
+                       headers={"Host": "acme.platform.test"}).json()["slug"] == "acme"
+    unknown = gateway.get("/api/v1/tenant", headers={"Host": "evil.test"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_tenant"
+
+
+def test_users_and_tokens_stay_in_their_tenant(gateway: Gateway) -> None:
+    add_tenant(gateway, "acme", "trade.acme.test")
+    acme = {"Host": "trade.acme.test"}
+    # The same address registers at both firms: two separate users.
+    local = gateway.verified_user("kim@example.com")
+    there = gateway.verified_user("kim@example.com", headers=acme)
+    assert gateway.sql("SELECT count(*) FROM users WHERE email = 'kim@example.com'")[0][0] == 2
+    # A token of one firm is not valid at the other.
+    crossed = gateway.get("/api/v1/me", local["access_token"], headers=acme)
+    assert crossed.status_code == 401
+    assert gateway.get("/api/v1/me", there["access_token"], headers=acme).status_code == 200
+    # Verification mail carries the firm's own branding and host.
+    message = next(m for m in gateway.sink.messages if "Acme" in m["Subject"])
+    assert "trade.acme.test" in message.get_body(("html",)).get_content()
+
+
+def test_cors_only_for_the_tenants_origins(gateway: Gateway) -> None:
+    add_tenant(gateway, "acme", "trade.acme.test", ["https://app.acme.test"])
+    allowed = gateway.request("OPTIONS", "/api/v1/tenant", headers={
+        "Host": "trade.acme.test", "Origin": "https://app.acme.test"})
+    assert allowed.status_code == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.acme.test"
+    other = gateway.get("/api/v1/tenant", headers={"Host": "trade.acme.test",
+                                                   "Origin": "https://evil.test"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_security_headers_and_one_error_shape(gateway: Gateway) -> None:
+    answer = gateway.get("/api/v1/tenant")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in answer.headers  # plain HTTP here
+    behind_tls = gateway.get("/api/v1/tenant", headers={"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["Strict-Transport-Security"].startswith("max-age=")
+    for method, path in (("GET", "/api/v1/nothing-here"), ("DELETE", "/api/v1/tenant"),
+                         ("GET", "/api/v1/me")):
+        failed = gateway.request(method, path)
+        assert failed.status_code in (401, 404, 405), (method, path)
+        body = failed.json()
+        assert set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+
+
+def test_oversized_bodies_are_refused(gateway: Gateway) -> None:
+    big = {"email": "a@b.co", "password": "x" * 70_000}
+    answer = gateway.post("/api/v1/auth/register", big)
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "body_too_large"
+    # Past the server's own cap (1 MiB) the connection is closed before the body is read.
+    try:
+        huge = gateway.request("POST", "/api/v1/auth/register", data=b"x" * 2_000_000)
+    except requests.ConnectionError:
+        pass
+    else:
+        assert huge.status_code in (400, 413)
+    assert gateway.sql("SELECT count(*) FROM users")[0][0] == 0
+
+
+def test_health_and_readiness(gateway: Gateway) -> None:
+    assert gateway.get("/healthz").json() == {"status": "ok", "checks": {}}
+    ready = gateway.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["postgresql"] == "ok"
+    assert ready.json()["checks"]["redis"] == "ok"
+
+
+def test_openapi_document_matches_the_routes(gateway: Gateway) -> None:
+    spec = gateway.get("/api/openapi.json").json()
+    assert spec["openapi"] == "3.1.0"
+    schemas = spec["components"]["schemas"]
+    operations = [(path, method, op) for path, item in spec["paths"].items()
+                  for method, op in item.items()]
+    assert ("/api/v1/auth/login", "post") in {(p, m) for p, m, _ in operations}
+    refs = []
+
+    def collect(node) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                refs.append(node["$ref"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(spec)
+    assert refs and all(r.removeprefix("#/components/schemas/") in schemas for r in refs)
+    assert schemas["RegisterIn"]["required"] == ["email", "password"]
+    login = spec["paths"]["/api/v1/me"]["get"]
+    assert login["security"] == [{"bearer": []}]
+    docs = gateway.get("/api/docs")
+    assert docs.status_code == 200 and "/api/v1/auth/login" in docs.text
+    assert docs.headers["Content-Type"].startswith("text/html")
