@@ -44,6 +44,7 @@ from streams.events import (
     Deal,
     Equity,
     Event,
+    ProgramDefinition,
     Quote,
     Swap,
     Symbol,
@@ -52,7 +53,7 @@ from streams.events import (
 )
 from streams.money import round_cents, to_cents, to_units
 from streams.outputs import Breach, Objective, Output, Passed, Resumed, State
-from streams.program import Program
+from streams.program import Program, ProgramError, parse_program
 from streams.tradingday import TradingCalendar
 
 VOLUME_EPSILON = 1e-9  # lots; volumes are decimal fractions summed in binary floating point
@@ -124,6 +125,7 @@ class Engine:
             Equity: self._on_equity,
             Clock: self._on_clock,
             Symbol: self._on_symbol,
+            ProgramDefinition: self._on_program,
         }
 
     # ------------------------------------------------------------------ public
@@ -296,6 +298,14 @@ class Engine:
         self.next_deadline = int(t.deadline[: t.n].min()) if t.n else int(NO_DEADLINE)
 
     # ------------------------------------------------------------------ market
+
+    def _on_program(self, event: ProgramDefinition, out: list[Output]) -> None:
+        try:
+            program = parse_program(event.document)
+        except ProgramError as error:
+            path = f"document.{error.field}" if error.field else "document"
+            raise FeedError(f"{path}: {error.reason}") from None
+        self.add_program(program)
 
     def _on_symbol(self, event: Symbol, out: list[Output]) -> None:
         sid = self.symbol_ids.get(event.symbol)

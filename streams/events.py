@@ -8,7 +8,7 @@ event than one message per event (ARCHITECTURE.md, "Batch envelopes").
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -89,7 +89,16 @@ class Clock(msgspec.Struct, tag="clock", tag_field="type", frozen=True):
     ts: Timestamp
 
 
-Event = Symbol | Quote | Account | Deal | Balance | Swap | Equity | Clock
+class ProgramDefinition(msgspec.Struct, tag="program", tag_field="type", frozen=True):
+    """An extension of CONTRACTS.md §1: a program document (§2) published in the feed, so
+    programs created on the platform reach every worker (and a replay of the feed) before
+    the accounts that use them. A program already known by its id is replaced for the
+    accounts opened after it; accounts already open keep the rules they opened under."""
+
+    document: dict[str, Any]
+
+
+Event = Symbol | Quote | Account | Deal | Balance | Swap | Equity | Clock | ProgramDefinition
 AccountEvent = Account | Deal | Balance | Swap | Equity
 
 json_decoder = msgspec.json.Decoder(Event)
