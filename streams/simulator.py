@@ -41,6 +41,7 @@ import os
 import random
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,7 @@ from streams.events import (
     Clock,
     Deal,
     Event,
+    ProgramDefinition,
     Quote,
     Swap,
     Symbol,
@@ -488,6 +490,7 @@ class _Trader:
     trades_today: int = 0
     days_traded: int = 0
     done: bool = False  # stopped for good (target and days reached, or stopped out)
+    disabled: bool = False  # the platform disabled the account: no more events for it
 
 
 # ---------------------------------------------------------------------------- simulator
@@ -528,6 +531,18 @@ class Simulator:
         rng = random.Random(f"proptrade-simulator:{seed}:population")
         self.profiles = [self._profile(rng, i, accounts, opening_days)
                          for i in range(accounts)]
+        # Accounts the platform opens while the feed runs (the demo broker's clients).
+        self.inbox: deque[tuple[str, dict[str, Any] | None]] = deque()
+
+    def adopt(self, login: str, document: dict[str, Any]) -> None:
+        """Open ``login`` on the program ``document`` at the feed's next event and give it
+        a trader (behaviour drawn like the others'); its ``program`` and ``account`` events
+        come out in the feed."""
+        self.inbox.append((login, document))
+
+    def disable(self, login: str) -> None:
+        """Stop trading ``login`` (the platform failed or stopped it)."""
+        self.inbox.append((login, None))
 
     def programs(self) -> list[dict[str, Any]]:
         """The program documents the accounts use (valid for ``parse_program``)."""
@@ -650,10 +665,12 @@ class _Run:
             _CLOCK: self._on_clock, _OPENING: self._on_opening, _QUOTE: self._on_quote,
             _WAKE: self._on_wake,
         }
-        heap, out = self.heap, self.out
+        heap, out, inbox = self.heap, self.out, sim.inbox
         while heap:
             self.now, kind, _, index = heapq.heappop(heap)
             handlers[kind](index)
+            while inbox:
+                self._take(*inbox.popleft())
             if out:
                 yield from out
                 out.clear()
@@ -712,6 +729,35 @@ class _Run:
         self.out.append(Clock(ts=self._ts()))
         self._push(self.now + _HOUR, _CLOCK, 0)
 
+    def _take(self, login: str, document: dict[str, Any] | None) -> None:
+        """An account from :meth:`Simulator.adopt` (or ``None``: stop trading one)."""
+        sim = self.sim
+        if document is None:
+            for trader in self.traders:
+                if trader.profile.account == login:
+                    trader.disabled = True
+            return
+        program = str(document["id"])
+        sim._programs[program] = document
+        self.out.append(ProgramDefinition(document=document))
+        behaviour = self.rng.choices(sim._behaviours, sim._behaviour_weights)[0]
+        hours, risk, skill, _ = _STYLE[behaviour]
+        tradable, weights = sim._menu(document.get("currency", "USD"), behaviour)
+        favourites = tuple(dict.fromkeys(self.rng.choices(tradable, weights, k=3)))
+        profile = TraderProfile(
+            account=login, program=program, behaviour=behaviour, opens_at=self.now,
+            session_start=int(self.rng.uniform(0, 24) * _HOUR),
+            session_length=int(self.rng.uniform(*hours) * _HOUR), risk=self.rng.uniform(*risk),
+            skill=self.rng.uniform(*skill), works=0.95, favourites=favourites)
+        rules = document.get("rules", {})
+        self.traders.append(_Trader(
+            profile=profile, currency=document.get("currency", "USD"),
+            initial=float(document["initial_balance"]),
+            target=rules.get("profit_target", {}).get("target"),
+            min_days=rules.get("min_trading_days", {}).get("days", 0),
+            balance=float(document["initial_balance"])))
+        self.out.append(self._open_account(len(self.traders) - 1))
+
     def _on_opening(self, i: int) -> None:
         self.out.append(self._open_account(i))
 
@@ -724,6 +770,8 @@ class _Run:
         """The broker's 17:00 New York rollover: swaps on positions held across it."""
         weekday = from_micros(self.now).astimezone(_NEW_YORK).weekday()
         for trader in self.traders:
+            if trader.disabled:
+                continue
             for position in list(trader.positions.values()):
                 self._charge_swap(trader, position, weekday)
         self.rollover = (self.now, _next_ny_five_pm(self.now, tuple(range(7))))
@@ -752,6 +800,8 @@ class _Run:
 
     def _on_wake(self, i: int) -> None:
         trader = self.traders[i]
+        if trader.disabled:
+            return
         profile = trader.profile
         day, into = divmod(self.now - profile.session_start, _DAY)
         if day != trader.day:
@@ -1108,6 +1158,7 @@ def _publish(sim: Simulator, rate: float) -> int:
     import asyncio
     import signal
 
+    from streams.commands import follow_commands
     from streams.feed import publish_live
     from streams.topics import kafka_from_environment
 
@@ -1121,11 +1172,33 @@ def _publish(sim: Simulator, rate: float) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await publish_live(sim.events(), settings.kafka_bootstrap, topics, rate, stop)
+        # The simulator is the demo broker: accounts the platform opens trade here.
+        commands = asyncio.create_task(follow_commands(
+            settings.kafka_bootstrap, topics, "proptrade-demo-broker",
+            lambda command: demo_broker(sim, command), stop))
+        try:
+            return await publish_live(sim.events(), settings.kafka_bootstrap, topics, rate,
+                                      stop)
+        finally:
+            stop.set()
+            await commands
 
     count = asyncio.run(run())
     print(f"proptrade simulate: published {count} events", file=sys.stderr)
     return 0
+
+
+def demo_broker(sim: Simulator, command: Any) -> None:
+    """What the demo broker does with a platform's request (``streams.commands``)."""
+    from streams.commands import DisableAccount, OpenAccount
+
+    if isinstance(command, OpenAccount):
+        document = dict(command.program)
+        if command.balance is not None:
+            document["initial_balance"] = command.balance
+        sim.adopt(command.login, document)
+    elif isinstance(command, DisableAccount):
+        sim.disable(command.login)
 
 
 def _write_jsonl(sim: Simulator, count: int) -> int:

@@ -1,6 +1,7 @@
 """Topic names, partition counts and the account → partition rule.
 
-``feed.quotes`` carries everything market-wide (``symbol``, ``quote``, ``clock``) and is
+``feed.quotes`` carries everything market-wide (``symbol``, ``quote``, ``clock``,
+``program``) and is
 read whole by every shard; ``feed.accounts`` carries account events, one account always
 in one partition; ``risk.events`` is partitioned like ``feed.accounts`` (shard ``p``
 writes partition ``p``), so a shard recovering from a crash finds what it had already
@@ -51,6 +52,10 @@ class Topics:
     def deadletter(self) -> str:
         return f"{self.prefix}feed.deadletter"
 
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}broker.commands"
+
     @classmethod
     def of(cls, settings: Settings) -> Topics:
         return cls(settings.kafka_topic_prefix, settings.feed_partitions)
@@ -63,6 +68,7 @@ class Topics:
             self.events: self.partitions,
             self.metrics: self.partitions,
             self.deadletter: 1,
+            self.commands: 1,
         }
 
     def inputs(self, partition: int) -> list[str]:

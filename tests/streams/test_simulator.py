@@ -312,3 +312,31 @@ def test_default_start_is_utc() -> None:
     sim = Simulator(1, 0)
     first_quote = next(e for e in sim.events() if isinstance(e, Quote))
     assert first_quote.ts == datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+
+
+def test_the_demo_broker_trades_adopted_accounts_until_disabled(tmp_path: Path) -> None:
+    from streams.commands import DisableAccount, OpenAccount
+    from streams.events import ProgramDefinition
+    from streams.simulator import demo_broker
+
+    sim = Simulator(5, accounts=20, time_scale=20_000.0)
+    stream = sim.events()
+    before = list(itertools.islice(stream, 2_000))
+    document = {"id": "platform-p1", "currency": "USD", "initial_balance": 50_000,
+                "rules": {"max_loss": {"limit": 0.1}}}
+    demo_broker(sim, OpenAccount("GW-1", document, balance=25_000.0))
+    during = list(itertools.islice(stream, 30_000))
+    mine = [e for e in during if getattr(e, "account", None) == "GW-1"]
+    definitions = [e for e in during if isinstance(e, ProgramDefinition)]
+    assert definitions[0].document["initial_balance"] == 25_000.0
+    assert isinstance(mine[0], Account) and mine[0].program == "platform-p1"
+    assert during.index(definitions[0]) < during.index(mine[0])
+    assert any(isinstance(e, Deal) for e in mine), "the adopted account never traded"
+    demo_broker(sim, DisableAccount("GW-1", "failed"))
+    after = list(itertools.islice(stream, 30_000))
+    assert not [e for e in after if getattr(e, "account", None) == "GW-1"]
+    # The engine takes the whole feed (programs from the feed included) without a refusal.
+    out, err = io.StringIO(), io.StringIO()
+    code = replay_run(write_programs(sim, tmp_path), io.BytesIO(jsonl(before + during + after)),
+                      out, err)
+    assert code == 0, err.getvalue()[:500]
