@@ -11,7 +11,7 @@ import tornado.httpserver
 import tornado.web
 
 from gateway.api import NotFoundHandler
-from gateway.handlers import auth, system
+from gateway.handlers import auth, desk, system, trading
 from gateway.openapi import document
 from gateway.services import Services
 
@@ -23,7 +23,7 @@ MAX_REQUEST = 1024 * 1024  # bytes the server reads at all; JSON bodies stop at 
 
 def api_routes() -> list[tuple[str, type]]:
     """Every documented route (the OpenAPI document covers exactly these)."""
-    return [*system.ROUTES, *auth.ROUTES]
+    return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES]
 
 
 def make_app(services: Services) -> tornado.web.Application:
@@ -42,13 +42,20 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
     app = make_app(services)
     server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_REQUEST)
     server.listen(port, host)
-    mailer = asyncio.create_task(services.mailer.run(stop))
+    tasks = [asyncio.create_task(services.mailer.run(stop))]
+    if services.kafka is not None:
+        tasks.append(asyncio.create_task(services.outcomes.run(services.kafka, stop)))
+        tasks.append(asyncio.create_task(services.metrics.run(services.kafka, stop)))
     log.info("gateway listening on http://%s:%d", host, port)
     if ready is not None:
         ready.set()
     try:
-        await stop.wait()
+        done, _ = await asyncio.wait([asyncio.create_task(stop.wait()), *tasks],
+                                     return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()  # a consumer that died takes the gateway down, loudly
     finally:
+        stop.set()
         server.stop()
         await server.close_all_connections()
-        await mailer
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -7,7 +7,7 @@ The handlers decode into these types and the OpenAPI document is generated from 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -101,3 +101,138 @@ class Accepted(msgspec.Struct):
 class Health(msgspec.Struct):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+# -- programs and challenges ----------------------------------------------------------
+
+Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$",
+                                    description="an amount as a decimal string, to the cent",
+                                    examples=["155.00"])]
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500,
+                                     pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+
+
+class PhaseIn(msgspec.Struct, forbid_unknown_fields=True):
+    # A program document (CONTRACTS.md §2) without ``id``; its ``currency`` and
+    # ``initial_balance`` default to the program's and must agree with them.
+    name: Name
+    document: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AddonIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    price: Money
+
+
+class ProgramIn(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Slug
+    name: Name
+    price: Money
+    currency: CurrencyCode
+    account_size: Money
+    phases: Annotated[list[PhaseIn], msgspec.Meta(min_length=1, max_length=5)]
+    advance: Literal["auto", "review"] = "auto"
+    addons: list[AddonIn] = []
+    active: bool = True
+
+
+class PhaseOut(msgspec.Struct):
+    name: str
+    engine_program: str
+    document: dict[str, Any]
+
+
+class ProgramOut(msgspec.Struct):
+    id: int
+    slug: str
+    name: str
+    price: str
+    currency: str
+    account_size: str
+    phases: list[PhaseOut]
+    advance: str
+    addons: list[AddonIn]
+    active: bool
+    updated_at: datetime
+
+
+class ChallengeIn(msgspec.Struct, forbid_unknown_fields=True):
+    program: Slug
+    addons: list[Name] = []
+
+
+class PaymentOut(msgspec.Struct):
+    id: int
+    provider: str
+    reference: str
+    amount: str
+    currency: str
+    status: str
+
+
+class TradingAccountOut(msgspec.Struct):
+    login: str
+    phase: int
+    engine_program: str
+    status: str
+    created_at: datetime
+
+
+class ChallengeOut(msgspec.Struct):
+    id: int
+    program: str
+    status: str
+    phase: int
+    phase_name: str
+    price: str
+    currency: str
+    payment: PaymentOut | None
+    accounts: list[TradingAccountOut]
+    created_at: datetime
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class RiskEventOut(msgspec.Struct):
+    id: str
+    account: str
+    kind: str
+    rule: str | None
+    ts: datetime
+    payload: dict[str, Any]
+    acknowledged_at: datetime | None
+    overridden_at: datetime | None
+    override_reason: str | None
+
+
+class AuditOut(msgspec.Struct):
+    id: int
+    actor: str | None
+    action: str
+    target_type: str
+    target_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    at: datetime
+
+
+class UserAdminIn(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role | None = None
+    disabled: bool | None = None
+    reason: Reason | None = None
+
+
+class AccountMetrics(msgspec.Struct):
+    login: str
+    status: str
+    balance: float | None = None
+    equity: float | None = None
+    daily_floor: float | None = None
+    max_loss_floor: float | None = None
+    open_positions: int | None = None
+    ts: str | None = None

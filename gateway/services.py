@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.brokers import BrokerAdapter, DemoBroker
+from gateway.challenges import Challenges
+from gateway.live import MetricsCache, Outcomes, StreamLink
 from gateway.mail import Mailer, transport_for
+from gateway.payments import ManualPayments
+from gateway.programs import Programs
 from gateway.ratelimit import RateLimiter
+from gateway.riskdesk import RiskDesk
 from gateway.security import TokenSigner
 from gateway.tenants import TenantDirectory
 from gateway.users import Users
 from storage.cache import Cache
 from storage.database import create_pool
 from streams.settings import Settings
+from streams.topics import Topics
 
 
 @dataclass
@@ -24,18 +31,36 @@ class Services:
     users: Users
     limiter: RateLimiter
     mailer: Mailer
-    kafka: Any = None  # the broker link, when the gateway talks to the stream
+    programs: Programs
+    challenges: Challenges
+    metrics: MetricsCache
+    desk: RiskDesk
+    outcomes: Outcomes
+    kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
 
     @classmethod
-    async def open(cls, settings: Settings, schema: str = "public") -> Services:
+    async def open(cls, settings: Settings, schema: str = "public",
+                   group: str = "proptrade-gateway") -> Services:
         pool = await create_pool(settings.database_url, schema, min_size=2, max_size=10)
         cache = Cache(settings.redis_url, settings.redis_prefix)
         signer = TokenSigner(settings.secret_key)
         mailer = Mailer(pool, transport_for(settings.smtp_url, settings.data_dir),
                         settings.mail_from)
+        link: StreamLink | None = None
+        broker: BrokerAdapter | None = None
+        if settings.kafka_bootstrap:
+            link = StreamLink(settings.kafka_bootstrap, Topics.of(settings), group)
+            await link.start()
+            broker = DemoBroker(link.producer, link.topics)
+        metrics = MetricsCache(cache)
+        challenges = Challenges(pool, ManualPayments(), broker)
         return cls(settings, pool, cache, TenantDirectory(pool), Users(pool, cache, signer),
-                   RateLimiter(cache), mailer)
+                   RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
+                   RiskDesk(pool, challenges, broker, metrics),
+                   Outcomes(pool, cache, challenges, broker), link)
 
     async def close(self) -> None:
+        if self.kafka is not None:
+            await self.kafka.stop()
         await self.cache.close()
         await self.pool.close()

@@ -17,18 +17,26 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 import requests
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from gateway.app import serve
 from gateway.services import Services
 from storage.database import drop_schema
 from storage.migrations import migrate
+from streams.checkpoints import CheckpointStore
+from streams.commands import DisableAccount, OpenAccount, follow_commands
+from streams.events import Account, Deal, ProgramDefinition, Quote, Symbol
+from streams.publisher import FeedPublisher
 from streams.settings import load_settings
+from streams.topics import Topics, ensure_topics
+from streams.worker import Worker
 
 DSN = "postgresql://localhost:5432/postgres"
 PASSWORD = "correct horse battery"
@@ -84,7 +92,7 @@ def token_in(message: EmailMessage) -> str:
 class Gateway:
     """A running gateway and what a test needs around it."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, bootstrap: str = "") -> None:
         self.sink = sink
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -92,7 +100,8 @@ class Gateway:
         self.settings = dataclasses.replace(
             load_settings({}), database_url=DSN, redis_prefix=f"test:{self.schema}:",
             smtp_url=f"smtp://127.0.0.1:{sink.port}",
-            secret_key=f"test-secret-{uuid.uuid4().hex}")
+            secret_key=f"test-secret-{uuid.uuid4().hex}", kafka_bootstrap=bootstrap,
+            kafka_topic_prefix=f"{self.schema}.", feed_partitions=2)
         self.loop = asyncio.new_event_loop()
         self.stop_event: asyncio.Event | None = None
         self.services: Services | None = None
@@ -105,19 +114,27 @@ class Gateway:
         ready = threading.Event()
 
         async def run() -> None:
-            self.services = await Services.open(self.settings, self.schema)
+            self.services = await Services.open(self.settings, self.schema,
+                                                group=f"gateway-{self.schema}")
             self.stop_event = asyncio.Event()
             started = asyncio.Event()
             task = asyncio.create_task(serve(self.services, "127.0.0.1", self.port,
                                              self.stop_event, started))
-            await started.wait()
+            await asyncio.wait([task, asyncio.create_task(started.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()  # serve failed: raise it here
             ready.set()
             await task
             await self.services.cache.drop_prefix()
             await self.services.close()
 
         self.running = asyncio.run_coroutine_threadsafe(run(), self.loop)
-        assert ready.wait(20), "the gateway did not start"
+        deadline = time.monotonic() + 30
+        while not ready.wait(0.05):
+            if self.running.done():
+                self.running.result()  # raises what stopped it
+            assert time.monotonic() < deadline, "the gateway did not start"
 
     def call(self, coroutine: Any) -> Any:
         """Run a coroutine on the gateway's loop and return its result."""
@@ -196,4 +213,103 @@ def gateway(sink: Sink) -> Iterator[Gateway]:
     try:
         yield running
     finally:
+        running.close()
+
+
+class Bridge:
+    """The test's demo broker: follows ``broker.commands`` and publishes, in one numbered
+    feed, the accounts it is asked to open and the trades a test scripts for them."""
+
+    SYMBOL = Symbol(symbol="XAUUSD", contract_size=100, profit_currency="USD")
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.topics = Topics.of(gateway.settings)
+        self.opened: dict[str, OpenAccount] = {}
+        self.disabled: dict[str, str] = {}
+        self.stop = asyncio.Event()
+
+    async def start(self) -> None:
+        bootstrap = self.gateway.settings.kafka_bootstrap
+        await ensure_topics(bootstrap, self.topics)
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
+        await self.producer.start()
+        self.publisher = FeedPublisher(self.producer, self.topics, "test-bridge")
+        self.publisher.add(self.SYMBOL)
+        await self.publisher.flush()
+        self.follower = asyncio.create_task(follow_commands(
+            bootstrap, self.topics, f"bridge-{self.gateway.schema}", self._command, self.stop))
+
+    def _command(self, command: Any) -> None:
+        if isinstance(command, OpenAccount):
+            self.opened[command.login] = command
+            self.publisher.add(ProgramDefinition(document=command.program))
+            self.publisher.add(Account(ts=datetime.now(UTC), account=command.login,
+                                       program=str(command.program["id"]),
+                                       balance=command.balance))
+        elif isinstance(command, DisableAccount):
+            self.disabled[command.login] = command.reason
+
+    async def flush_loop(self) -> None:
+        while not self.stop.is_set():
+            await self.publisher.flush()
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        self.stop.set()
+        await self.follower
+        await self.producer.stop()
+
+    def publish(self, *events: Any) -> None:
+        """Add events to the feed (they go out with the next flush)."""
+        async def add() -> None:
+            for event in events:
+                self.publisher.add(event)
+
+        self.gateway.call(add())
+
+    def quote(self, bid: float, spread: float = 0.5) -> Quote:
+        return Quote(ts=datetime.now(UTC), symbol="XAUUSD", bid=bid, ask=bid + spread)
+
+    def deal(self, login: str, deal: int, side: str, entry: str, volume: float,
+             price: float) -> Deal:
+        return Deal(ts=datetime.now(UTC), account=login, deal=deal, position=1,
+                    symbol="XAUUSD", side=side, entry=entry,  # type: ignore[arg-type]
+                    volume=volume, price=price)
+
+    def wait_opened(self, count: int = 1, timeout: float = 20.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.opened) >= count:
+                return list(self.opened)
+            time.sleep(0.05)
+        raise AssertionError(f"the broker was not asked to open {count} account(s)")
+
+
+@pytest.fixture
+def live(sink: Sink, broker: Any) -> Iterator[tuple[Gateway, Bridge]]:
+    """A gateway on the broker, with a risk worker and the test's demo broker, all on the
+    gateway's loop."""
+    running = Gateway(sink, broker.bootstrap)
+    running.start()
+    bridge = Bridge(running)
+    stop = asyncio.Event()
+    worker = Worker(broker.bootstrap, bridge.topics, [], f"worker-{running.schema}",
+                    CheckpointStore(DSN, running.schema), session_timeout_ms=6000)
+
+    async def begin() -> None:
+        await bridge.start()
+        running.tasks = [asyncio.create_task(worker.run(stop)),
+                         asyncio.create_task(bridge.flush_loop())]
+
+    running.call(begin())
+    try:
+        yield running, bridge
+    finally:
+        async def end() -> None:
+            stop.set()
+            await bridge.close()
+            await asyncio.gather(*running.tasks)
+
+        running.call(end())
         running.close()

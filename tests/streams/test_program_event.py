@@ -32,8 +32,9 @@ def test_a_redefinition_applies_to_accounts_opened_after_it(replay, feed) -> Non
 
 def test_an_invalid_program_in_the_feed_names_the_field_and_the_run_goes_on(replay,
                                                                              feed) -> None:
-    feed.symbol().add({"type": "program", "document": {
-        "id": "bad", "initial_balance": 1000, "rules": {"max_loss": {"amount": 5, "mode": "sideways"}}}})
+    bad = {"id": "bad", "initial_balance": 1000,
+           "rules": {"max_loss": {"amount": 5, "mode": "sideways"}}}
+    feed.symbol().add({"type": "program", "document": bad})
     feed.account("2026-03-02T08:00:00Z", "bad")
     feed.account("2026-03-02T08:00:00Z", "filed", account="A2")
     result = replay(FILED, feed)

@@ -42,12 +42,6 @@ from tests.streams.streamkit import (
 DSN = "postgresql://localhost:5432/postgres"
 
 
-@pytest.fixture(scope="session")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as running:
-        yield running
-
-
 @pytest.fixture
 def stream(broker: EmbeddedBroker) -> Iterator[tuple[str, Topics, str, str]]:
     """A fresh topic prefix, consumer group and checkpoint schema for one test."""

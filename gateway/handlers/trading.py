@@ -1,0 +1,132 @@
+"""Programs (the catalogue and its admin), challenges, payments, trading accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api import ROLES, ApiHandler, operation
+from gateway.errors import NotFound
+from gateway.schemas import (
+    AccountMetrics,
+    ChallengeIn,
+    ChallengeOut,
+    ProgramIn,
+    ProgramOut,
+)
+
+ADMINS = ("admin", "owner")
+STAFF = ("risk", "admin", "owner")
+
+
+def path_id(text: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound("no such resource")
+    return int(text)
+
+
+class CatalogueHandler(ApiHandler):
+    @operation("The programs on sale at this firm", response=list[ProgramOut],
+               tag="programs")
+    async def get(self) -> None:
+        self.send(await self.services.programs.list(self.tenant, include_inactive=False))
+
+
+class CatalogueItemHandler(ApiHandler):
+    @operation("One program on sale", response=ProgramOut, tag="programs")
+    async def get(self, slug: str) -> None:
+        self.send(await self.services.programs.get(self.tenant, slug))
+
+
+class AdminProgramsHandler(ApiHandler):
+    @operation("Every program, on sale or not", response=list[ProgramOut], roles=ADMINS,
+               tag="admin")
+    async def get(self) -> None:
+        self.send(await self.services.programs.list(self.tenant, include_inactive=True))
+
+    @operation("Create a program (each phase's document is checked by the engine's parser)",
+               body=ProgramIn, response=ProgramOut, status=201, roles=ADMINS, tag="admin")
+    async def post(self) -> None:
+        body = self.body(ProgramIn)
+        self.send(await self.services.programs.create(self.user, self.tenant, body), 201)
+
+
+class AdminProgramHandler(ApiHandler):
+    @operation("Replace a program (accounts already open keep the rules they opened on)",
+               body=ProgramIn, response=ProgramOut, roles=ADMINS, tag="admin")
+    async def put(self, program_id: str) -> None:
+        body = self.body(ProgramIn)
+        self.send(await self.services.programs.update(self.user, self.tenant,
+                                                      path_id(program_id), body))
+
+
+class ChallengesHandler(ApiHandler):
+    @operation("The caller's challenges (staff: every challenge, filter by status)",
+               response=list[ChallengeOut], roles=ROLES, tag="challenges",
+               query=(("status", "pending_payment, active, review, passed, failed"),
+                      ("all", "staff: 1 lists every trader's challenges")))
+    async def get(self) -> None:
+        status = self.get_query_argument("status", None)
+        everyone = self.get_query_argument("all", "0") == "1"
+        self.send(await self.services.challenges.list(self.user, self.tenant, status,
+                                                      everyone))
+
+    @operation("Buy a challenge: it waits for its payment", body=ChallengeIn,
+               response=ChallengeOut, status=201, roles=ROLES, tag="challenges")
+    async def post(self) -> None:
+        body = self.body(ChallengeIn)
+        self.send(await self.services.challenges.buy(self.user, self.tenant, body), 201)
+
+
+class ChallengeHandler(ApiHandler):
+    @operation("One challenge with its payment and accounts", response=ChallengeOut,
+               roles=ROLES, tag="challenges")
+    async def get(self, challenge_id: str) -> None:
+        self.send(await self.services.challenges.get(self.user, self.tenant,
+                                                     path_id(challenge_id)))
+
+
+class ConfirmPaymentHandler(ApiHandler):
+    @operation("Confirm a manual payment: the challenge starts and its account opens",
+               response=ChallengeOut, roles=ROLES, tag="challenges")
+    async def post(self, challenge_id: str) -> None:
+        self.send(await self.services.challenges.confirm_payment(
+            self.user, self.tenant, path_id(challenge_id)))
+
+
+class SettlePaymentHandler(ApiHandler):
+    @operation("Settle a payment by hand (the firm received it)", response=ChallengeOut,
+               roles=ADMINS, tag="admin")
+    async def post(self, payment_id: str) -> None:
+        self.send(await self.services.challenges.settle(self.user, self.tenant,
+                                                        path_id(payment_id)))
+
+
+class AccountHandler(ApiHandler):
+    @operation("A trading account's latest live numbers (a trader: only its own)",
+               response=AccountMetrics, roles=ROLES, tag="accounts")
+    async def get(self, login: str) -> None:
+        row = await self.services.pool.fetchrow(
+            "SELECT login, status, user_id FROM trading_accounts WHERE login = $1 "
+            "AND tenant_id = $2", login, self.tenant.id)
+        if row is None or (self.user.role not in STAFF and row["user_id"] != self.user.user_id):
+            raise NotFound("no such account")
+        latest: dict[str, Any] | None = await self.services.metrics.latest(login)
+        if latest is None:
+            self.send(AccountMetrics(login=login, status=row["status"]))
+            return
+        # The platform's status wins where it knows more (stopped, disabled).
+        status = row["status"] if row["status"] in ("stopped", "disabled") else latest["status"]
+        self.send(AccountMetrics(**{**latest, "status": status}))
+
+
+ROUTES = [
+    (r"/api/v1/programs", CatalogueHandler),
+    (r"/api/v1/programs/(?P<slug>[a-z0-9-]+)", CatalogueItemHandler),
+    (r"/api/v1/admin/programs", AdminProgramsHandler),
+    (r"/api/v1/admin/programs/(?P<program_id>[^/]+)", AdminProgramHandler),
+    (r"/api/v1/challenges", ChallengesHandler),
+    (r"/api/v1/challenges/(?P<challenge_id>[^/]+)", ChallengeHandler),
+    (r"/api/v1/challenges/(?P<challenge_id>[^/]+)/confirm-payment", ConfirmPaymentHandler),
+    (r"/api/v1/admin/payments/(?P<payment_id>[^/]+)/settle", SettlePaymentHandler),
+    (r"/api/v1/accounts/(?P<login>[A-Za-z0-9._-]+)", AccountHandler),
+]

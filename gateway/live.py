@@ -1,0 +1,216 @@
+"""The gateway's link to the stream: engine verdicts become challenge outcomes, account
+snapshots become the live cache, and both reach the websocket hub.
+
+- ``risk.events`` (consumer group ``<group>.outcomes``): each answer is stored once in
+  ``risk_events`` under its stable id — a redelivered answer finds its row and changes
+  nothing — and in the same transaction fails the challenge (a ``fail`` breach) or passes
+  the phase (``passed``: the next phase opens at once, or waits for an admin's review).
+  Offsets are committed after the transaction, so a crash re-reads, never skips.
+- ``risk.metrics``: each account's latest snapshot is kept in Redis
+  (``<prefix>metrics:<login>``, a JSON document, 24 h) for REST reads.
+- Redis pub/sub carries both to every gateway process's websocket hub:
+  ``<prefix>live:account:<login>`` and ``<prefix>live:tenant:<id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import msgspec
+import numpy as np
+import orjson
+
+from gateway.brokers import BrokerAdapter
+from gateway.challenges import Challenges
+from storage.cache import Cache
+from streams.accounts import STATUS_NAMES
+from streams.events import format_ts
+from streams.outputs import Breach, Passed, State
+from streams.topics import Topics, ensure_topics
+from streams.wire import Answer, MetricsBatch, answer_decoder, metrics_decoder
+
+log = logging.getLogger("proptrade.live")
+METRICS_SECONDS = 24 * 3600
+
+
+class StreamLink:
+    """The producer (broker commands) and the consumers of ``risk.*`` of one gateway."""
+
+    def __init__(self, bootstrap: str, topics: Topics, group: str) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.group = group
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
+
+    async def start(self) -> None:
+        await ensure_topics(self.bootstrap, self.topics)
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        await self.producer.stop()
+
+    async def ready(self) -> None:
+        if not await self.producer.client.force_metadata_update():
+            raise ConnectionError("the broker did not answer a metadata request")
+
+    def consumer(self, topic: str, group: str) -> Any:
+        from aiokafka import AIOKafkaConsumer
+
+        return AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=group,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=50)
+
+
+class Outcomes:
+    """Applies the engine's answers to challenges (exactly once per answer id)."""
+
+    def __init__(self, pool: Any, cache: Cache, challenges: Challenges,
+                 broker: BrokerAdapter | None) -> None:
+        self.pool = pool
+        self.cache = cache
+        self.challenges = challenges
+        self.broker = broker
+
+    async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
+        consumer = link.consumer(link.topics.events, f"{link.group}.outcomes")
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=200, max_records=500)
+                for tp, records in fetched.items():
+                    for record in records:
+                        try:
+                            answer = answer_decoder.decode(record.value)
+                        except msgspec.MsgspecError as error:
+                            log.warning("%s[%d]@%d is not an answer: %s", tp.topic,
+                                        tp.partition, record.offset, error)
+                            continue
+                        await self.apply(answer)
+                if fetched:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def apply(self, answer: Answer) -> bool:
+        """Store and act on one answer; False when it is not ours or already applied."""
+        output = answer.output
+        if isinstance(output, State):
+            return False  # replay's closing lines; never on the stream
+        disable: str | None = None
+        async with self.pool.acquire() as connection, connection.transaction():
+            account = await connection.fetchrow(
+                "SELECT * FROM trading_accounts WHERE login = $1 FOR UPDATE", output.account)
+            if account is None:
+                return False  # an account the platform did not open (the simulator's own)
+            kind = msgspec.to_builtins(output)["type"]
+            rule = getattr(output, "rule", None) or getattr(output, "objective", None)
+            stored = await connection.fetchval(
+                "INSERT INTO risk_events (id, tenant_id, account_id, kind, rule, payload, ts)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7::text::timestamptz) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id", answer.id, account["tenant_id"],
+                account["id"], kind, rule, msgspec.json.encode(output).decode(), output.ts)
+            if stored is None:
+                return False  # delivered before: applied then
+            if isinstance(output, Breach) and output.action == "fail" \
+                    and account["status"] == "active":
+                await connection.execute(
+                    "UPDATE trading_accounts SET status = 'failed', closed_at = now() "
+                    "WHERE id = $1", account["id"])
+                await connection.execute(
+                    "UPDATE challenges SET status = 'failed', updated_at = now() "
+                    "WHERE id = $1 AND status IN ('active', 'review')", account["challenge_id"])
+                disable = f"{output.rule} breached"
+            elif isinstance(output, Passed) and account["status"] == "active":
+                await self._passed(connection, account)
+        await self.cache.client.publish(
+            self.cache.key("live", "tenant", account["tenant_id"]),
+            orjson.dumps({"type": "risk_event", "id": answer.id,
+                          "event": msgspec.to_builtins(output)}))
+        if disable and self.broker is not None:
+            try:
+                await self.broker.disable_account(output.account, disable)
+            except Exception as error:  # the verdict stands; the broker is told again later
+                log.warning("disabling %s at the broker failed: %s", output.account, error)
+        return True
+
+    async def _passed(self, connection: Any, account: Any) -> None:
+        await connection.execute(
+            "UPDATE trading_accounts SET status = 'passed', closed_at = now() WHERE id = $1",
+            account["id"])
+        challenge = await connection.fetchrow(
+            "SELECT c.*, p.phases, p.advance FROM challenges c JOIN programs p "
+            "ON p.id = c.program_id WHERE c.id = $1 FOR UPDATE OF c", account["challenge_id"])
+        phases = orjson.loads(challenge["phases"])
+        following = account["phase"] + 1
+        if following >= len(phases):
+            await connection.execute(
+                "UPDATE challenges SET status = 'passed', updated_at = now() WHERE id = $1",
+                challenge["id"])
+        elif challenge["advance"] == "auto":
+            await self.challenges.provision(connection, account["tenant_id"], challenge,
+                                            following)
+        else:
+            await connection.execute(
+                "UPDATE challenges SET status = 'review', phase = $2, updated_at = now() "
+                "WHERE id = $1", challenge["id"], following)
+
+
+def snapshots(batch: MetricsBatch) -> list[tuple[str, dict[str, Any]]]:
+    """Each account's snapshot of a metrics batch, money in units, no floor as null."""
+    status = np.frombuffer(batch.status, np.int8)
+    columns = {name: np.frombuffer(getattr(batch, name), "<f8") / 100.0
+               for name in ("balance", "equity", "daily_floor", "max_loss_floor")}
+    positions = np.frombuffer(batch.open_positions, "<i4")
+    ts = format_ts(batch.ts)
+    out = []
+    for i, login in enumerate(batch.accounts):
+        snapshot: dict[str, Any] = {"login": login, "status": STATUS_NAMES[int(status[i])],
+                                    "ts": ts, "open_positions": int(positions[i])}
+        for name, values in columns.items():
+            value = float(values[i])
+            snapshot[name] = None if np.isnan(value) else round(value, 2)
+        out.append((login, snapshot))
+    return out
+
+
+class MetricsCache:
+    """Keeps each account's latest snapshot in Redis and announces it."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
+        consumer = link.consumer(link.topics.metrics, f"{link.group}.metrics")
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=200, max_records=200)
+                for records in fetched.values():
+                    for record in records:
+                        try:
+                            batch = metrics_decoder.decode(record.value)
+                        except msgspec.MsgspecError as error:
+                            log.warning("not a metrics batch at offset %d: %s",
+                                        record.offset, error)
+                            continue
+                        await self.store(batch)
+                if fetched:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+
+    async def store(self, batch: MetricsBatch) -> None:
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            for login, snapshot in snapshots(batch):
+                payload = orjson.dumps(snapshot)
+                pipe.set(self.cache.key("metrics", login), payload, ex=METRICS_SECONDS)
+                pipe.publish(self.cache.key("live", "account", login), payload)
+            await pipe.execute()
+
+    async def latest(self, login: str) -> dict[str, Any] | None:
+        raw = await self.cache.client.get(self.cache.key("metrics", login))
+        return None if raw is None else orjson.loads(raw)

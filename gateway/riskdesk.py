@@ -1,0 +1,166 @@
+"""The risk desk and the firm's admins: breaches (acknowledge, override), emergency stops,
+users — every action in the audit log with its before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway import audit
+from gateway.brokers import BrokerAdapter
+from gateway.challenges import Challenges
+from gateway.errors import Conflict, NotFound
+from gateway.live import MetricsCache
+from gateway.schemas import AuditOut, RiskEventOut, UserAdminIn, UserOut
+from gateway.tenants import Tenant
+from gateway.users import Principal, user_out
+
+
+def event_out(row: Any) -> RiskEventOut:
+    return RiskEventOut(row["id"], row["login"], row["kind"], row["rule"], row["ts"],
+                        orjson.loads(row["payload"]), row["acknowledged_at"],
+                        row["overridden_at"], row["override_reason"])
+
+
+class RiskDesk:
+    def __init__(self, pool: Any, challenges: Challenges, broker: BrokerAdapter | None,
+                 metrics: MetricsCache) -> None:
+        self.pool = pool
+        self.challenges = challenges
+        self.broker = broker
+        self.metrics = metrics
+
+    async def events(self, tenant: Tenant, kind: str | None, state: str | None,
+                     login: str | None, limit: int) -> list[RiskEventOut]:
+        rows = await self.pool.fetch(
+            "SELECT e.*, a.login FROM risk_events e JOIN trading_accounts a "
+            "ON a.id = e.account_id WHERE e.tenant_id = $1 "
+            "AND ($2::text IS NULL OR e.kind = $2) AND ($3::text IS NULL OR a.login = $3) "
+            "AND ($4::text IS NULL OR ($4 = 'open' AND e.acknowledged_at IS NULL "
+            "AND e.overridden_at IS NULL) OR ($4 = 'acknowledged' AND e.acknowledged_at "
+            "IS NOT NULL) OR ($4 = 'overridden' AND e.overridden_at IS NOT NULL)) "
+            "ORDER BY e.ts DESC, e.id DESC LIMIT $5", tenant.id, kind, login, state, limit)
+        return [event_out(row) for row in rows]
+
+    async def _event(self, connection: Any, tenant: Tenant, event_id: str) -> Any:
+        row = await connection.fetchrow(
+            "SELECT e.*, a.login FROM risk_events e JOIN trading_accounts a "
+            "ON a.id = e.account_id WHERE e.id = $1 AND e.tenant_id = $2 FOR UPDATE OF e",
+            event_id, tenant.id)
+        if row is None:
+            raise NotFound("no such risk event")
+        return row
+
+    async def acknowledge(self, actor: Principal, tenant: Tenant, event_id: str
+                          ) -> RiskEventOut:
+        async with self.pool.acquire() as connection, connection.transaction():
+            before = await self._event(connection, tenant, event_id)
+            if before["acknowledged_at"] is not None:
+                raise Conflict("already acknowledged", code="already_acknowledged")
+            await connection.execute(
+                "UPDATE risk_events SET acknowledged_at = now(), acknowledged_by = $2 "
+                "WHERE id = $1", event_id, actor.user_id)
+            after = await self._event(connection, tenant, event_id)
+            await audit.record(connection, actor, "breach.acknowledge", "risk_event",
+                               event_id, before={"acknowledged": False},
+                               after={"acknowledged": True})
+            return event_out(after)
+
+    async def override(self, actor: Principal, tenant: Tenant, event_id: str, reason: str
+                       ) -> RiskEventOut:
+        """A false breach: the challenge is active again on a new account of the same
+        phase (the broker account that failed stays closed), at its last balance."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            event = await self._event(connection, tenant, event_id)
+            if event["kind"] != "breach" or event["overridden_at"] is not None:
+                raise Conflict("only a breach not yet overridden can be", code="not_overridable")
+            account = await connection.fetchrow(
+                "SELECT * FROM trading_accounts WHERE id = $1 FOR UPDATE", event["account_id"])
+            challenge = await connection.fetchrow(
+                "SELECT * FROM challenges WHERE id = $1 FOR UPDATE", account["challenge_id"])
+            before = {"account": account["login"], "account_status": account["status"],
+                      "challenge_status": challenge["status"]}
+            latest = await self.metrics.latest(account["login"])
+            balance = latest["balance"] if latest and latest.get("balance") else None
+            attempts = await connection.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'breach.override' "
+                "AND target_type = 'challenge' AND target_id = $1", str(challenge["id"]))
+            login = await self.challenges.provision(
+                connection, tenant.id, challenge, account["phase"], balance, attempts + 1)
+            await connection.execute(
+                "UPDATE risk_events SET overridden_at = now(), overridden_by = $2, "
+                "override_reason = $3 WHERE id = $1", event_id, actor.user_id, reason)
+            await audit.record(connection, actor, "breach.override", "challenge",
+                               challenge["id"], before=before,
+                               after={"account": login, "account_status": "active",
+                                      "challenge_status": "active", "event": event_id},
+                               reason=reason)
+            return event_out(await self._event(connection, tenant, event_id))
+
+    async def stop(self, actor: Principal, tenant: Tenant, login: str, reason: str) -> None:
+        """Emergency stop: the account is disabled at the broker and the challenge ends."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            account = await connection.fetchrow(
+                "SELECT * FROM trading_accounts WHERE login = $1 AND tenant_id = $2 "
+                "FOR UPDATE", login, tenant.id)
+            if account is None:
+                raise NotFound("no such account")
+            if account["status"] != "active":
+                raise Conflict(f"the account is {account['status']}", code="not_active")
+            await connection.execute(
+                "UPDATE trading_accounts SET status = 'stopped', closed_at = now() "
+                "WHERE id = $1", account["id"])
+            await connection.execute(
+                "UPDATE challenges SET status = 'failed', updated_at = now() WHERE id = $1",
+                account["challenge_id"])
+            await audit.record(connection, actor, "account.stop", "account", login,
+                               before={"status": "active"}, after={"status": "stopped"},
+                               reason=reason)
+            if self.broker is not None:
+                await self.broker.disable_account(login, f"stopped by the risk desk: {reason}")
+
+    async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
+        pattern = None if not query else "%" + query.lower().replace("%", r"\%") + "%"
+        rows = await self.pool.fetch(
+            "SELECT * FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR email LIKE $2 "
+            "OR lower(display_name) LIKE $2) ORDER BY id LIMIT $3", tenant.id, pattern, limit)
+        return [user_out(row) for row in rows]
+
+    async def update_user(self, actor: Principal, tenant: Tenant, user_id: int,
+                          body: UserAdminIn) -> UserOut:
+        async with self.pool.acquire() as connection, connection.transaction():
+            before = await connection.fetchrow(
+                "SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE", user_id,
+                tenant.id)
+            if before is None:
+                raise NotFound("no such user")
+            if body.role == "owner" and actor.role != "owner":
+                raise NotFound("no such role")  # only the platform makes owners
+            if user_id == actor.user_id:
+                raise Conflict("change your own role or access through another admin",
+                               code="self_change")
+            row = await connection.fetchrow(
+                "UPDATE users SET role = coalesce($2, role), disabled_at = CASE "
+                "WHEN $3::boolean IS NULL THEN disabled_at WHEN $3 THEN "
+                "coalesce(disabled_at, now()) ELSE NULL END WHERE id = $1 RETURNING *",
+                user_id, body.role, body.disabled)
+            await audit.record(
+                connection, actor, "user.update", "user", user_id,
+                before={"role": before["role"], "disabled": before["disabled_at"] is not None},
+                after={"role": row["role"], "disabled": row["disabled_at"] is not None},
+                reason=body.reason)
+            if body.disabled:
+                await connection.execute(
+                    "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+                    "WHERE user_id = $1", user_id)
+            return user_out(row)
+
+    async def audit_log(self, tenant: Tenant, limit: int) -> list[AuditOut]:
+        rows = await self.pool.fetch(
+            "SELECT l.*, u.email FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id "
+            "WHERE l.tenant_id = $1 ORDER BY l.id DESC LIMIT $2", tenant.id, limit)
+        return [AuditOut(r["id"], r["email"], r["action"], r["target_type"], r["target_id"],
+                         orjson.loads(r["before"]) if r["before"] else None,
+                         orjson.loads(r["after"]) if r["after"] else None, r["reason"],
+                         r["at"]) for r in rows]
