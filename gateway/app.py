@@ -12,6 +12,7 @@ import tornado.web
 
 from gateway.api import NotFoundHandler
 from gateway.handlers import auth, desk, system, trading
+from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
 from gateway.services import Services
 
@@ -26,20 +27,24 @@ def api_routes() -> list[tuple[str, type]]:
     return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES]
 
 
-def make_app(services: Services) -> tornado.web.Application:
+def make_app(services: Services, hub: Hub) -> tornado.web.Application:
     routes = api_routes()
     spec = document(routes, "PropTrade", VERSION)
-    handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/api/.*", NotFoundHandler)]
+    handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/ws", LiveSocket),
+                           (r"/api/.*", NotFoundHandler)]
     return tornado.web.Application(
-        handlers, services=services, openapi=orjson.dumps(spec),
+        handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
         default_handler_class=NotFoundHandler, compress_response=True,
-        xheaders=True)
+        xheaders=True, websocket_ping_interval=20, websocket_ping_timeout=60,
+        websocket_max_message_size=64 * 1024)
 
 
 async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
                 ready: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set; the mailer runs alongside."""
-    app = make_app(services)
+    hub = Hub(services.cache)
+    await hub.start()
+    app = make_app(services, hub)
     server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_REQUEST)
     server.listen(port, host)
     tasks = [asyncio.create_task(services.mailer.run(stop))]
@@ -59,3 +64,4 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
         server.stop()
         await server.close_all_connections()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.stop()

@@ -126,10 +126,12 @@ class Outcomes:
                 disable = f"{output.rule} breached"
             elif isinstance(output, Passed) and account["status"] == "active":
                 await self._passed(connection, account)
+        message = orjson.dumps({"type": "risk_event", "id": answer.id,
+                                "event": msgspec.to_builtins(output)})
         await self.cache.client.publish(
-            self.cache.key("live", "tenant", account["tenant_id"]),
-            orjson.dumps({"type": "risk_event", "id": answer.id,
-                          "event": msgspec.to_builtins(output)}))
+            self.cache.key("live", "tenant", account["tenant_id"]), message)
+        await self.cache.client.publish(self.cache.key("live", "account", output.account),
+                                        message)
         if disable and self.broker is not None:
             try:
                 await self.broker.disable_account(output.account, disable)
@@ -206,9 +208,10 @@ class MetricsCache:
     async def store(self, batch: MetricsBatch) -> None:
         async with self.cache.client.pipeline(transaction=False) as pipe:
             for login, snapshot in snapshots(batch):
-                payload = orjson.dumps(snapshot)
-                pipe.set(self.cache.key("metrics", login), payload, ex=METRICS_SECONDS)
-                pipe.publish(self.cache.key("live", "account", login), payload)
+                pipe.set(self.cache.key("metrics", login), orjson.dumps(snapshot),
+                         ex=METRICS_SECONDS)
+                pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
+                    {"type": "metrics", "account": login, "data": snapshot}))
             await pipe.execute()
 
     async def latest(self, login: str) -> dict[str, Any] | None:

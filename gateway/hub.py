@@ -1,0 +1,293 @@
+"""The websocket hub: ``/ws`` streams account metrics and risk events to browsers.
+
+Protocol (JSON text frames):
+
+- authenticate with ``/ws?token=<access token>`` or a first message
+  ``{"type": "auth", "token": "…"}`` within 10 s;
+- ``{"type": "subscribe", "accounts": ["T1C7P1"]}`` — a trader only its own accounts, the
+  risk desk and admins any of the firm's; the cached snapshot comes at once;
+- ``{"type": "subscribe", "feed": "risk"}`` — the firm's risk events (staff only);
+- ``{"type": "unsubscribe", "accounts": [...]}`` / ``{"type": "unsubscribe", "feed": "risk"}``;
+- the server sends ``metrics`` (``{"type": "metrics", "account", "data"}``), ``risk_event``,
+  ``heartbeat`` every 15 s, ``subscribed`` and ``error``.
+
+Every gateway process subscribes in Redis only to the channels its clients want, so any
+process can serve any client. A slow client is never given a growing queue: it gets the
+latest snapshot of each account when it is ready again (older ones are replaced), and
+risk events up to :data:`MAX_PENDING_EVENTS`; past that, or when a write has waited
+:data:`MAX_STALL` seconds, the connection is closed (code 1013: try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import orjson
+import tornado.websocket
+
+from gateway.errors import ApiError
+from gateway.tenants import Tenant
+from gateway.users import Principal
+
+log = logging.getLogger("proptrade.hub")
+
+HEARTBEAT = 15.0  # s
+AUTH_WINDOW = 10.0  # s to authenticate after connecting
+MAX_PENDING_EVENTS = 1000
+MAX_STALL = 10.0  # s a single write may wait on a slow client
+MAX_ACCOUNTS = 200  # subscriptions per connection
+STAFF = ("risk", "admin", "owner")
+
+
+class Hub:
+    """Routes Redis pub/sub messages to the websocket clients of this process."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.channels: dict[str, set[Client]] = {}
+        self.pubsub: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.delivered = 0
+        self._leaving: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self.pubsub = self.cache.client.pubsub(ignore_subscribe_messages=True)
+        # A placeholder channel keeps the connection in subscriber mode from the start.
+        await self.pubsub.subscribe(self.cache.key("live", "hub"))
+        self.reader = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+        if self.pubsub is not None:
+            await self.pubsub.aclose()
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            for client in list(self.channels.get(channel, ())):
+                client.deliver(channel, message["data"])
+                self.delivered += 1
+
+    async def join(self, client: Client, channel: str) -> None:
+        members = self.channels.setdefault(channel, set())
+        if not members:
+            await self.pubsub.subscribe(channel)
+        members.add(client)
+
+    def forget(self, client: Client) -> None:
+        """A connection closed: leave its channels (in the background)."""
+        async def leave_all() -> None:
+            for channel in list(client.channels):
+                await self.leave(client, channel)
+
+        task = asyncio.create_task(leave_all())
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
+
+    async def leave(self, client: Client, channel: str) -> None:
+        members = self.channels.get(channel)
+        if members is None or client not in members:
+            return
+        members.discard(client)
+        if not members:
+            del self.channels[channel]
+            await self.pubsub.unsubscribe(channel)
+
+
+class Client:
+    """What one connection waits to receive."""
+
+    def __init__(self, socket: LiveSocket) -> None:
+        self.socket = socket
+        self.latest: dict[str, bytes] = {}  # account → its newest metrics message
+        self.events: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.channels: set[str] = set()
+
+    def deliver(self, channel: str, data: bytes) -> None:
+        if b'"type":"metrics"' in data[:20]:
+            self.latest[channel] = data  # replaces what the client has not taken yet
+        else:
+            if len(self.events) >= MAX_PENDING_EVENTS:
+                self.socket.drop("too slow: risk events piled up")
+                return
+            self.events.append(data)
+        self.wake.set()
+
+
+class LiveSocket(tornado.websocket.WebSocketHandler):
+    """``/ws``."""
+
+    principal: Principal | None = None
+    tenant: Tenant
+
+    def initialize(self) -> None:
+        self.services = self.application.settings["services"]
+        self.hub: Hub = self.application.settings["hub"]
+        self.client = Client(self)
+        self.tasks: list[asyncio.Task[None]] = []
+        self.closed = False
+
+    def check_origin(self, origin: str) -> bool:
+        # Tokens, not cookies, authenticate: a foreign page cannot borrow a session. The
+        # firm's own origins and same-host pages are allowed.
+        host = self.request.host
+        return origin.split("://", 1)[-1] == host or origin in self.tenant.cors_origins
+
+    async def prepare(self) -> None:
+        try:
+            self.tenant = await self.services.tenants.resolve(self.request.host)
+        except ApiError as error:
+            raise tornado.web.HTTPError(error.status, error.message) from None
+
+    async def open(self, *args: str) -> None:
+        token = self.get_query_argument("token", None)
+        if token:
+            await self._authenticate(token)
+        self.tasks = [asyncio.create_task(self._writer()), asyncio.create_task(self._beat())]
+        if self.principal is None:
+            self.tasks.append(asyncio.create_task(self._auth_deadline()))
+
+    async def _authenticate(self, token: str) -> bool:
+        try:
+            self.principal = await self.services.users.authenticate(self.tenant, token)
+        except ApiError as error:
+            with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+                await self.write_message(orjson.dumps(
+                    {"type": "error", "code": error.code, "message": error.message}))
+            self.close(4001, "authentication failed")
+            return False
+        self.send({"type": "authenticated", "role": self.principal.role})
+        return True
+
+    async def _auth_deadline(self) -> None:
+        await asyncio.sleep(AUTH_WINDOW)
+        if self.principal is None:
+            self.close(4001, "no authentication")
+
+    async def on_message(self, message: str | bytes) -> None:
+        try:
+            request = orjson.loads(message)
+            kind = request["type"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            self.send({"type": "error", "code": "bad_message",
+                       "message": "expected a JSON object with a type"})
+            return
+        if kind == "auth":
+            if self.principal is None:
+                await self._authenticate(str(request.get("token", "")))
+            return
+        if self.principal is None:
+            self.send({"type": "error", "code": "unauthorized", "message": "authenticate first"})
+            return
+        if kind == "ping":
+            self.send({"type": "pong"})
+        elif kind in ("subscribe", "unsubscribe"):
+            await self._subscription(kind == "subscribe", request)
+        else:
+            self.send({"type": "error", "code": "bad_message",
+                       "message": f"unknown type {kind!r}"})
+
+    async def _subscription(self, subscribe: bool, request: dict[str, Any]) -> None:
+        assert self.principal is not None
+        key = self.services.cache.key
+        channels: list[str] = []
+        if request.get("feed") == "risk":
+            if self.principal.role not in STAFF:
+                self.send({"type": "error", "code": "forbidden",
+                           "message": "the risk feed is for the risk desk"})
+                return
+            channels.append(key("live", "tenant", self.tenant.id))
+        accounts = request.get("accounts") or []
+        if not isinstance(accounts, list) or not all(isinstance(a, str) for a in accounts):
+            self.send({"type": "error", "code": "bad_message",
+                       "message": "accounts: expected a list of logins"})
+            return
+        if subscribe:
+            allowed = await self._allowed(accounts)
+            refused = [a for a in accounts if a not in allowed]
+            if refused:
+                self.send({"type": "error", "code": "not_found",
+                           "message": f"no such account: {refused[0]}"})
+            accounts = [a for a in accounts if a in allowed]
+            if len(self.client.channels) + len(accounts) > MAX_ACCOUNTS:
+                self.send({"type": "error", "code": "too_many",
+                           "message": f"at most {MAX_ACCOUNTS} subscriptions"})
+                return
+        channels += [key("live", "account", login) for login in accounts]
+        for channel in channels:
+            if subscribe:
+                await self.hub.join(self.client, channel)
+                self.client.channels.add(channel)
+            else:
+                await self.hub.leave(self.client, channel)
+                self.client.channels.discard(channel)
+        if subscribe:
+            self.send({"type": "subscribed", "accounts": accounts,
+                       "feed": request.get("feed")})
+            for login in accounts:
+                latest = await self.services.metrics.latest(login)
+                if latest is not None:
+                    self.client.deliver(key("live", "account", login), orjson.dumps(
+                        {"type": "metrics", "account": login, "data": latest}))
+
+    async def _allowed(self, accounts: list[str]) -> set[str]:
+        assert self.principal is not None
+        if not accounts:
+            return set()
+        rows = await self.services.pool.fetch(
+            "SELECT login FROM trading_accounts WHERE tenant_id = $1 AND login = ANY($2) "
+            "AND ($3 OR user_id = $4)", self.tenant.id, accounts,
+            self.principal.role in STAFF, self.principal.user_id)
+        return {row["login"] for row in rows}
+
+    async def _writer(self) -> None:
+        client = self.client
+        while not self.closed:
+            await client.wake.wait()
+            client.wake.clear()
+            batch = list(client.latest.values())
+            client.latest.clear()
+            while client.events:
+                batch.append(client.events.popleft())
+            for data in batch:
+                started = time.monotonic()
+                try:
+                    await asyncio.wait_for(self.write_message(data), MAX_STALL)
+                except (tornado.websocket.WebSocketClosedError, asyncio.CancelledError):
+                    return
+                except TimeoutError:
+                    self.drop(f"too slow: a write waited {time.monotonic() - started:.0f} s")
+                    return
+
+    async def _beat(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(HEARTBEAT)
+            self.send({"type": "heartbeat", "ts": time.time()})
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.closed:
+            self.client.events.append(orjson.dumps(message))
+            self.client.wake.set()
+
+    def drop(self, reason: str) -> None:
+        log.info("dropping a websocket client: %s", reason)
+        self.close(1013, reason[:120])
+
+    def on_close(self) -> None:
+        self.closed = True
+        self.client.wake.set()
+        for task in self.tasks:
+            task.cancel()
+        self.hub.forget(self.client)

@@ -1,0 +1,126 @@
+"""``/ws``: live metrics and risk events for the right people, and slow clients bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import tornado.websocket
+
+from gateway.hub import MAX_PENDING_EVENTS, Client
+from tests.gateway.conftest import Bridge, Gateway
+from tests.gateway.test_journey import PROGRAM, admin_token, buy_and_pay
+
+
+class Socket:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.received: list[dict] = []
+
+    async def send(self, message: dict) -> None:
+        await self.connection.write_message(orjson.dumps(message).decode())
+
+    async def until(self, predicate, timeout: float = 30.0) -> dict:
+        """The first message (already received or coming) that satisfies ``predicate``."""
+        for message in self.received:
+            if predicate(message):
+                return message
+        async with asyncio.timeout(timeout):
+            while True:
+                raw = await self.connection.read_message()
+                assert raw is not None, f"closed: {self.connection.close_reason}"
+                message = orjson.loads(raw)
+                self.received.append(message)
+                if predicate(message):
+                    return message
+
+
+async def connect(gateway: Gateway, token: str | None = None) -> Socket:
+    url = f"ws://127.0.0.1:{gateway.port}/ws" + (f"?token={token}" if token else "")
+    return Socket(await tornado.websocket.websocket_connect(url))
+
+
+def test_metrics_and_breaches_reach_the_trader_and_the_desk(live: tuple[Gateway, Bridge]
+                                                            ) -> None:
+    gateway, bridge = live
+    admin = admin_token(gateway)
+    assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
+    trader = gateway.verified_user("ws@trader.test")["access_token"]
+    buy_and_pay(gateway, trader)
+    [login] = bridge.wait_opened(1)
+    gateway.verified_user("ws@desk.test")
+    gateway.promote("ws@desk.test", "risk")
+    desk_token = gateway.login("ws@desk.test")["access_token"]
+
+    async def scenario() -> None:
+        mine = await connect(gateway, trader)
+        await mine.until(lambda m: m["type"] == "authenticated")
+        await mine.send({"type": "subscribe", "accounts": [login, "T9C9P1"]})
+        refused = await mine.until(lambda m: m["type"] == "error")
+        assert refused["code"] == "not_found" and "T9C9P1" in refused["message"]
+        await mine.until(lambda m: m["type"] == "subscribed" and m["accounts"] == [login])
+        await mine.send({"type": "subscribe", "feed": "risk"})
+        forbidden = await mine.until(lambda m: m.get("code") == "forbidden")
+        assert forbidden["type"] == "error"
+
+        desk = await connect(gateway)  # authenticates with its first message
+        await desk.send({"type": "auth", "token": desk_token})
+        await desk.until(lambda m: m["type"] == "authenticated" and m["role"] == "risk")
+        await desk.send({"type": "subscribe", "feed": "risk"})
+        await desk.until(lambda m: m["type"] == "subscribed")
+
+        bridge.publisher.add(bridge.quote(2000.0))
+        first = await mine.until(lambda m: m["type"] == "metrics")
+        assert first["account"] == login and first["data"]["equity"] == 10_000.0
+        bridge.publisher.add(bridge.deal(login, 1, "buy", "in", 1.0, 2000.5))
+        bridge.publisher.add(bridge.quote(1990.0))
+        event = await mine.until(lambda m: m["type"] == "risk_event")
+        assert event["event"]["type"] == "breach" and event["event"]["account"] == login
+        seen = await desk.until(lambda m: m["type"] == "risk_event")
+        assert seen["id"] == event["id"] and seen["event"]["rule"] == "max_loss"
+        failed = await mine.until(lambda m: m["type"] == "metrics"
+                                  and m["data"]["status"] == "failed")
+        assert failed["data"]["equity"] == 8_950.0
+        mine.connection.close()
+        desk.connection.close()
+
+    gateway.call(scenario())
+
+
+def test_a_bad_token_is_refused(gateway: Gateway) -> None:
+    async def scenario() -> None:
+        socket = await connect(gateway, "not-a-token")
+        message = await socket.until(lambda m: m["type"] == "error")
+        assert message["code"] == "token_invalid"
+        assert await socket.connection.read_message() is None  # closed by the server
+        assert socket.connection.close_code == 4001
+        socket.connection.close()
+
+    gateway.call(scenario())
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.dropped: list[str] = []
+
+    def drop(self, reason: str) -> None:
+        self.dropped.append(reason)
+
+
+def test_a_slow_client_keeps_only_the_latest_snapshot_and_is_dropped_past_a_bound() -> None:
+    async def scenario() -> None:
+        socket = FakeSocket()
+        client = Client(socket)  # type: ignore[arg-type]
+        for equity in range(1000):
+            client.deliver("live:account:A1", orjson.dumps(
+                {"type": "metrics", "account": "A1", "data": {"equity": equity}}))
+        assert len(client.latest) == 1
+        assert orjson.loads(client.latest["live:account:A1"])["data"]["equity"] == 999
+        for n in range(MAX_PENDING_EVENTS):
+            client.deliver("live:tenant:1", orjson.dumps({"type": "risk_event", "n": n}))
+        assert not socket.dropped
+        client.deliver("live:tenant:1", orjson.dumps({"type": "risk_event", "n": -1}))
+        assert socket.dropped and "too slow" in socket.dropped[0]
+
+    asyncio.run(scenario())
