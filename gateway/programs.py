@@ -80,7 +80,8 @@ class Programs:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
-    async def create(self, actor: Principal, tenant: Tenant, body: ProgramIn) -> ProgramOut:
+    async def create(self, actor: Principal | Tenant, tenant: Tenant, body: ProgramIn
+                     ) -> ProgramOut:
         documents = phase_documents(tenant, body)
         async with self.pool.acquire() as connection, connection.transaction():
             try:

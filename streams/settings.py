@@ -27,6 +27,7 @@ __all__ = [
     "describe_settings",
     "load_settings",
     "settings_table",
+    "without_password",
 ]
 
 #: The development secret used when ``SECRET_KEY`` is unset. It is public (it is in this
@@ -58,7 +59,7 @@ def _text(variable: str, raw: str) -> str:
     return raw
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     # Error messages end up in logs; a DSN's password must not.
     try:
         parts = urlsplit(url)
@@ -76,14 +77,14 @@ def _url(*schemes: str, needs_host: bool = False) -> Callable[[str, str], str]:
             parts = urlsplit(raw)
             hostname = parts.hostname
         except ValueError as error:  # e.g. an unbalanced "[" in the host
-            raise SettingsError(variable, _without_password(raw), str(error)) from None
+            raise SettingsError(variable, without_password(raw), str(error)) from None
         if parts.scheme not in schemes:
             allowed = ", ".join(f"{scheme}://" for scheme in schemes)
             raise SettingsError(
-                variable, _without_password(raw), f"expected a URL starting with {allowed}"
+                variable, without_password(raw), f"expected a URL starting with {allowed}"
             )
         if needs_host and not hostname:
-            raise SettingsError(variable, _without_password(raw), "the URL names no host")
+            raise SettingsError(variable, without_password(raw), "the URL names no host")
         return raw
 
     return parse

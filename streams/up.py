@@ -1,9 +1,10 @@
 """``proptrade up``: run PropTrade on one machine.
 
-Starts the embedded tansu broker unless ``KAFKA_BOOTSTRAP`` names one, then a stream
-worker and the market simulator publishing to it, prints the breaches and passes the
-worker answers, and runs until SIGINT or SIGTERM (or ``--seconds N``), stopping
-everything it started.
+Starts the embedded tansu broker unless ``KAFKA_BOOTSTRAP`` names one, migrates
+PostgreSQL, then runs a stream worker, the market simulator publishing to it (and acting
+as the demo broker for accounts the platform opens) and the gateway (REST, websocket),
+prints the URL and the breaches and passes the worker answers, and runs until SIGINT or
+SIGTERM (or ``--seconds N``), stopping everything it started.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 from aiokafka.errors import KafkaError
 
 from streams.broker import BrokerError, EmbeddedBroker, find_free_port
-from streams.settings import Settings, SettingsError, load_settings
+from streams.settings import Settings, SettingsError, load_settings, without_password
 from streams.topics import Topics
 
 __all__ = ["add_arguments", "main", "run_live"]
@@ -115,12 +117,16 @@ DEMO_ACCOUNTS, DEMO_RATE, DEMO_TIME_SCALE = 2_000, 500.0, 1_800.0
 
 
 async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
+    from gateway.app import serve
+    from gateway.services import Services
     from storage.database import ensure_database
+    from storage.migrations import migrate
     from streams.checkpoints import CheckpointStore
+    from streams.commands import follow_commands
     from streams.feed import publish_live
     from streams.observability import WorkerMetrics
     from streams.program import parse_program
-    from streams.simulator import Simulator
+    from streams.simulator import Simulator, demo_broker
     from streams.topics import Topics
     from streams.worker import Worker
 
@@ -130,6 +136,9 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
                           rate=DEMO_RATE, time_scale=DEMO_TIME_SCALE)
     programs = [parse_program(doc) for doc in simulator.programs()]
     await ensure_database(settings.database_url)
+    applied = await migrate(settings.database_url)
+    _say(f"database: {without_password(settings.database_url)} "
+         f"({len(applied)} migration(s) applied)")
     store = CheckpointStore(settings.database_url)
     # An embedded broker keeps nothing across runs, so neither may its checkpoints.
     group = f"proptrade-up-{uuid.uuid4().hex[:8]}" if embedded else "proptrade-risk"
@@ -141,17 +150,35 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
          f"PostgreSQL; metrics at http://127.0.0.1:{port}/metrics")
     _say(f"simulator: {DEMO_ACCOUNTS} accounts on {len(programs)} programs, "
          f"{DEMO_RATE:g} quotes/s, event time ×{DEMO_TIME_SCALE:g}")
-    _say("ready; press Ctrl+C to stop")
+    services = await Services.open(settings, group=f"{group}-gateway")
+    await seed_demo_program(services)
+    listening = asyncio.Event()
     tasks = [
         asyncio.create_task(worker.run(halt)),
         asyncio.create_task(publish_live(simulator.events(), settings.kafka_bootstrap, topics,
                                          DEMO_RATE, halt)),
+        asyncio.create_task(follow_commands(settings.kafka_bootstrap, topics,
+                                            f"{group}-demo-broker",
+                                            lambda command: demo_broker(simulator, command),
+                                            halt)),
         asyncio.create_task(_report(settings.kafka_bootstrap, topics, halt)),
+        asyncio.create_task(serve(services, settings.http_host, settings.http_port, halt,
+                                  listening)),
     ]
+    await asyncio.wait([asyncio.create_task(listening.wait()), tasks[-1]],
+                       return_when=asyncio.FIRST_COMPLETED)
+    if listening.is_set():
+        url = f"http://{settings.http_host}:{settings.http_port}"
+        _say(f"gateway: {url}/api/v1 (docs {url}/api/docs, websocket {url}/ws)")
+        mail = (without_password(settings.smtp_url) if settings.smtp_url
+                else f"written to {settings.data_dir / 'outbox.mbox'}")
+        _say(f"mail: {mail}")
+        _say("ready; press Ctrl+C to stop")
     while not stop.is_set() and not any(task.done() for task in tasks):
         await asyncio.sleep(0.2)
     halt.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
+    await services.close()
     if embedded:
         with contextlib.suppress(Exception):
             await store.open()
@@ -160,6 +187,38 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+DEMO_PROGRAM = {
+    "slug": "demo-100k", "name": "Two-step 100k (demo)", "price": "540.00",
+    "currency": "USD", "account_size": "100000", "advance": "auto",
+    "phases": [
+        {"name": "Challenge", "document": {"day": {"timezone": "Europe/Prague"}, "rules": {
+            "daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10},
+            "profit_target": {"target": 0.10},
+            "min_trading_days": {"days": 4}}}},
+        {"name": "Verification", "document": {"day": {"timezone": "Europe/Prague"}, "rules": {
+            "daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10},
+            "profit_target": {"target": 0.05},
+            "min_trading_days": {"days": 4}}}},
+        {"name": "Funded", "document": {"day": {"timezone": "Europe/Prague"}, "rules": {
+            "daily_loss": {"limit": 0.05}, "max_loss": {"limit": 0.10}}}},
+    ],
+}
+
+
+async def seed_demo_program(services: Any) -> None:
+    """A program on sale in the default firm when it has none, so a fresh machine can be
+    tried end to end (register, buy, trade on the simulator)."""
+    import msgspec
+
+    from gateway.schemas import ProgramIn
+
+    tenant = await services.tenants.resolve("localhost")
+    if not await services.programs.list(tenant, include_inactive=True):
+        await services.programs.create(tenant, tenant,
+                                       msgspec.convert(DEMO_PROGRAM, ProgramIn))
+        _say("seeded the demo program 'demo-100k' in the default firm")
 
 
 async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -9,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -21,13 +25,41 @@ def proptrade_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "streams.cli"]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def own_database(tmp_path: Path):
+    """Each run of `up` migrates its own database and Redis prefix (dropped after)."""
+    name = f"pt_up_{uuid.uuid4().hex[:10]}"
+    (tmp_path / "database").write_text(name)
+    yield
+    import asyncpg
+
+    async def drop() -> None:
+        connection = await asyncpg.connect("postgresql://localhost:5432/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(drop())
+
+
 def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = dict(os.environ)
+    database = (tmp_path / "database").read_text()
     env.update(
         PROPTRADE_DATA_DIR=str(tmp_path / "data"),
         KAFKA_BOOTSTRAP="",
         SECRET_KEY="test-secret",
         PYTHONUNBUFFERED="1",
+        DATABASE_URL=f"postgresql://localhost:5432/{database}",
+        REDIS_PREFIX=f"test:{database}:",
+        HTTP_PORT=str(free_port()),
     )
     env.update(overrides)
     return env
@@ -113,6 +145,13 @@ def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) ->
                 break
         found = BROKER_LINE.search("".join(seen))
         assert found, seen
+        url = re.search(r"gateway: (http://\S+)/api/v1 ", "".join(seen))
+        assert url, seen
+        with urllib.request.urlopen(f"{url[1]}/api/v1/programs", timeout=10) as answer:
+            assert json.load(answer)[0]["slug"] == "demo-100k"
+        with urllib.request.urlopen(f"{url[1]}/readyz", timeout=10) as answer:
+            assert json.load(answer)["checks"] == {"postgresql": "ok", "redis": "ok",
+                                                   "kafka": "ok"}
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=15)
     finally:
