@@ -106,6 +106,7 @@ class AccessClaims:
     role: str
     jti: str
     expires_at: int
+    epoch: int = 0  # the user's session epoch when issued
 
 
 class TokenSigner:
@@ -115,14 +116,15 @@ class TokenSigner:
         # HS256 wants a 32-byte key; SECRET_KEY may be any length: a derived key.
         self.secret = hashlib.sha256(b"proptrade.access-token\0" + secret.encode()).digest()
 
-    def issue(self, user_id: int, tenant_id: int, role: str,
+    def issue(self, user_id: int, tenant_id: int, role: str, epoch: int = 0,
               now: float | None = None) -> tuple[str, AccessClaims]:
         issued = int(now if now is not None else time.time())
         claims = AccessClaims(user_id, tenant_id, role, uuid.uuid4().hex,
-                              issued + ACCESS_SECONDS)
+                              issued + ACCESS_SECONDS, epoch)
         token = jwt.encode({"sub": str(user_id), "tid": tenant_id, "role": role,
                             "jti": claims.jti, "iat": issued, "exp": claims.expires_at,
-                            "iss": ISSUER, "typ": "access"}, self.secret, algorithm="HS256")
+                            "ep": epoch, "iss": ISSUER, "typ": "access"}, self.secret,
+                           algorithm="HS256")
         return token, claims
 
     def check(self, token: str) -> AccessClaims:
@@ -138,7 +140,8 @@ class TokenSigner:
             raise Unauthorized("not an access token", code="token_invalid")
         try:
             return AccessClaims(int(payload["sub"]), int(payload["tid"]), str(payload["role"]),
-                                str(payload["jti"]), int(payload["exp"]))
+                                str(payload["jti"]), int(payload["exp"]),
+                                int(payload.get("ep", 0)))
         except (KeyError, TypeError, ValueError):
             raise Unauthorized("the access token is not valid", code="token_invalid") from None
 

@@ -125,16 +125,15 @@ class Users:
         async with self.pool.acquire() as connection, connection.transaction():
             user = await self._spend_token(connection, tenant, token, "reset")
             check_password(password, user["email"])
+            # A new session epoch: every access token issued before stops working.
             await connection.execute(
-                "UPDATE users SET password_hash = $2, "
+                "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, "
                 "email_verified_at = coalesce(email_verified_at, now()) WHERE id = $1",
                 user["id"], await hash_password(password))
             # Every session of the account ends: whoever knew the old password is out.
             await connection.execute(
                 "UPDATE refresh_tokens SET revoked_at = now() "
                 "WHERE user_id = $1 AND revoked_at IS NULL", user["id"])
-        await self.cache.client.set(self.cache.key("sessions-after", user["id"]),
-                                    int(time.time()), ex=ACCESS_SECONDS + 60)
 
     # ------------------------------------------------------------------ sessions
 
@@ -179,7 +178,8 @@ class Users:
         raise Unauthorized("a two-factor code is required", code="totp_required")
 
     async def _issue(self, user: Any, family: uuid.UUID) -> TokensOut:
-        access, _ = self.signer.issue(user["id"], user["tenant_id"], user["role"])
+        access, _ = self.signer.issue(user["id"], user["tenant_id"], user["role"],
+                                      user["session_epoch"])
         refresh = new_token()
         await self.pool.execute(
             "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) "
@@ -228,18 +228,15 @@ class Users:
         claims = self.signer.check(token)
         if claims.tenant_id != tenant.id:
             raise Unauthorized("the access token is not valid here", code="token_invalid")
-        revoked, sessions_after = await self.cache.client.mget(
-            self.cache.key("revoked", claims.jti),
-            self.cache.key("sessions-after", claims.user_id))
-        issued = claims.expires_at - ACCESS_SECONDS
-        if revoked is not None or (sessions_after is not None
-                                   and issued < int(sessions_after)):
+        if await self.cache.client.exists(self.cache.key("revoked", claims.jti)):
             raise Unauthorized("the access token was revoked", code="token_revoked")
         user = await self.pool.fetchrow(
-            "SELECT id, tenant_id, role, email, disabled_at FROM users "
+            "SELECT id, tenant_id, role, email, disabled_at, session_epoch FROM users "
             "WHERE id = $1 AND tenant_id = $2", claims.user_id, tenant.id)
         if user is None or user["disabled_at"] is not None:
             raise Unauthorized("this account is disabled", code="account_disabled")
+        if user["session_epoch"] != claims.epoch:
+            raise Unauthorized("the access token was revoked", code="token_revoked")
         # The role of the row, not of the token: a changed role applies at once.
         return Principal(user["id"], tenant.id, user["role"], user["email"], claims.jti,
                          claims.expires_at)

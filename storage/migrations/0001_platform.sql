@@ -36,6 +36,7 @@ CREATE TABLE users (
     totp_secret text,
     totp_enabled_at timestamptz,
     totp_last_step bigint NOT NULL DEFAULT 0,  -- a TOTP code is accepted once
+    session_epoch integer NOT NULL DEFAULT 0,  -- raised to end every session at once
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, email)
 );

@@ -245,5 +245,10 @@ def test_mail_survives_an_smtp_outage(gateway: Gateway) -> None:
     gateway.sql("UPDATE mail_outbox SET next_attempt_at = now()")  # skip the backoff wait
     message = gateway.sink.wait_for("jo@example.com")[0]
     assert token_in(message)
-    [row] = gateway.sql("SELECT attempts, sent_at FROM mail_outbox")
+    deadline = time.monotonic() + 10  # marked sent when its transaction commits
+    while time.monotonic() < deadline:
+        [row] = gateway.sql("SELECT attempts, sent_at FROM mail_outbox")
+        if row["sent_at"] is not None:
+            break
+        time.sleep(0.05)
     assert row["sent_at"] is not None and row["attempts"] >= 2
