@@ -141,12 +141,17 @@ class ApiHandler(tornado.web.RequestHandler):
     def body(self, kind: type[T]) -> T:
         """The request body decoded into ``kind``; 422 with the bad field's path."""
         try:
-            return msgspec.json.decode(self.request.body or b"null", type=kind)
+            value = msgspec.json.decode(self.request.body or b"null", type=kind)
         except msgspec.ValidationError as error:
             raise validation_error(error) from None
         except msgspec.DecodeError as error:
             raise Unprocessable(f"the body is not JSON: {error}",
                                 fields=[FieldError("$", "not JSON")]) from None
+        bad = _unstorable_text(msgspec.to_builtins(value), "$")
+        if bad is not None:
+            raise Unprocessable(f"{bad}: text must not contain NUL or unpaired surrogate "
+                                "characters", fields=[FieldError(bad, "unstorable text")])
+        return value
 
     def send(self, value: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -173,6 +178,29 @@ class ApiHandler(tornado.web.RequestHandler):
         if isinstance(value, ApiError):
             return  # an answer, not a fault
         super().log_exception(typ, value, tb)
+
+
+def _unstorable_text(value: Any, path: str) -> str | None:
+    """The path of the first string PostgreSQL cannot store (NUL, a lone surrogate)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable_text(key, path) or _unstorable_text(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_text(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def _code_of(status: int) -> str:

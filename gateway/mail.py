@@ -135,7 +135,9 @@ class Mailer:
             for row in rows:
                 try:
                     await self.transport.send(self._message(row))
-                except (aiosmtplib.SMTPException, OSError) as error:
+                except Exception as error:  # the server, or a message it cannot take
+                    if not isinstance(error, (aiosmtplib.SMTPException, OSError)):
+                        log.exception("mail %d cannot be sent as it is", row["id"])
                     delay = min(MAX_BACKOFF, 5 * 2 ** row["attempts"])
                     log.warning("mail %d to the SMTP server failed (attempt %d, next in %d s):"
                                 " %s", row["id"], row["attempts"] + 1, delay, error)

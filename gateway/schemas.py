@@ -11,8 +11,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254,
-                                    description="an e-mail address")]
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
+Email = Annotated[str, msgspec.Meta(
+    pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$", max_length=254,
+    description="an e-mail address")]
 Password = Annotated[str, msgspec.Meta(max_length=1024)]
 # Printable text without control characters (names shown to other people).
 Name = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=100)]

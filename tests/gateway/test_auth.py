@@ -252,3 +252,13 @@ def test_mail_survives_an_smtp_outage(gateway: Gateway) -> None:
             break
         time.sleep(0.05)
     assert row["sent_at"] is not None and row["attempts"] >= 2
+
+
+def test_registration_and_reset_are_rate_limited_per_address(gateway: Gateway) -> None:
+    codes = [gateway.post("/api/v1/auth/register",
+                          {"email": f"r{n}@limits.test", "password": PASSWORD}).status_code
+             for n in range(6)]
+    assert codes == [201] * 5 + [429]
+    resets = [gateway.post("/api/v1/auth/password/forgot",
+                           {"email": "r0@limits.test"}).status_code for _ in range(6)]
+    assert resets == [202] * 5 + [429]
