@@ -5,8 +5,8 @@ body schema)."""
 from __future__ import annotations
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from tests.gateway.conftest import Gateway
 
