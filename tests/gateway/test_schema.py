@@ -23,13 +23,13 @@ def test_every_operation_answers_as_documented(gateway: Gateway) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        if operation.path == "/api/v1/auth/logout":
+            continue  # it would end the session the other operations use
 
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def run(case) -> None:
-            if operation.path == "/api/v1/auth/logout":
-                return  # it would end the session the other operations use
             # Semantic refusals of schema-valid input are legitimate 422s (the password
             # policy, rule documents the engine refuses, an unknown add-on): the check
             # that valid-shaped data is always accepted does not apply.
