@@ -174,6 +174,12 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_status(error.status)
         self.finish(msgspec.json.encode(error.body()))
 
+    def on_finish(self) -> None:
+        route = type(self).__name__
+        self.services.telemetry.requests.labels(
+            route, self.request.method, str(self.get_status())).observe(
+            self.request.request_time())
+
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ApiError):
             return  # an answer, not a fault

@@ -152,6 +152,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
             raise tornado.web.HTTPError(error.status, error.message) from None
 
     async def open(self, *args: str) -> None:
+        self.services.telemetry.websockets.inc()
         token = self.get_query_argument("token", None)
         if token:
             await self._authenticate(token)
@@ -261,6 +262,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
             client.latest.clear()
             while client.events:
                 batch.append(client.events.popleft())
+            self.services.telemetry.delivered.inc(len(batch))
             for data in batch:
                 started = time.monotonic()
                 try:
@@ -283,9 +285,12 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
 
     def drop(self, reason: str) -> None:
         log.info("dropping a websocket client: %s", reason)
+        self.services.telemetry.dropped.inc()
         self.close(1013, reason[:120])
 
     def on_close(self) -> None:
+        if not self.closed:
+            self.services.telemetry.websockets.dec()
         self.closed = True
         self.client.wake.set()
         for task in self.tasks:

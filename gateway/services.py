@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.brokers import BrokerAdapter, DemoBroker
@@ -18,6 +18,7 @@ from gateway.tenants import TenantDirectory
 from gateway.users import Users
 from storage.cache import Cache
 from storage.database import create_pool
+from streams.observability import GatewayMetrics
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -37,6 +38,7 @@ class Services:
     desk: RiskDesk
     outcomes: Outcomes
     kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
+    telemetry: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @classmethod
     async def open(cls, settings: Settings, schema: str = "public",

@@ -36,3 +36,23 @@ class WorkerMetrics:
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         start_http_server(port, addr=host, registry=self.registry)
+
+
+class GatewayMetrics:
+    """Requests per route and status with their latency, websocket clients, hub traffic."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "proptrade_http_request_seconds", "REST requests: latency, per route and status",
+            ["route", "method", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry)
+        self.websockets = Gauge("proptrade_websocket_clients", "Open websocket connections",
+                                registry=self.registry)
+        self.delivered = Counter("proptrade_websocket_messages",
+                                 "Messages handed to websocket clients",
+                                 registry=self.registry)
+        self.dropped = Counter("proptrade_websocket_dropped",
+                               "Websocket clients dropped for being too slow",
+                               registry=self.registry)

@@ -47,6 +47,19 @@ class ReadyHandler(ApiHandler):
         self.send(Health("ok" if ready else "unavailable", checks), 200 if ready else 503)
 
 
+class MetricsHandler(ApiHandler):
+    """Prometheus metrics of this gateway process."""
+
+    async def prepare(self) -> None:
+        pass
+
+    async def get(self) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest(self.services.telemetry.registry))
+
+
 class TenantHandler(ApiHandler):
     @operation("The firm served at this host: name and branding for the front end",
                response=BrandingOut, tag="tenant")
@@ -114,6 +127,7 @@ ROUTES = [
     (r"/api/v1/tenant", TenantHandler),
 ]
 DOC_ROUTES = [
+    (r"/metrics", MetricsHandler),
     (r"/api/openapi.json", OpenApiHandler),
     (r"/api/docs", DocsHandler),
 ]

@@ -127,3 +127,13 @@ def test_openapi_document_matches_the_routes(gateway: Gateway) -> None:
     docs = gateway.get("/api/docs")
     assert docs.status_code == 200 and "/api/v1/auth/login" in docs.text
     assert docs.headers["Content-Type"].startswith("text/html")
+
+
+def test_prometheus_metrics_count_requests(gateway: Gateway) -> None:
+    gateway.get("/api/v1/tenant")
+    gateway.get("/api/v1/me")
+    text = gateway.get("/metrics").text
+    assert 'proptrade_http_request_seconds_count{method="GET",route="TenantHandler",' \
+           'status="200"} 1.0' in text
+    assert 'route="MeHandler",status="401"' in text
+    assert "proptrade_websocket_clients 0.0" in text
