@@ -9,6 +9,7 @@ once (``advance: auto``) or after an admin's review (``review``).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from gateway.users import Principal
 
 log = logging.getLogger("proptrade.challenges")
 STAFF = ("risk", "admin", "owner")
+ACCOUNT_SECONDS = 2.0
 
 
 def login_for(tenant_id: int, challenge_id: int, phase: int, attempt: int = 0) -> str:
@@ -38,6 +40,21 @@ class Challenges:
         self.pool = pool
         self.payments = payments
         self.broker = broker
+        self._accounts: dict[tuple[int, str], tuple[float, Any]] = {}
+
+    async def account(self, tenant_id: int, login: str) -> Any:
+        """A trading account's owner and status (kept 2 s: live reads poll this)."""
+        now = time.monotonic()
+        known = self._accounts.get((tenant_id, login))
+        if known is not None and known[0] > now:
+            return known[1]
+        row = await self.pool.fetchrow(
+            "SELECT login, status, user_id FROM trading_accounts WHERE login = $1 "
+            "AND tenant_id = $2", login, tenant_id)
+        if len(self._accounts) > 100_000:
+            self._accounts.clear()
+        self._accounts[(tenant_id, login)] = (now + ACCOUNT_SECONDS, row)
+        return row
 
     async def buy(self, principal: Principal, tenant: Tenant, body: ChallengeIn
                   ) -> ChallengeOut:

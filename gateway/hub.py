@@ -54,6 +54,7 @@ class Hub:
         self.reader: asyncio.Task[None] | None = None
         self.delivered = 0
         self._leaving: set[asyncio.Task[None]] = set()
+        self.stopping = False
 
     async def start(self) -> None:
         self.pubsub = self.cache.client.pubsub(ignore_subscribe_messages=True)
@@ -62,6 +63,10 @@ class Hub:
         self.reader = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
+        self.stopping = True
+        for task in list(self._leaving):
+            task.cancel()
+        await asyncio.gather(*self._leaving, return_exceptions=True)
         if self.reader is not None:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,6 +96,8 @@ class Hub:
             for channel in list(client.channels):
                 await self.leave(client, channel)
 
+        if self.stopping:
+            return  # the hub's subscriptions go with it
         task = asyncio.create_task(leave_all())
         self._leaving.add(task)
         task.add_done_callback(self._leaving.discard)

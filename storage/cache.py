@@ -10,8 +10,12 @@ import redis.asyncio as aioredis
 class Cache:
     """A Redis client and the key prefix of this deployment (or test)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self.client: Any = aioredis.from_url(url, decode_responses=False)
+    def __init__(self, url: str, prefix: str, max_connections: int = 64) -> None:
+        # A bounded pool that waits for a free connection: thousands of concurrent reads
+        # (websocket clients subscribing at once) queue here instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=10)
+        self.client: Any = aioredis.Redis(connection_pool=pool)
         self.prefix = prefix
 
     def key(self, *parts: str | int) -> str:
@@ -22,6 +26,7 @@ class Cache:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.client.connection_pool.disconnect()
 
     async def drop_prefix(self) -> None:
         """Delete every key of this prefix (a test's own)."""

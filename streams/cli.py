@@ -32,6 +32,8 @@ COMMANDS: Final = (
     Command(("bench", "engine"), "streams.bench", "measure the engine's throughput"),
     Command(("bench", "stream"), "streams.bench_stream",
             "measure a worker on the broker: sustained rates and latency"),
+    Command(("bench", "gateway"), "gateway.bench",
+            "measure one gateway: REST reads and websocket fan-out"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),

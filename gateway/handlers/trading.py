@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from gateway.api import ROLES, ApiHandler, operation
 from gateway.errors import NotFound
 from gateway.schemas import (
@@ -105,9 +107,7 @@ class AccountHandler(ApiHandler):
     @operation("A trading account's latest live numbers (a trader: only its own)",
                response=AccountMetrics, roles=ROLES, tag="accounts")
     async def get(self, login: str) -> None:
-        row = await self.services.pool.fetchrow(
-            "SELECT login, status, user_id FROM trading_accounts WHERE login = $1 "
-            "AND tenant_id = $2", login, self.tenant.id)
+        row = await self.services.challenges.account(self.tenant.id, login)
         if row is None or (self.user.role not in STAFF and row["user_id"] != self.user.user_id):
             raise NotFound("no such account")
         latest: dict[str, Any] | None = await self.services.metrics.latest(login)
@@ -116,7 +116,7 @@ class AccountHandler(ApiHandler):
             return
         # The platform's status wins where it knows more (stopped, disabled).
         status = row["status"] if row["status"] in ("stopped", "disabled") else latest["status"]
-        self.send(AccountMetrics(**{**latest, "status": status}))
+        self.send(msgspec.convert({**latest, "status": status}, AccountMetrics))
 
 
 ROUTES = [
