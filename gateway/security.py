@@ -157,7 +157,7 @@ def totp_uri(secret: str, email: str, issuer: str) -> str:
 def totp_step(secret: str, code: str, now: float | None = None) -> int | None:
     """The time step a code belongs to (current, or one either side), or None."""
     code = code.strip().replace(" ", "")
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     at = now if now is not None else time.time()

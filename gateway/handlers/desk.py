@@ -9,7 +9,7 @@ from gateway.schemas import AuditOut, ReasonIn, RiskEventOut, UserAdminIn, UserO
 
 def _limit(handler: ApiHandler) -> int:
     text = handler.get_query_argument("limit", "100")
-    return max(1, min(1000, int(text))) if text.isdigit() else 100
+    return max(1, min(1000, int(text))) if text.isascii() and text.isdigit() else 100
 
 
 class RiskEventsHandler(ApiHandler):

@@ -21,7 +21,7 @@ STAFF = ("risk", "admin", "owner")
 
 
 def path_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise NotFound("no such resource")
     return int(text)
 

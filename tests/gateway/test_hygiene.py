@@ -137,3 +137,16 @@ def test_prometheus_metrics_count_requests(gateway: Gateway) -> None:
            'status="200"} 1.0' in text
     assert 'route="MeHandler",status="401"' in text
     assert "proptrade_websocket_clients 0.0" in text
+
+
+def test_unicode_digits_are_not_numbers(gateway: Gateway) -> None:
+    # "¹".isdigit() is true in Python; int("¹") fails. Found by schemathesis.
+    tokens = gateway.verified_user("uni@code.test")
+    assert gateway.get("/api/v1/challenges/\u00b9", tokens["access_token"]).status_code == 404
+    gateway.promote("uni@code.test", "admin")
+    admin = gateway.login("uni@code.test")["access_token"]
+    assert gateway.get("/api/v1/admin/audit?limit=\u00b9\u00b2", admin).status_code == 200
+    secret = gateway.post("/api/v1/me/2fa/setup", None, admin).json()["secret"]
+    assert secret
+    answer = gateway.post("/api/v1/me/2fa/confirm", {"code": "\u00b9" * 6}, admin)
+    assert answer.status_code == 422
