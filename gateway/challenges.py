@@ -131,6 +131,24 @@ class Challenges:
                                before={"status": payment["status"]}, after={"status": "paid"})
             return await self._out(connection, payment["challenge_id"])
 
+    async def approve(self, actor: Principal, tenant: Tenant, challenge_id: int
+                      ) -> ChallengeOut:
+        """An admin approves a phase passed under review: the next phase's account opens."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            challenge = await connection.fetchrow(
+                "SELECT * FROM challenges WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+                challenge_id, tenant.id)
+            if challenge is None:
+                raise NotFound("no such challenge")
+            if challenge["status"] != "review":
+                raise Conflict(f"the challenge is {challenge['status']}, not in review",
+                               code="not_in_review")
+            login = await self.provision(connection, tenant.id, challenge, challenge["phase"])
+            await audit.record(connection, actor, "challenge.approve", "challenge",
+                               challenge_id, before={"status": "review"},
+                               after={"status": "active", "account": login})
+            return await self._out(connection, challenge_id)
+
     async def _settle(self, connection: Any, tenant: Tenant, payment: Any) -> None:
         if payment["status"] == "paid":
             raise Conflict("the payment is already settled", code="already_paid")

@@ -103,6 +103,14 @@ class SettlePaymentHandler(ApiHandler):
                                                         path_id(payment_id)))
 
 
+class ApproveHandler(ApiHandler):
+    @operation("Approve a phase passed under review: the next phase's account opens",
+               response=ChallengeOut, roles=ADMINS, tag="admin")
+    async def post(self, challenge_id: str) -> None:
+        self.send(await self.services.challenges.approve(self.user, self.tenant,
+                                                         path_id(challenge_id)))
+
+
 class AccountHandler(ApiHandler):
     @operation("A trading account's latest live numbers (a trader: only its own)",
                response=AccountMetrics, roles=ROLES, tag="accounts")
@@ -128,5 +136,6 @@ ROUTES = [
     (r"/api/v1/challenges/(?P<challenge_id>[^/]+)", ChallengeHandler),
     (r"/api/v1/challenges/(?P<challenge_id>[^/]+)/confirm-payment", ConfirmPaymentHandler),
     (r"/api/v1/admin/payments/(?P<payment_id>[^/]+)/settle", SettlePaymentHandler),
+    (r"/api/v1/admin/challenges/(?P<challenge_id>[^/]+)/approve", ApproveHandler),
     (r"/api/v1/accounts/(?P<login>[A-Za-z0-9._-]+)", AccountHandler),
 ]

@@ -196,3 +196,36 @@ def test_program_documents_are_checked_by_the_engine(live: tuple[Gateway, Bridge
     assert gateway.post("/api/v1/admin/programs", PROGRAM, trader).status_code == 404
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
     assert Breach  # the answer types are the engine's own
+
+
+def test_a_pass_under_review_waits_for_an_admin(live: tuple[Gateway, Bridge]) -> None:
+    gateway, bridge = live
+    admin = admin_token(gateway)
+    reviewed = {**PROGRAM, "advance": "review"}
+    assert gateway.post("/api/v1/admin/programs", reviewed, admin).status_code == 201
+    trader = gateway.verified_user("rev@iew.test")["access_token"]
+    challenge = buy_and_pay(gateway, trader)
+    [login] = bridge.wait_opened(1)
+    # Paid by hand instead: settling twice is refused.
+    payment = challenge["payment"]["id"]
+    assert gateway.post(f"/api/v1/admin/payments/{payment}/settle", None,
+                        admin).status_code == 409
+    bridge.publish(bridge.quote(2000.0), bridge.deal(login, 1, "buy", "in", 1.0, 2000.5),
+                   bridge.quote(2011.0), bridge.deal(login, 2, "sell", "out", 1.0, 2011.0))
+    wait_until(lambda: challenge_of(gateway, trader, challenge["id"])["status"] == "review",
+               what="the challenge to wait for review")
+    time.sleep(0.5)
+    assert len(bridge.opened) == 1  # nothing opens before the review
+    too_early = gateway.post(f"/api/v1/admin/challenges/{challenge['id']}/approve", None,
+                             trader)
+    assert too_early.status_code == 404  # a trader has no such route
+    approved = gateway.post(f"/api/v1/admin/challenges/{challenge['id']}/approve", None,
+                            admin)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "active"
+    assert approved.json()["phase_name"] == "Phase 2"
+    assert bridge.wait_opened(2)[1].endswith("P2")
+    again = gateway.post(f"/api/v1/admin/challenges/{challenge['id']}/approve", None, admin)
+    assert again.status_code == 409
+    audit = gateway.get("/api/v1/admin/audit", admin).json()
+    assert audit[0]["action"] == "challenge.approve"
