@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -57,12 +58,34 @@ class StreamLink:
         if not await self.producer.client.force_metadata_update():
             raise ConnectionError("the broker did not answer a metadata request")
 
-    def consumer(self, topic: str, group: str) -> Any:
+    async def consume(self, topic: str, group: str, decoder: Any,
+                      handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
+                      max_records: int = 500) -> None:
+        """Read ``topic`` as ``group`` until ``stop``: decode each message, await
+        ``handle`` on it, commit after each fetch (a crash re-reads, never skips). A
+        message that does not decode is logged with its origin and skipped."""
         from aiokafka import AIOKafkaConsumer
 
-        return AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=group,
-                                enable_auto_commit=False, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=50)
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=group,
+                                    enable_auto_commit=False, auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=50)
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
+                for tp, records in fetched.items():
+                    for record in records:
+                        try:
+                            value = decoder.decode(record.value)
+                        except msgspec.MsgspecError as error:
+                            log.warning("%s[%d]@%d cannot be read: %s", tp.topic,
+                                        tp.partition, record.offset, error)
+                            continue
+                        await handle(value)
+                if fetched:
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
 
 
 class Outcomes:
@@ -76,24 +99,8 @@ class Outcomes:
         self.broker = broker
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
-        consumer = link.consumer(link.topics.events, f"{link.group}.outcomes")
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=200, max_records=500)
-                for tp, records in fetched.items():
-                    for record in records:
-                        try:
-                            answer = answer_decoder.decode(record.value)
-                        except msgspec.MsgspecError as error:
-                            log.warning("%s[%d]@%d is not an answer: %s", tp.topic,
-                                        tp.partition, record.offset, error)
-                            continue
-                        await self.apply(answer)
-                if fetched:
-                    await consumer.commit()
-        finally:
-            await consumer.stop()
+        await link.consume(link.topics.events, f"{link.group}.outcomes", answer_decoder,
+                           self.apply, stop)
 
     async def apply(self, answer: Answer) -> bool:
         """Store and act on one answer; False when it is not ours or already applied."""
@@ -186,24 +193,8 @@ class MetricsCache:
         self.cache = cache
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
-        consumer = link.consumer(link.topics.metrics, f"{link.group}.metrics")
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=200, max_records=200)
-                for records in fetched.values():
-                    for record in records:
-                        try:
-                            batch = metrics_decoder.decode(record.value)
-                        except msgspec.MsgspecError as error:
-                            log.warning("not a metrics batch at offset %d: %s",
-                                        record.offset, error)
-                            continue
-                        await self.store(batch)
-                if fetched:
-                    await consumer.commit()
-        finally:
-            await consumer.stop()
+        await link.consume(link.topics.metrics, f"{link.group}.metrics", metrics_decoder,
+                           self.store, stop, max_records=200)
 
     async def store(self, batch: MetricsBatch) -> None:
         async with self.cache.client.pipeline(transaction=False) as pipe:
