@@ -63,8 +63,10 @@ class UserHandler(ApiHandler):
                roles=ADMINS, tag="admin")
     async def patch(self, user_id: str) -> None:
         body = self.body(UserAdminIn)
-        self.send(await self.services.desk.update_user(self.user, self.tenant, path_id(user_id),
-                                                       body))
+        updated = await self.services.desk.update_user(self.user, self.tenant,
+                                                       path_id(user_id), body)
+        self.services.users.forget_user(updated.id)  # a new role or a block applies now
+        self.send(updated)
 
 
 class AuditHandler(ApiHandler):

@@ -150,3 +150,34 @@ def test_unicode_digits_are_not_numbers(gateway: Gateway) -> None:
     assert secret
     answer = gateway.post("/api/v1/me/2fa/confirm", {"code": "\u00b9" * 6}, admin)
     assert answer.status_code == 422
+
+
+def test_admins_manage_users_and_every_change_is_audited(gateway: Gateway) -> None:
+    gateway.verified_user("chief@firm.test")
+    gateway.promote("chief@firm.test", "admin")
+    admin = gateway.login("chief@firm.test")["access_token"]
+    trader = gateway.verified_user("sus@pect.test")
+    assert gateway.get("/api/v1/me", trader["access_token"]).status_code == 200
+    [found] = gateway.get("/api/v1/admin/users", admin, params={"q": "pect"}).json()
+    me = gateway.get("/api/v1/me", admin).json()
+    assert gateway.request("PATCH", f"/api/v1/admin/users/{me['id']}", admin,
+                           json={"disabled": True}).status_code == 409
+    assert gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
+                           json={"role": "owner"}).status_code == 404
+    blocked = gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
+                              json={"disabled": True, "reason": "chargeback fraud"})
+    assert blocked.status_code == 200, blocked.text
+    # At once: the cached principal is dropped, the refresh family revoked.
+    answer = gateway.get("/api/v1/me", trader["access_token"])
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "account_disabled"
+    assert gateway.post("/api/v1/auth/refresh",
+                        {"refresh_token": trader["refresh_token"]}).status_code == 401
+    promoted = gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
+                               json={"disabled": False, "role": "risk"})
+    assert promoted.json()["role"] == "risk"
+    [last, first] = gateway.get("/api/v1/admin/audit", admin).json()[:2]
+    assert first["action"] == last["action"] == "user.update"
+    assert first["reason"] == "chargeback fraud"
+    assert first["before"] == {"role": "trader", "disabled": False}
+    assert first["after"] == {"role": "trader", "disabled": True}
+    assert last["after"] == {"role": "risk", "disabled": False}
