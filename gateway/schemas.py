@@ -238,3 +238,40 @@ class AccountMetrics(msgspec.Struct):
     max_loss_floor: float | None = None
     open_positions: int | None = None
     ts: str | None = None
+
+
+# -- tenants ------------------------------------------------------------------------
+
+Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+Url = Annotated[str, msgspec.Meta(pattern=r"^(https://[^\s<>\"']{1,500})?$")]
+Domain = Annotated[str, msgspec.Meta(
+    pattern=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
+Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[a-z0-9.-]+(:\d{1,5})?$")]
+
+
+class BrandingIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    primary_color: Color = "#0f766e"
+    accent_color: Color = "#f59e0b"
+    logo_url: Url = ""
+    support_email: Annotated[str, msgspec.Meta(max_length=254)] = ""
+
+
+class TenantIn(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Slug
+    branding: BrandingIn
+    domains: list[Domain] = []
+    cors_origins: list[Origin] = []
+
+
+class TenantSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    branding: BrandingIn
+    cors_origins: list[Origin] = []
+
+
+class TenantOut(msgspec.Struct):
+    id: int
+    slug: str
+    branding: BrandingIn
+    domains: list[str]
+    cors_origins: list[str]

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.brokers import BrokerAdapter, DemoBroker
 from gateway.challenges import Challenges
+from gateway.firms import Firms
 from gateway.live import MetricsCache, Outcomes, StreamLink
 from gateway.mail import Mailer, transport_for
 from gateway.payments import ManualPayments
@@ -37,6 +38,7 @@ class Services:
     metrics: MetricsCache
     desk: RiskDesk
     outcomes: Outcomes
+    firms: Firms
     kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
     telemetry: GatewayMetrics = field(default_factory=GatewayMetrics)
 
@@ -56,10 +58,11 @@ class Services:
             broker = DemoBroker(link.producer, link.topics)
         metrics = MetricsCache(cache)
         challenges = Challenges(pool, ManualPayments(), broker)
-        return cls(settings, pool, cache, TenantDirectory(pool), Users(pool, cache, signer),
+        directory = TenantDirectory(pool)
+        return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
                    RiskDesk(pool, challenges, broker, metrics),
-                   Outcomes(pool, cache, challenges, broker), link)
+                   Outcomes(pool, cache, challenges, broker), Firms(pool, directory), link)
 
     async def close(self) -> None:
         if self.kafka is not None:

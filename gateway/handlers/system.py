@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from gateway.api import ApiHandler, operation
-from gateway.schemas import BrandingOut, Health
+from gateway.schemas import BrandingOut, Health, TenantIn, TenantOut, TenantSettingsIn
 
 
 class HealthHandler(ApiHandler):
@@ -121,8 +121,27 @@ def docs_page(spec: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+class FirmsHandler(ApiHandler):
+    @operation("Create a firm (white-label tenant) with its domains and branding",
+               body=TenantIn, response=TenantOut, status=201, roles=("owner",), tag="owner")
+    async def post(self) -> None:
+        body = self.body(TenantIn)
+        self.send(await self.services.firms.create(self.user, body), 201)
+
+
+class FirmSettingsHandler(ApiHandler):
+    @operation("Change this firm's branding and allowed browser origins",
+               body=TenantSettingsIn, response=TenantOut, roles=("admin", "owner"),
+               tag="admin")
+    async def put(self) -> None:
+        body = self.body(TenantSettingsIn)
+        self.send(await self.services.firms.update(self.user, self.tenant, body))
+
+
 ROUTES = [
     (r"/healthz", HealthHandler),
+    (r"/api/v1/owner/tenants", FirmsHandler),
+    (r"/api/v1/admin/tenant", FirmSettingsHandler),
     (r"/readyz", ReadyHandler),
     (r"/api/v1/tenant", TenantHandler),
 ]

@@ -181,3 +181,38 @@ def test_admins_manage_users_and_every_change_is_audited(gateway: Gateway) -> No
     assert first["before"] == {"role": "trader", "disabled": False}
     assert first["after"] == {"role": "trader", "disabled": True}
     assert last["after"] == {"role": "risk", "disabled": False}
+
+
+def test_the_platform_creates_firms_and_firms_brand_themselves(gateway: Gateway) -> None:
+    gateway.verified_user("root@platform.test")
+    gateway.promote("root@platform.test", "owner")
+    owner = gateway.login("root@platform.test")["access_token"]
+    firm = {"slug": "nova", "domains": ["trade.nova.test"],
+            "cors_origins": ["https://app.nova.test"],
+            "branding": {"name": "Nova Funding", "primary_color": "#123456",
+                         "support_email": "help@nova.test"}}
+    created = gateway.post("/api/v1/owner/tenants", firm, owner)
+    assert created.status_code == 201, created.text
+    assert created.json()["domains"] == ["trade.nova.test"]
+    assert gateway.post("/api/v1/owner/tenants", firm, owner).status_code == 409
+    bad = gateway.post("/api/v1/owner/tenants", {**firm, "slug": "x", "branding": {
+        "name": "X", "primary_color": "red"}}, owner)
+    assert bad.json()["error"]["fields"][0]["path"] == "$.branding.primary_color"
+    nova = {"Host": "trade.nova.test"}
+    assert gateway.get("/api/v1/tenant", headers=nova).json()["name"] == "Nova Funding"
+
+    # The firm's own admin rebrands it; an admin cannot create firms.
+    gateway.verified_user("boss@nova.test", headers=nova)
+    gateway.sql("UPDATE users SET role = 'admin' WHERE email = 'boss@nova.test' "
+                "AND tenant_id = $1", created.json()["id"])
+    admin = gateway.login("boss@nova.test", headers=nova)["access_token"]
+    assert gateway.post("/api/v1/owner/tenants", {**firm, "slug": "other", "domains": []},
+                        admin, headers=nova).status_code == 404
+    rebrand = gateway.request("PUT", "/api/v1/admin/tenant", admin, headers=nova, json={
+        "branding": {"name": "Nova Capital", "primary_color": "#654321"},
+        "cors_origins": []})
+    assert rebrand.status_code == 200, rebrand.text
+    gateway.services.tenants.forget()
+    assert gateway.get("/api/v1/tenant", headers=nova).json()["name"] == "Nova Capital"
+    # The default firm is untouched.
+    assert gateway.get("/api/v1/tenant").json()["name"] == "PropTrade"
