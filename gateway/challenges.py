@@ -40,21 +40,28 @@ class Challenges:
         self.pool = pool
         self.payments = payments
         self.broker = broker
-        self._accounts: dict[tuple[int, str], tuple[float, Any]] = {}
+        self._owners: dict[tuple[int, str], tuple[float, int | None]] = {}
 
-    async def account(self, tenant_id: int, login: str) -> Any:
-        """A trading account's owner and status (kept 2 s: live reads poll this)."""
+    async def owner(self, tenant_id: int, login: str) -> int | None:
+        """The user owning a trading account of this firm, or None. An account never
+        changes hands, so a found owner is kept (live reads poll this); an unknown login
+        is asked again after 2 s (it may be about to be provisioned)."""
         now = time.monotonic()
-        known = self._accounts.get((tenant_id, login))
-        if known is not None and known[0] > now:
+        known = self._owners.get((tenant_id, login))
+        if known is not None and (known[1] is not None or known[0] > now):
             return known[1]
-        row = await self.pool.fetchrow(
-            "SELECT login, status, user_id FROM trading_accounts WHERE login = $1 "
-            "AND tenant_id = $2", login, tenant_id)
-        if len(self._accounts) > 100_000:
-            self._accounts.clear()
-        self._accounts[(tenant_id, login)] = (now + ACCOUNT_SECONDS, row)
-        return row
+        user_id: int | None = await self.pool.fetchval(
+            "SELECT user_id FROM trading_accounts WHERE login = $1 AND tenant_id = $2",
+            login, tenant_id)
+        if len(self._owners) > 500_000:
+            self._owners.clear()
+        self._owners[(tenant_id, login)] = (now + ACCOUNT_SECONDS, user_id)
+        return user_id
+
+    async def status(self, tenant_id: int, login: str) -> str:
+        return str(await self.pool.fetchval(
+            "SELECT status FROM trading_accounts WHERE login = $1 AND tenant_id = $2",
+            login, tenant_id))
 
     async def buy(self, principal: Principal, tenant: Tenant, body: ChallengeIn
                   ) -> ChallengeOut:

@@ -205,6 +205,16 @@ class MetricsCache:
                     {"type": "metrics", "account": login, "data": snapshot}))
             await pipe.execute()
 
+    async def latest_with_stop(self, login: str) -> tuple[dict[str, Any] | None, bool]:
+        """The latest snapshot and whether the risk desk stopped the account: one round
+        trip (REST reads are the hot path)."""
+        raw, stopped = await self.cache.client.mget(self.cache.key("metrics", login),
+                                                    self.cache.key("stopped", login))
+        return (None if raw is None else orjson.loads(raw)), stopped is not None
+
+    async def mark_stopped(self, login: str) -> None:
+        await self.cache.client.set(self.cache.key("stopped", login), 1)
+
     async def latest(self, login: str) -> dict[str, Any] | None:
         raw = await self.cache.client.get(self.cache.key("metrics", login))
         return None if raw is None else orjson.loads(raw)

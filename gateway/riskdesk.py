@@ -119,6 +119,7 @@ class RiskDesk:
                                reason=reason)
             if self.broker is not None:
                 await self.broker.disable_account(login, f"stopped by the risk desk: {reason}")
+        await self.metrics.mark_stopped(login)
 
     async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
         pattern = None if not query else "%" + query.lower().replace("%", r"\%") + "%"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from gateway.api import ROLES, ApiHandler, operation
@@ -115,16 +113,17 @@ class AccountHandler(ApiHandler):
     @operation("A trading account's latest live numbers (a trader: only its own)",
                response=AccountMetrics, roles=ROLES, tag="accounts")
     async def get(self, login: str) -> None:
-        row = await self.services.challenges.account(self.tenant.id, login)
-        if row is None or (self.user.role not in STAFF and row["user_id"] != self.user.user_id):
+        owner = await self.services.challenges.owner(self.tenant.id, login)
+        if owner is None or (self.user.role not in STAFF and owner != self.user.user_id):
             raise NotFound("no such account")
-        latest: dict[str, Any] | None = await self.services.metrics.latest(login)
+        latest, stopped = await self.services.metrics.latest_with_stop(login)
         if latest is None:
-            self.send(AccountMetrics(login=login, status=row["status"]))
+            status = await self.services.challenges.status(self.tenant.id, login)
+            self.send(AccountMetrics(login=login, status=status))
             return
-        # The platform's status wins where it knows more (stopped, disabled).
-        status = row["status"] if row["status"] in ("stopped", "disabled") else latest["status"]
-        self.send(msgspec.convert({**latest, "status": status}, AccountMetrics))
+        # The engine knows failed and passed; the platform knows a stopped account.
+        self.send(msgspec.convert({**latest, "status": "stopped" if stopped
+                                   else latest["status"]}, AccountMetrics))
 
 
 ROUTES = [

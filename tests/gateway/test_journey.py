@@ -135,6 +135,10 @@ def test_buy_trade_fail_and_the_desk_overrides(live: tuple[Gateway, Bridge]) -> 
                            {"reason": "suspected copy trading"}, desk)
     assert stopped.status_code == 204
     wait_until(lambda: replacement in bridge.disabled, what="the stop at the broker")
+    assert gateway.get(f"/api/v1/accounts/{replacement}", trader).json()["status"] == "stopped"
+    bridge.publish(bridge.quote(2001.0))  # fresh engine numbers do not hide the stop
+    time.sleep(1.0)
+    assert gateway.get(f"/api/v1/accounts/{replacement}", trader).json()["status"] == "stopped"
     assert challenge_of(gateway, trader, challenge["id"])["status"] == "failed"
     audit = gateway.get("/api/v1/admin/audit", admin).json()
     assert [entry["action"] for entry in audit][:4] == [
