@@ -29,7 +29,7 @@ from storage.cache import Cache
 from streams.accounts import STATUS_NAMES
 from streams.events import format_ts
 from streams.outputs import Breach, Passed, State
-from streams.topics import Topics, ensure_topics
+from streams.topics import Topics, consume, ensure_topics
 from streams.wire import Answer, MetricsBatch, answer_decoder, metrics_decoder
 
 log = logging.getLogger("proptrade.live")
@@ -61,31 +61,7 @@ class StreamLink:
     async def consume(self, topic: str, group: str, decoder: Any,
                       handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
                       max_records: int = 500) -> None:
-        """Read ``topic`` as ``group`` until ``stop``: decode each message, await
-        ``handle`` on it, commit after each fetch (a crash re-reads, never skips). A
-        message that does not decode is logged with its origin and skipped."""
-        from aiokafka import AIOKafkaConsumer
-
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=group,
-                                    enable_auto_commit=False, auto_offset_reset="earliest",
-                                    fetch_max_wait_ms=50)
-        await consumer.start()
-        try:
-            while not stop.is_set():
-                fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
-                for tp, records in fetched.items():
-                    for record in records:
-                        try:
-                            value = decoder.decode(record.value)
-                        except msgspec.MsgspecError as error:
-                            log.warning("%s[%d]@%d cannot be read: %s", tp.topic,
-                                        tp.partition, record.offset, error)
-                            continue
-                        await handle(value)
-                if fetched:
-                    await consumer.commit()
-        finally:
-            await consumer.stop()
+        await consume(self.bootstrap, topic, group, decoder, handle, stop, max_records)
 
 
 class Outcomes:

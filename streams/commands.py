@@ -9,15 +9,12 @@ bridge, or the simulator acting as the demo broker). It asks the broker on the
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from streams.topics import Topics
-
-log = logging.getLogger("proptrade.commands")
+from streams.topics import Topics, consume
 
 
 class OpenAccount(msgspec.Struct, tag="open_account", tag_field="type", frozen=True):
@@ -44,23 +41,7 @@ async def follow_commands(bootstrap: str, topics: Topics, group: str,
                           handle: Callable[[Command], None], stop: asyncio.Event) -> None:
     """Read ``broker.commands`` (committed per ``group``) and hand each command to
     ``handle``; a message that is not a command is logged and skipped."""
-    from aiokafka import AIOKafkaConsumer
+    async def apply(command: Command) -> None:
+        handle(command)
 
-    consumer = AIOKafkaConsumer(topics.commands, bootstrap_servers=bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=True,
-                                fetch_max_wait_ms=100)
-    await consumer.start()
-    try:
-        while not stop.is_set():
-            fetched = await consumer.getmany(timeout_ms=200)
-            for records in fetched.values():
-                for record in records:
-                    try:
-                        command = command_decoder.decode(record.value)
-                    except msgspec.MsgspecError as error:
-                        log.warning("%s[%d]@%d is not a broker command: %s", record.topic,
-                                    record.partition, record.offset, error)
-                        continue
-                    handle(command)
-    finally:
-        await consumer.stop()
+    await consume(bootstrap, topics.commands, group, command_decoder, apply, stop)

@@ -11,16 +11,20 @@ published in one place. Partitions are chosen explicitly with :func:`partition_o
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from streams.events import Account, Balance, Deal, Equity, Event, Swap
 
 if TYPE_CHECKING:
     from streams.settings import Settings
 
+log = logging.getLogger("proptrade.topics")
 ACCOUNT_EVENTS = (Account, Deal, Balance, Swap, Equity)
 
 
@@ -91,6 +95,37 @@ def kafka_from_environment(command: str, hint: str) -> tuple[Settings, Topics] |
         print(f"proptrade {command}: error: KAFKA_BOOTSTRAP is empty: {hint}", file=sys.stderr)
         return None
     return settings, Topics.of(settings)
+
+
+async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
+                  handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
+                  max_records: int = 500) -> None:
+    """Read ``topic`` as consumer group ``group`` until ``stop``: decode each message with
+    ``decoder``, await ``handle`` on it, commit after each fetch (a crash re-reads, never
+    skips). A message that does not decode is logged with its origin and skipped."""
+    import msgspec
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                fetch_max_wait_ms=50)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
+            for tp, records in fetched.items():
+                for record in records:
+                    try:
+                        value = decoder.decode(record.value)
+                    except msgspec.MsgspecError as error:
+                        log.warning("%s[%d]@%d cannot be read: %s", tp.topic, tp.partition,
+                                    record.offset, error)
+                        continue
+                    await handle(value)
+            if fetched:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
 
 
 def partition_of(account: str, partitions: int) -> int:
