@@ -123,7 +123,8 @@ class TotpConfirmHandler(AuthHandler):
                body=CodeIn, response=RecoveryCodesOut, roles=ROLES, tag="me")
     async def post(self) -> None:
         body = self.body(CodeIn)
-        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"user:{self.user.user_id}")
+        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
+                                        f"user:{self.user.user_id}")
         codes = await self.services.users.totp_confirm(self.user, body.code)
         self.send(RecoveryCodesOut(codes))
 
@@ -133,7 +134,8 @@ class TotpDisableHandler(AuthHandler):
                body=CodeIn, status=204, roles=ROLES, tag="me")
     async def post(self) -> None:
         body = self.body(CodeIn)
-        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"user:{self.user.user_id}")
+        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
+                                        f"user:{self.user.user_id}")
         await self.services.users.totp_disable(self.user, body.code)
         self.send(None, 204)
 
