@@ -42,7 +42,9 @@ def check_every_operation(gateway: Gateway) -> None:
             continue  # it would end the session the other operations use
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
+        # Derandomized: the same bounded run every time (CI must not depend on luck);
+        # raise EXAMPLES locally to explore further.
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def run(case) -> None:
             # Semantic refusals of schema-valid input are legitimate 422s (the password
