@@ -52,7 +52,6 @@ class Hub:
         self.channels: dict[str, set[Client]] = {}
         self.pubsub: Any = None
         self.reader: asyncio.Task[None] | None = None
-        self.delivered = 0
         self._leaving: set[asyncio.Task[None]] = set()
         self.stopping = False
 
@@ -82,7 +81,6 @@ class Hub:
             channel = message["channel"].decode()
             for client in list(self.channels.get(channel, ())):
                 client.deliver(channel, message["data"])
-                self.delivered += 1
 
     async def join(self, client: Client, channel: str) -> None:
         members = self.channels.setdefault(channel, set())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -58,11 +57,6 @@ class StreamLink:
         if not await self.producer.client.force_metadata_update():
             raise ConnectionError("the broker did not answer a metadata request")
 
-    async def consume(self, topic: str, group: str, decoder: Any,
-                      handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
-                      max_records: int = 500) -> None:
-        await consume(self.bootstrap, topic, group, decoder, handle, stop, max_records)
-
 
 class Outcomes:
     """Applies the engine's answers to challenges (exactly once per answer id)."""
@@ -75,8 +69,8 @@ class Outcomes:
         self.broker = broker
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
-        await link.consume(link.topics.events, f"{link.group}.outcomes", answer_decoder,
-                           self.apply, stop)
+        await consume(link.bootstrap, link.topics.events, f"{link.group}.outcomes",
+                      answer_decoder, self.apply, stop)
 
     async def apply(self, answer: Answer) -> bool:
         """Store and act on one answer; False when it is not ours or already applied."""
@@ -118,7 +112,7 @@ class Outcomes:
         if disable and self.broker is not None:
             try:
                 await self.broker.disable_account(output.account, disable)
-            except Exception as error:  # the verdict stands; the broker is told again later
+            except Exception as error:  # the verdict stands; the desk can stop it by hand
                 log.warning("disabling %s at the broker failed: %s", output.account, error)
         return True
 
@@ -169,8 +163,8 @@ class MetricsCache:
         self.cache = cache
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
-        await link.consume(link.topics.metrics, f"{link.group}.metrics", metrics_decoder,
-                           self.store, stop, max_records=200)
+        await consume(link.bootstrap, link.topics.metrics, f"{link.group}.metrics",
+                      metrics_decoder, self.store, stop, max_records=200)
 
     async def store(self, batch: MetricsBatch) -> None:
         async with self.cache.client.pipeline(transaction=False) as pipe:
