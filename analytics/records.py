@@ -1,0 +1,184 @@
+"""Feed events, engine answers and live numbers as rows of the history store.
+
+One conversion for every writer: the sink (from Kafka), ``proptrade import`` and
+``proptrade report-stats`` (from a broker's report) all fill a :class:`Recorder` and flush
+it, so a deal recorded from the stream and the same deal imported from a file are the same
+row. Rows are buffered column by column (``Store.insert`` takes columns): a row costs a
+few list appends, which is what lets the sink reach hundreds of thousands of rows a second.
+
+Event ids (the deduplication key of every table): a deal is keyed by its deal ticket (unique
+within its account at the broker, so a redelivered deal — or the same deal imported again
+— is one row); every other feed event by ``<source>:<seq>``, the producer's name and its
+number for the event; an engine answer by its stable answer id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from storage.clickhouse import Store
+from streams.accounts import STATUS_NAMES
+from streams.events import (
+    Account,
+    Balance,
+    Clock,
+    Deal,
+    Equity,
+    Event,
+    ProgramDefinition,
+    Quote,
+    Swap,
+    Symbol,
+    to_micros,
+)
+from streams.outputs import Breach, Objective, Output, Passed, Resumed
+from streams.wire import Answer, MetricsBatch
+
+__all__ = ["TABLES", "Recorder", "record_events"]
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "accounts": ("tenant", "account", "program", "opened_at", "initial_balance", "currency",
+                 "seq", "event_id"),
+    "programs": ("program", "document", "seq", "event_id"),
+    "symbols": ("symbol", "contract_size", "profit_currency", "base_currency", "seq",
+                "event_id"),
+    "deals": ("tenant", "account", "ts", "deal", "position", "symbol", "side", "entry",
+              "volume", "price", "profit", "commission", "swap", "fee", "has_profit", "seq",
+              "event_id"),
+    "balance_operations": ("tenant", "account", "ts", "amount", "kind", "seq", "event_id"),
+    "account_events": ("tenant", "account", "ts", "type", "body", "seq", "event_id"),
+    "quotes": ("ts", "symbol", "bid", "ask", "seq"),
+    "equity": ("tenant", "account", "ts", "status", "balance", "equity", "daily_floor",
+               "max_loss_floor", "open_positions"),
+    "risk_events": ("tenant", "account", "ts", "type", "rule", "action", "equity", "floor",
+                    "body", "event_id"),
+}
+
+_json = msgspec.json.Encoder()
+_NAN = math.nan
+
+
+def _money(value: float | None) -> float:
+    return 0.0 if value is None else value
+
+
+def _ts(text: str) -> int:
+    return to_micros(datetime.fromisoformat(text))
+
+
+class Recorder:
+    """Rows waiting for one insert per table; :meth:`flush` writes and empties them."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, dict[str, list[Any]]] = {
+            table: {name: [] for name in names} for table, names in TABLES.items()}
+        self.rows = 0
+        self._initial_balances: dict[str, float] = {}
+
+    def _append(self, table: str, *values: Any) -> None:
+        for column, value in zip(self.columns[table].values(), values, strict=True):
+            column.append(value)
+        self.rows += 1
+
+    def add_event(self, event: Event, *, tenant: int, seq: int, event_id: str) -> None:
+        """One feed event; ``tenant`` matters only for account events."""
+        if isinstance(event, Quote):
+            self._append("quotes", to_micros(event.ts), event.symbol, event.bid, event.ask, seq)
+        elif isinstance(event, Deal):
+            self._append(
+                "deals", tenant, event.account, to_micros(event.ts), str(event.deal),
+                str(event.position), event.symbol, event.side, event.entry, event.volume,
+                event.price, _money(event.profit), _money(event.commission),
+                _money(event.swap), _money(event.fee), event.profit is not None, seq,
+                str(event.deal))
+        elif isinstance(event, Balance):
+            self._append("balance_operations", tenant, event.account, to_micros(event.ts),
+                         event.amount, event.kind, seq, event_id)
+        elif isinstance(event, Account):
+            balance = event.balance
+            if balance is None:
+                balance = self._initial_balances.get(event.program, 0.0)
+            self._append("accounts", tenant, event.account, event.program,
+                         to_micros(event.ts), balance, event.currency or "", seq, event_id)
+        elif isinstance(event, Swap | Equity):
+            self._append("account_events", tenant, event.account, to_micros(event.ts),
+                         type(event).__name__.lower(), _json.encode(event).decode(), seq,
+                         event_id)
+        elif isinstance(event, Clock):
+            self._append("quotes", to_micros(event.ts), "", 0.0, 0.0, seq)
+        elif isinstance(event, Symbol):
+            self._append("symbols", event.symbol, event.contract_size, event.profit_currency,
+                         event.base_currency or "", seq, event_id)
+        elif isinstance(event, ProgramDefinition):
+            program = str(event.document.get("id", ""))
+            initial = event.document.get("initial_balance")
+            if isinstance(initial, int | float):
+                self._initial_balances[program] = float(initial)
+            self._append("programs", program, _json.encode(event.document).decode(), seq,
+                         event_id)
+
+    def know_program(self, program: str, initial_balance: float) -> None:
+        """The initial balance of ``program``, for accounts that open without one."""
+        self._initial_balances[program] = initial_balance
+
+    def add_answer(self, answer: Answer, tenant: int) -> None:
+        """One engine answer of ``risk.events`` (final ``state`` lines are not history)."""
+        output: Output = answer.output
+        if not isinstance(output, Breach | Objective | Passed | Resumed):
+            return
+        rule = ""
+        action = ""
+        equity = floor = _NAN
+        if isinstance(output, Breach):
+            rule, action, equity = output.rule, output.action, output.equity
+            floor = _NAN if output.floor is None else output.floor
+        elif isinstance(output, Objective):
+            rule = output.objective
+        kind = type(output).__name__.lower()
+        self._append("risk_events", tenant, output.account, _ts(output.ts), kind, rule,
+                     action, equity, floor, _json.encode(output).decode(), answer.id)
+
+    def add_metrics(self, batch: MetricsBatch, tenants: Iterable[int]) -> None:
+        """A ``risk.metrics`` batch, one row per account; ``tenants`` in account order."""
+        status = np.frombuffer(batch.status, dtype=np.int8)
+        columns = self.columns["equity"]
+        count = len(batch.accounts)
+        columns["tenant"].extend(tenants)
+        columns["account"].extend(batch.accounts)
+        columns["ts"].extend([batch.ts] * count)
+        columns["status"].extend(STATUS_NAMES[code] for code in status.tolist())
+        for name in ("balance", "equity", "daily_floor", "max_loss_floor"):
+            cents = np.frombuffer(getattr(batch, name), dtype=np.float64)
+            money = np.where(np.isfinite(cents), cents / 100.0, np.nan)
+            columns[name].extend(money.tolist())
+        columns["open_positions"].extend(
+            np.frombuffer(batch.open_positions, dtype=np.int32).tolist())
+        self.rows += count
+
+    def flush(self, store: Store) -> int:
+        """Insert every buffered row (one insert per table with rows); returns the count."""
+        written = 0
+        for table, columns in self.columns.items():
+            first = next(iter(columns.values()))
+            if first:
+                written += store.insert(table, columns)
+                for values in columns.values():
+                    values.clear()
+        self.rows = 0
+        return written
+
+
+def record_events(store: Store, events: Iterable[Event], *, tenant: int = 0,
+                  source: str = "import", first_seq: int = 1) -> int:
+    """Write ``events`` (a file's, in order) to ``store``; their seq is their place in
+    ``events`` from ``first_seq``. Returns the number of rows written."""
+    recorder = Recorder()
+    for seq, event in enumerate(events, start=first_seq):
+        recorder.add_event(event, tenant=tenant, seq=seq, event_id=f"{source}:{seq}")
+    return recorder.flush(store)
