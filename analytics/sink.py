@@ -1,0 +1,185 @@
+"""The sink: the stream recorded into the history store.
+
+One consumer (group ``<prefix>proptrade.analytics``) reads ``feed.accounts``,
+``feed.quotes`` (the market, for prices and what-if replays), ``risk.metrics`` and
+``risk.events``, turns what it reads into rows (:mod:`analytics.records`) and inserts them
+in batches: when ``batch_rows`` rows are waiting or ``max_delay`` seconds after the first
+one, whichever comes first. ClickHouse wants few large inserts (each insert is a part on
+disk, merged later); 100,000 rows or one second keeps parts large under load and the
+history at most about a second behind when the firm is quiet.
+
+Offsets are committed only after the insert that holds their rows, so a crash re-reads
+what was not yet committed and inserts it again: the tables deduplicate by event id
+(ReplacingMergeTree), so a redelivered message never doubles a row in what the queries
+read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from analytics.records import Recorder
+from storage.clickhouse import Store
+from streams.events import Event, ProgramDefinition, msgpack_decoder
+from streams.topics import ACCOUNT_EVENTS, Topics, ensure_topics
+from streams.wire import Batch, answer_decoder, batch_decoder, metrics_decoder
+
+__all__ = ["Sink", "TenantDirectory", "run_sink"]
+
+log = logging.getLogger("proptrade.sink")
+
+# A tenant lookup for accounts the platform does not know is repeated after this many
+# seconds: a challenge's account can reach the feed a moment before its row commits.
+UNKNOWN_RECHECK_SECONDS = 10.0
+
+
+class TenantDirectory:
+    """The tenant of each account: ``trading_accounts`` in PostgreSQL; accounts the
+    platform did not open (a broker's own, the simulator's) belong to the default tenant.
+    Without a pool every account is tenant 0 (a store of imported reports)."""
+
+    def __init__(self, pool: Any | None) -> None:
+        self.pool = pool
+        self.known: dict[str, int] = {}
+        self._unknown: dict[str, float] = {}
+        self._default: int | None = None
+
+    async def resolve(self, accounts: Iterable[str]) -> None:
+        """Look up, in one query, the accounts not known yet (or due for a recheck)."""
+        now = time.monotonic()
+        wanted = {a for a in accounts if a not in self.known
+                  and self._unknown.get(a, 0.0) <= now}
+        if not wanted:
+            return
+        if self.pool is None:
+            self.known.update(dict.fromkeys(wanted, 0))
+            return
+        async with self.pool.acquire() as connection:
+            if self._default is None:
+                self._default = await connection.fetchval(
+                    "SELECT id FROM tenants WHERE is_default") or 0
+            rows = await connection.fetch(
+                "SELECT login, tenant_id FROM trading_accounts WHERE login = ANY($1)",
+                list(wanted))
+        for row in rows:
+            self.known[row["login"]] = row["tenant_id"]
+            self._unknown.pop(row["login"], None)
+        for account in wanted.difference(self.known):
+            self._unknown[account] = now + UNKNOWN_RECHECK_SECONDS
+
+    def tenant(self, account: str) -> int:
+        found = self.known.get(account)
+        return found if found is not None else (self._default or 0)
+
+
+@dataclass
+class Sink:
+    """Decodes stream messages into a :class:`Recorder` and flushes it to ``store``."""
+
+    store: Store
+    topics: Topics
+    tenants: TenantDirectory
+    batch_rows: int = 100_000
+    max_delay: float = 1.0
+    recorder: Recorder = field(default_factory=Recorder)
+    first_at: float | None = None
+    written: int = 0
+    skipped: int = 0
+
+    async def add(self, topic: str, partition: int, offset: int, value: bytes) -> None:
+        """One Kafka message; an undecodable one is logged with its origin and skipped."""
+        try:
+            await self._add(topic, value)
+        except (msgspec.MsgspecError, ValueError) as error:
+            self.skipped += 1
+            log.warning("%s[%d]@%d not recorded: %s", topic, partition, offset, error)
+            return
+        if self.first_at is None and self.recorder.rows:
+            self.first_at = time.monotonic()
+
+    async def _add(self, topic: str, value: bytes) -> None:
+        if topic == self.topics.metrics:
+            metrics = metrics_decoder.decode(value)
+            await self.tenants.resolve(metrics.accounts)
+            self.recorder.add_metrics(metrics, map(self.tenants.tenant, metrics.accounts))
+        elif topic == self.topics.events:
+            answer = answer_decoder.decode(value)
+            account = answer.output.account
+            await self.tenants.resolve((account,))
+            self.recorder.add_answer(answer, self.tenants.tenant(account))
+        else:
+            await self._add_batch(batch_decoder.decode(value))
+
+    async def _add_batch(self, batch: Batch) -> None:
+        events: list[tuple[int, Event]] = []
+        for seq, raw in zip(batch.seqs, batch.events, strict=True):
+            try:
+                events.append((seq, msgpack_decoder.decode(raw)))
+            except msgspec.MsgspecError as error:
+                self.skipped += 1
+                log.warning("%s event %d not recorded: %s", batch.source, seq, error)
+        await self.tenants.resolve(event.account for _, event in events
+                                   if isinstance(event, ACCOUNT_EVENTS))
+        for seq, event in events:
+            tenant = (self.tenants.tenant(event.account)
+                      if isinstance(event, ACCOUNT_EVENTS) else 0)
+            self.recorder.add_event(event, tenant=tenant, seq=seq,
+                                    event_id=f"{batch.source}:{seq}")
+
+    def know_programs(self, programs: Iterable[dict[str, Any]]) -> None:
+        """Programs the workers were started with (not in the feed): recorded, so replays
+        and accounts opened without a balance find them."""
+        for document in programs:
+            self.recorder.add_event(ProgramDefinition(document=document), tenant=0, seq=0,
+                                    event_id=f"program:{document.get('id')}")
+
+    def due(self) -> bool:
+        if self.recorder.rows >= self.batch_rows:
+            return True
+        return self.first_at is not None and time.monotonic() - self.first_at >= self.max_delay
+
+    async def flush(self) -> int:
+        """Insert what is buffered (in a thread: the store's call blocks)."""
+        if not self.recorder.rows:
+            self.first_at = None
+            return 0
+        self.first_at = None
+        written = await asyncio.to_thread(self.recorder.flush, self.store)
+        self.written += written
+        return written
+
+
+async def run_sink(bootstrap: str, sink: Sink, stop: asyncio.Event, group: str,
+                   on_flush: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """Consume the four topics into ``sink`` until ``stop``; commit after each insert."""
+    from aiokafka import AIOKafkaConsumer
+
+    topics = sink.topics
+    await ensure_topics(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        topics.accounts, topics.quotes, topics.metrics, topics.events,
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20)
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=100, max_records=5000)
+            for tp, records in fetched.items():
+                for record in records:
+                    await sink.add(tp.topic, tp.partition, record.offset, record.value)
+            if sink.due():
+                written = await sink.flush()
+                await consumer.commit()
+                if on_flush is not None:
+                    await on_flush(written)
+        await sink.flush()
+        await consumer.commit()
+    finally:
+        await consumer.stop()
