@@ -275,3 +275,179 @@ class TenantOut(msgspec.Struct):
     branding: BrandingIn
     domains: list[str]
     cors_origins: list[str]
+
+
+# -- analytics (history store) ------------------------------------------------------------
+
+Number = float | int | None
+
+
+class AccountStatistics(msgspec.Struct, kw_only=True):
+    """The statistics MetaTrader prints for an account (its English labels in snake case,
+    at its printed precision) and a few more. Money in the account currency."""
+
+    total_net_profit: Number = None
+    gross_profit: Number = None
+    gross_loss: Number = None
+    profit_factor: Number = None
+    expected_payoff: Number = None
+    recovery_factor: Number = None
+    sharpe_ratio: Number = None
+    balance_drawdown_absolute: Number = None
+    balance_drawdown_maximal: Number = None
+    balance_drawdown_maximal_pct: Number = None
+    balance_drawdown_relative: Number = None
+    balance_drawdown_relative_money: Number = None
+    total_trades: Number = None
+    total_deals: Number = None
+    short_trades: Number = None
+    short_trades_won_pct: Number = None
+    long_trades: Number = None
+    long_trades_won_pct: Number = None
+    profit_trades: Number = None
+    loss_trades: Number = None
+    largest_profit_trade: Number = None
+    largest_loss_trade: Number = None
+    average_profit_trade: Number = None
+    average_loss_trade: Number = None
+    max_consecutive_wins: Number = None
+    max_consecutive_wins_money: Number = None
+    max_consecutive_losses: Number = None
+    max_consecutive_losses_money: Number = None
+    maximal_consecutive_profit: Number = None
+    maximal_consecutive_profit_count: Number = None
+    maximal_consecutive_loss: Number = None
+    maximal_consecutive_loss_count: Number = None
+    z_score: Number = None
+    z_score_pct: Number = None
+    ahpr: Number = None
+    ahpr_pct: Number = None
+    ghpr: Number = None
+    ghpr_pct: Number = None
+    lr_correlation: Number = None
+    lr_standard_error: Number = None
+    win_rate: Number = None
+    average_holding_seconds: Number = None
+    best_day_share: Number = None
+    trading_days: Number = None
+
+
+class SymbolStatistics(msgspec.Struct, kw_only=True):
+    symbol: str
+    trades: int
+    net_profit: float
+    won_pct: Number = None
+    volume: float = 0.0
+
+
+class DailyPnl(msgspec.Struct, kw_only=True):
+    date: str
+    net_profit: float
+    trades: int
+
+
+class EquityPoint(msgspec.Struct):
+    ts: datetime
+    equity: float
+    balance: float
+
+
+class FailureCount(msgspec.Struct):
+    rule: str
+    accounts: int
+
+
+class CohortOut(msgspec.Struct, kw_only=True):
+    program: str
+    period: str
+    accounts: int
+    passed: int
+    failed: int
+    running: int
+    pass_rate_pct: float
+    fail_rate_pct: float
+    failures_by_rule: list[FailureCount]
+    avg_days_to_pass: float | None
+    median_days_to_pass: float | None
+    avg_days_to_fail: float | None
+    median_days_to_fail: float | None
+    trades: int | None
+    lots: float | None
+    net_profit: float | None
+
+
+class SymbolExposure(msgspec.Struct):
+    symbol: str
+    currency: str
+    net_lots: float
+    gross_lots: float
+    net_notional: float
+    gross_notional: float
+    positions: int
+    accounts: int
+
+
+class ConcentratedAccount(msgspec.Struct):
+    account: str
+    gross_lots: float
+    symbols: int
+    largest_symbol: str
+    largest_lots: float
+    concentration_pct: float
+
+
+class NearestFloor(msgspec.Struct):
+    account: str
+    ts: int
+    status: str
+    equity: float
+    balance: float
+    daily_floor: float | None
+    max_loss_floor: float | None
+    headroom: float
+    headroom_pct: float | None
+
+
+class ExposureOut(msgspec.Struct):
+    symbols: list[SymbolExposure]
+    open_positions: int
+    most_concentrated: list[ConcentratedAccount]
+    nearest_floors: list[NearestFloor]
+
+
+class WhatIfIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A program variant: ``changes`` merge into the recorded program document (a nested
+    object merges, ``null`` removes a key), e.g. ``{"rules": {"daily_loss": {"limit":
+    0.04}}}``; the cohort is the accounts opened under ``program`` in [since, until)."""
+
+    program: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    changes: dict[str, Any]
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class OutcomeOut(msgspec.Struct):
+    status: str
+    rule: str | None
+    ts: str | None
+
+
+class ChangedOutcome(msgspec.Struct):
+    account: str
+    before: OutcomeOut
+    after: OutcomeOut
+
+
+class WhatIfSummary(msgspec.Struct):
+    by_status: dict[str, int]
+    failures_by_rule: dict[str, int]
+
+
+class WhatIfOut(msgspec.Struct):
+    program: str
+    variant: dict[str, Any]
+    accounts: int
+    events: int
+    baseline: WhatIfSummary
+    with_variant: WhatIfSummary
+    changed: list[ChangedOutcome]

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.brokers import BrokerAdapter, DemoBroker
 from gateway.challenges import Challenges
 from gateway.firms import Firms
+from gateway.history import History
 from gateway.live import MetricsCache, Outcomes, StreamLink
 from gateway.mail import Mailer, transport_for
 from gateway.payments import ManualPayments
@@ -18,6 +19,7 @@ from gateway.security import TokenSigner
 from gateway.tenants import TenantDirectory
 from gateway.users import Users
 from storage.cache import Cache
+from storage.clickhouse import Store
 from storage.database import create_pool
 from streams.observability import GatewayMetrics
 from streams.settings import Settings
@@ -39,12 +41,16 @@ class Services:
     desk: RiskDesk
     outcomes: Outcomes
     firms: Firms
+    history: History
     kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
     telemetry: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @classmethod
     async def open(cls, settings: Settings, schema: str = "public",
-                   group: str = "proptrade-gateway") -> Services:
+                   group: str = "proptrade-gateway", history: Store | None = None) -> Services:
+        """Open everything; ``history`` is the analytics store when this process owns it
+        (``proptrade up``, tests), else the store is reached at ``CLICKHOUSE_URL`` or at
+        the analytics process's front (``ANALYTICS_PORT``)."""
         pool = await create_pool(settings.database_url, schema, min_size=2, max_size=10)
         cache = Cache(settings.redis_url, settings.redis_prefix)
         signer = TokenSigner(settings.secret_key)
@@ -62,7 +68,9 @@ class Services:
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
                    RiskDesk(pool, challenges, broker, metrics),
-                   Outcomes(pool, cache, challenges, broker), Firms(pool, directory), link)
+                   Outcomes(pool, cache, challenges, broker), Firms(pool, directory),
+                   History(history, settings.clickhouse_url
+                           or f"http://127.0.0.1:{settings.analytics_port}"), link)
 
     async def close(self) -> None:
         if self.kafka is not None:

@@ -265,10 +265,10 @@ class ServerStore(Store):
 
 
 def open_store(url: str | None, data_dir: Path, database: str = "proptrade") -> Store:
-    """The server store when ``url`` is given, else chDB under ``data_dir/clickhouse``."""
+    """The server store when ``url`` is given, else chDB under ``data_dir/chdb``."""
     if url:
         return ServerStore(url, database)
-    return EmbeddedStore(data_dir / "clickhouse", database)
+    return EmbeddedStore(data_dir / "chdb", database)
 
 
 def migrate(store: Store, folder: Path = MIGRATIONS) -> list[str]:

@@ -34,6 +34,8 @@ COMMANDS: Final = (
             "measure a worker on the broker: sustained rates and latency"),
     Command(("bench", "gateway"), "gateway.bench",
             "measure one gateway: REST reads and websocket fan-out"),
+    Command(("bench", "analytics"), "analytics.bench",
+            "measure the history store: sink rate and the dashboards' queries"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
@@ -42,6 +44,12 @@ COMMANDS: Final = (
     Command(("migrate",), "storage.command",
             "create the database if missing and apply its migrations"),
     Command(("gateway",), "gateway.command", "serve the REST API and the websocket"),
+    Command(("analytics",), "analytics.command",
+            "record the stream into the history store (and serve an embedded one)"),
+    Command(("import",), "analytics.imports.command",
+            "import a MetaTrader report (MT5 history/tester, MT4 statement) as feed events"),
+    Command(("report-stats",), "analytics.report_stats",
+            "compute a MetaTrader report's statistics with the dashboards' SQL"),
 )
 
 GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks"}

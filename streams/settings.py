@@ -235,6 +235,13 @@ class Settings:
         "under `<data dir>/chdb` (one process may own it at a time).",
         _optional_url("http", "https", needs_host=True),
     )
+    analytics_port: int = _setting(
+        "ANALYTICS_PORT",
+        "8124",
+        "With embedded chDB: the port (on 127.0.0.1) where the analytics process, which "
+        "owns the chDB directory, serves ClickHouse's HTTP interface to the other processes.",
+        _port,
+    )
     data_dir: Path = _setting(  # noqa: RUF009 - a field() with a default_factory
         "PROPTRADE_DATA_DIR",
         "./var",

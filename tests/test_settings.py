@@ -52,6 +52,7 @@ def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
             "REDIS_PREFIX": "test-7:",
             "KAFKA_BOOTSTRAP": " k1:9092 , k2:9093 ",
             "CLICKHOUSE_URL": "https://ch.internal:8443",
+            "ANALYTICS_PORT": "9124",
             "PROPTRADE_DATA_DIR": str(tmp_path / "state"),
             "HTTP_HOST": "0.0.0.0",
             "HTTP_PORT": "9001",
@@ -66,6 +67,7 @@ def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
     assert not settings.uses_embedded_broker
     assert settings.clickhouse_url == "https://ch.internal:8443"
     assert not settings.uses_embedded_clickhouse
+    assert settings.analytics_port == 9124
     assert settings.data_dir == tmp_path / "state"
     assert settings.http_host == "0.0.0.0"
     assert settings.http_port == 9001
@@ -140,6 +142,7 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "KAFKA_TOPIC_PREFIX",
         "FEED_PARTITIONS",
         "CLICKHOUSE_URL",
+        "ANALYTICS_PORT",
         "PROPTRADE_DATA_DIR",
         "HTTP_HOST",
         "HTTP_PORT",

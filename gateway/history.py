@@ -1,0 +1,84 @@
+"""The gateway's door to the history store: the analytical queries, off the event loop.
+
+Store calls block (chDB runs the query in this process; clickhouse-connect waits on
+HTTP), so each runs in a worker thread; chDB releases the GIL while it computes. The
+store is opened on first use: a gateway starts, and serves everything else, while the
+analytics process that owns an embedded store is still starting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from analytics import queries, statistics, whatif
+from gateway.errors import NotFound, Unavailable, Unprocessable
+from storage.clickhouse import ServerStore, Store, StoreError
+
+T = TypeVar("T")
+
+
+class History:
+    """Analytical queries for one gateway process."""
+
+    def __init__(self, store: Store | None = None, url: str = "") -> None:
+        self._store = store
+        self._url = url
+        self._lock = threading.Lock()
+
+    def _open(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = ServerStore(self._url)
+            return self._store
+
+    async def _run(self, call: Callable[[Store], T]) -> T:
+        def run() -> T:
+            try:
+                return call(self._open())
+            except StoreError as error:
+                raise Unavailable(f"the history store did not answer: {error}") from error
+
+        return await asyncio.to_thread(run)
+
+    async def statistics(self, tenant: int, account: str, since: int | None,
+                         until: int | None) -> dict[str, Any]:
+        return await self._run(lambda store: statistics.account_statistics(
+            store, tenant, account, since, until))
+
+    async def symbols(self, tenant: int, account: str, since: int | None,
+                      until: int | None) -> list[dict[str, Any]]:
+        return await self._run(lambda store: statistics.symbol_breakdown(
+            store, tenant, account, since, until))
+
+    async def calendar(self, tenant: int, account: str, since: int | None,
+                       until: int | None) -> list[dict[str, Any]]:
+        return await self._run(lambda store: statistics.daily_pnl(
+            store, tenant, account, since, until))
+
+    async def equity(self, tenant: int, account: str, points: int, since: int,
+                     until: int) -> list[dict[str, Any]]:
+        return await self._run(lambda store: queries.equity_curve(
+            store, tenant, account, points, since, until))
+
+    async def cohorts(self, tenant: int, period: str, program: str, since: int,
+                      until: int) -> list[dict[str, Any]]:
+        return await self._run(lambda store: queries.cohorts(
+            store, tenant, period, program, since, until))
+
+    async def exposure(self, tenant: int, top: int) -> dict[str, Any]:
+        return await self._run(lambda store: queries.exposure(store, tenant, top))
+
+    async def what_if(self, tenant: int, program: str, changes: dict[str, Any], since: int,
+                      until: int) -> dict[str, Any]:
+        def run(store: Store) -> dict[str, Any]:
+            try:
+                return whatif.what_if(store, tenant, program, changes, since, until)
+            except whatif.WhatIfError as error:
+                if "no such program" in str(error):
+                    raise NotFound(str(error)) from None
+                raise Unprocessable(str(error)) from None
+
+        return await self._run(run)
