@@ -159,9 +159,28 @@ def _split_statements(sql: str) -> list[str]:
     return [part.strip() for part in re.split(r";\s*$", body, flags=re.M) if part.strip()]
 
 
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_literal(item) for item in value) + "]"
+    return str(value)
+
+
+def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """chDB takes scalars as they are but an array as its ClickHouse literal text."""
+    return {name: _literal(value) if isinstance(value, list | tuple) else value
+            for name, value in (params or {}).items()}
+
+
 class EmbeddedStore(Store):
     """ClickHouse in this process (chDB) on ``path``; queries are serialised by a lock and
-    run without the GIL, so callers may use threads to keep an event loop free."""
+    run without the GIL, so callers may use threads to keep an event loop free.
+
+    chDB runs one embedded server per process, on one directory: several stores in a
+    process (the sink's and the gateway's in ``proptrade up``, the tests') share the
+    directory and differ by database; each has its own session (its own current
+    database)."""
 
     def __init__(self, path: Path | str, database: str = "proptrade") -> None:
         super().__init__(database)
@@ -173,7 +192,11 @@ class EmbeddedStore(Store):
         try:
             self._session = session.Session(str(path))
         except Exception as exc:  # chDB raises plain RuntimeErrors
-            raise StoreError(f"chDB data directory {path}: {exc}") from exc
+            reason = str(exc)
+            if "already initialized" in reason:
+                reason = ("this process already runs chDB on another directory (one per"
+                          f" process): {reason}")
+            raise StoreError(f"chDB data directory {path}: {reason}") from exc
         self._run(f"CREATE DATABASE IF NOT EXISTS {database}", None, None)
         self._run(f"USE {database}", None, None)
         for name, value in _OUTPUT_SETTINGS.items():
@@ -182,7 +205,7 @@ class EmbeddedStore(Store):
     def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str | None) -> bytes:
         with self._lock:
             try:
-                result = self._session.query(sql, fmt or "TSV", params=dict(params or {}))
+                result = self._session.query(sql, fmt or "TSV", params=_chdb_params(params))
             except Exception as exc:
                 raise StoreError(str(exc).strip()) from exc
         return result.bytes() if fmt else b""

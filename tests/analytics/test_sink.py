@@ -1,0 +1,180 @@
+"""The sink on the real broker: the stream recorded once, a redelivery deduplicated, and
+what-if over the recording equal to ``proptrade replay``."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from analytics.records import record_events
+from analytics.sink import Sink, TenantDirectory, run_sink
+from analytics.whatif import merge_variant, what_if
+from storage.clickhouse import EmbeddedStore, Store, migrate
+from storage.database import drop_schema
+from streams import replay
+from streams.broker import EmbeddedBroker
+from streams.checkpoints import CheckpointStore
+from streams.events import Deal
+from streams.feed import publish
+from streams.topics import Topics
+from streams.worker import Worker
+from tests.streams.streamkit import PROGRAMS, make_feed, programs
+
+DSN = "postgresql://localhost:5432/postgres"
+TABLES = ("deals", "accounts", "quotes", "symbols", "risk_events", "equity")
+
+
+@pytest.fixture
+def recorded(broker: EmbeddedBroker, history: EmbeddedStore,
+             chdb_path: Path) -> Iterator[tuple[str, Topics, Store, list]]:
+    """A feed published, run through a worker, and recorded by a sink into chDB."""
+    tag = uuid.uuid4().hex[:10]
+    topics = Topics(f"t{tag}.", partitions=2, quote_partitions=2)
+    schema = f"test_{tag}"
+    events = make_feed(seed=11, accounts=16, steps=2500)
+    store = history
+
+    async def scenario() -> None:
+        await publish(events, broker.bootstrap, topics, speed=0)
+        worker = Worker(broker.bootstrap, topics, programs(), f"w-{tag}",
+                        CheckpointStore(DSN, schema), session_timeout_ms=6000)
+        sink = Sink(store, topics, TenantDirectory(None), max_delay=0.2)
+        sink.know_programs(PROGRAMS)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(worker.run(stop)),
+                 asyncio.create_task(run_sink(broker.bootstrap, sink, stop, f"s-{tag}"))]
+        deals = sum(isinstance(e, Deal) for e in events)
+        deadline = time.monotonic() + 90
+        while _count(store, "deals") < deals or _count(store, "risk_events") == 0:
+            assert time.monotonic() < deadline, "the sink did not record the feed"
+            assert not any(t.done() for t in tasks), [t.result() for t in tasks if t.done()]
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(1.0)  # the last answers and metrics
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+    yield broker.bootstrap, topics, store, events
+    asyncio.run(drop_schema(DSN, schema))
+
+
+def _count(store: Store, table: str) -> int:
+    return int(store.query(f"SELECT count() FROM {table} FINAL").rows[0][0])
+
+
+def _raw_count(store: Store, table: str) -> int:
+    return int(store.query(f"SELECT count() FROM {table}").rows[0][0])
+
+
+def test_the_stream_is_recorded_once_even_when_delivered_twice(recorded) -> None:
+    bootstrap, topics, store, events = recorded
+    deals = sum(isinstance(e, Deal) for e in events)
+    before = {table: _count(store, table) for table in TABLES}
+    assert before["deals"] == deals
+    assert before["accounts"] == 16
+    assert before["symbols"] == 3
+    assert before["risk_events"] > 0 and before["equity"] > 0
+
+    async def again() -> None:
+        # A sink that lost its offsets (a new group) reads every message a second time.
+        sink = Sink(store, topics, TenantDirectory(None), max_delay=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_sink(bootstrap, sink, stop, f"again-{uuid.uuid4()}"))
+        deadline = time.monotonic() + 60
+        while _raw_count(store, "deals") < 2 * deals:
+            assert time.monotonic() < deadline, "the second sink did not read the topics"
+            assert not task.done(), task.result()
+            await asyncio.sleep(0.3)
+        stop.set()
+        await task
+
+    asyncio.run(again())
+    assert _raw_count(store, "deals") == 2 * deals  # the messages really came twice
+    assert {table: _count(store, table) for table in TABLES} == before
+    # The same events imported directly give the same rows.
+    direct = EmbeddedStore(store.path, f"{store.database}_direct")
+    try:
+        migrate(direct)
+        record_events(direct, events)
+        query = ("SELECT account, deal, position, symbol, toString(side), toString(entry),"
+                 " volume, price, toFloat64(profit), toFloat64(commission) FROM deals FINAL"
+                 " ORDER BY account, deal")
+        assert direct.query(query).rows == store.query(query).rows
+    finally:
+        direct.command(f"DROP DATABASE {direct.database}")
+        direct.close()
+
+
+def _replay_outcomes(tmp_path: Path, document: dict, events: list) -> dict[str, dict]:
+    """What `proptrade replay` gives each account of ``document`` under it: its status,
+    and the rule and time of the breach that failed it (or the time it passed)."""
+    paths = []
+    for doc in (document, *[p for p in PROGRAMS if p["id"] != document["id"]]):
+        path = tmp_path / f"{doc['id']}-{uuid.uuid4().hex[:6]}.json"
+        path.write_text(json.dumps(doc))
+        paths.append(str(path))
+    feed = b"".join(msgspec.json.encode(event) + b"\n" for event in events)
+    out, err = io.StringIO(), io.StringIO()
+    assert replay.run(paths, io.BytesIO(feed), out, err) == 0, err.getvalue()
+    first: dict[str, dict] = {}
+    states: dict[str, str] = {}
+    for line in out.getvalue().splitlines():
+        answer = json.loads(line)
+        if answer["type"] == "breach" and answer["action"] == "fail":
+            first.setdefault(answer["account"], {"rule": answer["rule"], "ts": answer["ts"]})
+        elif answer["type"] == "passed":
+            first.setdefault(answer["account"], {"rule": None, "ts": answer["ts"]})
+        elif answer["type"] == "state":
+            states[answer["account"]] = answer["status"]
+    program_of = {e.account: e.program for e in events if type(e).__name__ == "Account"}
+    return {account: {"status": status, **first.get(account, {"rule": None, "ts": None})}
+            for account, status in states.items() if program_of[account] == document["id"]}
+
+
+def test_what_if_with_the_own_rules_changes_nothing_and_tighter_fails_as_replay(
+        recorded, tmp_path: Path) -> None:
+    _, _, store, events = recorded
+    static = next(p for p in PROGRAMS if p["id"] == "static")
+    baseline = _replay_outcomes(tmp_path, static, events)
+    same = what_if(store, 0, "static", {}, 0, 2**62)
+    assert same["accounts"] == len(baseline) == 8
+    assert same["changed"] == []
+    assert same["baseline"]["by_status"] == _statuses(baseline)
+
+    changes = {"rules": {"daily_loss": {"limit": 0.01}}}
+    tighter = what_if(store, 0, "static", changes, 0, 2**62)
+    expected = _replay_outcomes(tmp_path, merge_variant(static, changes), events)
+    assert expected != baseline, "the tighter limit should change some outcome"
+    assert tighter["with_variant"]["by_status"] == _statuses(expected)
+    # Every change what-if reports is what replay under the variant gives, and every
+    # account replay sees change is reported.
+    changed = {c["account"]: c for c in tighter["changed"]}
+    assert set(changed) == {a for a in baseline if baseline[a] != expected[a]}
+    for account, change in changed.items():
+        assert change["before"] == baseline[account]
+        assert change["after"] == expected[account]
+
+
+def _statuses(outcomes: dict[str, dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def test_what_if_refuses_an_invalid_variant_and_an_unknown_program(recorded) -> None:
+    from analytics.whatif import WhatIfError
+
+    _, _, store, _ = recorded
+    with pytest.raises(WhatIfError, match=r"rules.daily_loss"):
+        what_if(store, 0, "static", {"rules": {"daily_loss": {"limit": "lots"}}}, 0, 2**62)
+    with pytest.raises(WhatIfError, match="no such program"):
+        what_if(store, 0, "nope", {}, 0, 2**62)
