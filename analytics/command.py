@@ -52,14 +52,15 @@ async def run_analytics(settings: Settings, store: Store, stop: asyncio.Event, g
     sink.know_programs(programs)
     front = None
     if serve and isinstance(store, EmbeddedStore):
-        from storage.clickhouse_front import serve_front
+        from storage.clickhouse_front import ClickHouseFront
 
-        front = await serve_front(store, "127.0.0.1", settings.analytics_port)
+        front = ClickHouseFront(store)
+        await front.start("127.0.0.1", settings.analytics_port)
     try:
         await run_sink(settings.kafka_bootstrap, sink, stop, group)
     finally:
         if front is not None:
-            front.stop()
+            await front.stop()
 
 
 def main(args: argparse.Namespace) -> int:

@@ -26,10 +26,11 @@ import hashlib
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -159,18 +160,13 @@ def _split_statements(sql: str) -> list[str]:
     return [part.strip() for part in re.split(r";\s*$", body, flags=re.M) if part.strip()]
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_literal(item) for item in value) + "]"
-    return str(value)
+def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """chDB reads a parameter as ClickHouse's escaped text (as the HTTP interface does):
+    format each value the way clickhouse-connect sends it to a server, so a tab, a quote,
+    a None or a list mean the same on both drivers."""
+    from clickhouse_connect.driver.binding import format_bind_value
 
-
-def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """chDB takes scalars as they are but an array as its ClickHouse literal text."""
-    return {name: _literal(value) if isinstance(value, list | tuple) else value
-            for name, value in (params or {}).items()}
+    return {name: format_bind_value(value) for name, value in (params or {}).items()}
 
 
 class EmbeddedStore(Store):
@@ -190,7 +186,7 @@ class EmbeddedStore(Store):
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
-            self._session = session.Session(str(path))
+            self._session: Any = cast(Any, session).Session(str(path))
         except Exception as exc:  # chDB raises plain RuntimeErrors
             reason = str(exc)
             if "already initialized" in reason:
@@ -228,6 +224,12 @@ class EmbeddedStore(Store):
                 self._session.query(sql, "TSV")
             except Exception as exc:
                 raise StoreError(f"insert into {table}: {str(exc).strip()}") from exc
+
+    @contextmanager
+    def exclusive(self) -> Iterator[Any]:
+        """The chDB session with the store's lock held (``storage.clickhouse_front``)."""
+        with self._lock:
+            yield self._session
 
     def close(self) -> None:
         with self._lock:

@@ -117,6 +117,7 @@ DEMO_ACCOUNTS, DEMO_RATE, DEMO_TIME_SCALE = 2_000, 500.0, 1_800.0
 
 
 async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
+    from analytics.command import run_analytics
     from gateway.app import serve
     from gateway.services import Services
     from storage.database import ensure_database
@@ -150,7 +151,8 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
          f"PostgreSQL; metrics at http://127.0.0.1:{port}/metrics")
     _say(f"simulator: {DEMO_ACCOUNTS} accounts on {len(programs)} programs, "
          f"{DEMO_RATE:g} quotes/s, event time ×{DEMO_TIME_SCALE:g}")
-    services = await Services.open(settings, group=f"{group}-gateway")
+    history = _open_history(settings, embedded)
+    services = await Services.open(settings, group=f"{group}-gateway", history=history)
     await seed_demo_program(services)
     listening = asyncio.Event()
     tasks = [
@@ -162,6 +164,8 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
                                             lambda command: demo_broker(simulator, command),
                                             halt)),
         asyncio.create_task(_report(settings.kafka_bootstrap, topics, halt)),
+        asyncio.create_task(run_analytics(settings, history, halt, f"{group}-analytics",
+                                          simulator.programs(), services.pool)),
         asyncio.create_task(serve(services, settings.http_host, settings.http_port, halt,
                                   listening)),
     ]
@@ -179,6 +183,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     halt.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     await services.close()
+    history.close()
     if embedded:
         with contextlib.suppress(Exception):
             await store.open()
@@ -187,6 +192,26 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+def _open_history(settings: Settings, embedded: bool) -> Any:
+    """The history store, migrated. An embedded broker keeps nothing across runs, so
+    neither does the history recorded from it (its feed numbering starts again)."""
+    from storage.clickhouse import EmbeddedStore, migrate, open_store
+
+    history = open_store(settings.clickhouse_url or None, settings.data_dir)
+    if embedded and isinstance(history, EmbeddedStore):
+        history.close()
+        history = EmbeddedStore(settings.data_dir / "chdb", "system")
+        history.command("DROP DATABASE IF EXISTS proptrade SYNC")
+        history.close()
+        history = open_store(None, settings.data_dir)
+    applied = migrate(history)
+    where = (without_password(settings.clickhouse_url) if settings.clickhouse_url else
+             f"chDB in {settings.data_dir / 'chdb'}, served to other processes on "
+             f"http://127.0.0.1:{settings.analytics_port}")
+    _say(f"history: {where} ({len(applied)} migration(s) applied)")
+    return history
 
 
 DEMO_PROGRAM = {

@@ -60,6 +60,7 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
         DATABASE_URL=f"postgresql://localhost:5432/{database}",
         REDIS_PREFIX=f"test:{database}:",
         HTTP_PORT=str(free_port()),
+        ANALYTICS_PORT=str(free_port()),
     )
     env.update(overrides)
     return env
@@ -161,3 +162,102 @@ def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) ->
     assert process.returncode == 0, stderr
     assert stdout.rstrip().endswith("stopped")
     assert not accepts(found[1], int(found[2]))
+
+
+def _call(url: str, body: object = None, token: str | None = None) -> tuple[int, object]:
+    request = urllib.request.Request(url, data=None if body is None else json.dumps(
+        body).encode(), headers={"Content-Type": "application/json",
+                                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def _staff_token(api: str, tmp_path: Path) -> str:
+    """Register a user, verify it from the mail `up` wrote, make it risk staff, log in."""
+    import mailbox
+
+    import asyncpg
+
+    address = "desk@firm.test"
+    status, _ = _call(f"{api}/auth/register", {"email": address,
+                                               "password": "correct horse battery"})
+    assert status == 201
+    box = mailbox.mbox(tmp_path / "data" / "outbox.mbox")
+    deadline = time.monotonic() + 20
+    while not (messages := [m for m in box if m["To"] == address]):
+        assert time.monotonic() < deadline, "no verification mail in the outbox"
+        time.sleep(0.2)
+        box = mailbox.mbox(tmp_path / "data" / "outbox.mbox")
+    body = messages[-1].get_payload()
+    text = body[0].get_payload(decode=True).decode() if isinstance(body, list) else body
+    code = re.search(r"enter this code: (\S+)", text)
+    assert code, text
+    assert _call(f"{api}/auth/verify", {"token": code[1]})[0] == 200
+    database = (tmp_path / "database").read_text()
+
+    async def promote() -> None:
+        connection = await asyncpg.connect(f"postgresql://localhost:5432/{database}")
+        try:
+            await connection.execute("UPDATE users SET role = 'risk' WHERE email = $1", address)
+        finally:
+            await connection.close()
+
+    asyncio.run(promote())
+    status, tokens = _call(f"{api}/auth/login", {"email": address,
+                                                 "password": "correct horse battery"})
+    assert status == 200, tokens
+    return tokens["access_token"]  # type: ignore[index]
+
+
+def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    process = subprocess.Popen([*proptrade_command(), "up"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "ready" in line:
+                break
+        url = re.search(r"gateway: (http://\S+)/api/v1 ", "".join(seen))
+        assert url, seen
+        assert f"served to other processes on http://127.0.0.1:{env['ANALYTICS_PORT']}" \
+            in "".join(seen)
+        api = f"{url[1]}/api/v1"
+        token = _staff_token(api, tmp_path)
+        deadline = time.monotonic() + 60
+        while True:  # the simulator's firm trades; the sink records it within seconds
+            status, cohorts = _call(f"{api}/analytics/cohorts?period=day", token=token)
+            assert status == 200, cohorts
+            if cohorts and sum(c["trades"] or 0 for c in cohorts) > 0:  # type: ignore[union-attr]
+                break
+            assert time.monotonic() < deadline, cohorts
+            time.sleep(1)
+        assert sum(c["accounts"] for c in cohorts) > 100  # type: ignore[union-attr]
+        status, exposure = _call(f"{api}/analytics/exposure?top=5", token=token)
+        assert status == 200, exposure
+        assert exposure["open_positions"] > 0 and exposure["symbols"]  # type: ignore[index]
+        busiest = exposure["most_concentrated"][0]["account"]  # type: ignore[index]
+        status, stats = _call(f"{api}/accounts/{busiest}/statistics", token=token)
+        assert status == 200, stats
+        assert stats["total_deals"] >= 1  # type: ignore[index]
+        status, curve = _call(f"{api}/accounts/{busiest}/equity?points=100", token=token)
+        assert status == 200 and 0 < len(curve) <= 100, curve  # type: ignore[arg-type]
+        # The embedded history is served to other processes (`proptrade import`, gateways).
+        from storage.clickhouse import ServerStore
+
+        front = ServerStore(f"http://127.0.0.1:{env['ANALYTICS_PORT']}")
+        assert front.query("SELECT count() FROM deals").rows[0][0] > 0
+        front.close()
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr

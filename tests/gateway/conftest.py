@@ -26,8 +26,12 @@ import requests
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
+from analytics.sink import Sink as AnalyticsSink
+from analytics.sink import TenantDirectory as AccountTenants
+from analytics.sink import run_sink
 from gateway.app import serve
 from gateway.services import Services
+from storage.clickhouse import Store
 from storage.database import drop_schema
 from storage.migrations import migrate
 from streams.checkpoints import CheckpointStore
@@ -92,8 +96,9 @@ def token_in(message: EmailMessage) -> str:
 class Gateway:
     """A running gateway and what a test needs around it."""
 
-    def __init__(self, sink: Sink, bootstrap: str = "") -> None:
+    def __init__(self, sink: Sink, history: Store, bootstrap: str = "") -> None:
         self.sink = sink
+        self.history = history
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.schema = f"gw_{uuid.uuid4().hex[:10]}"
@@ -115,7 +120,8 @@ class Gateway:
 
         async def run() -> None:
             self.services = await Services.open(self.settings, self.schema,
-                                                group=f"gateway-{self.schema}")
+                                                group=f"gateway-{self.schema}",
+                                                history=self.history)
             self.stop_event = asyncio.Event()
             started = asyncio.Event()
             task = asyncio.create_task(serve(self.services, "127.0.0.1", self.port,
@@ -207,8 +213,8 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
-def gateway(sink: Sink) -> Iterator[Gateway]:
-    running = Gateway(sink)
+def gateway(sink: Sink, history: Store) -> Iterator[Gateway]:
+    running = Gateway(sink, history)
     running.start()
     try:
         yield running
@@ -287,10 +293,10 @@ class Bridge:
 
 
 @pytest.fixture
-def live(sink: Sink, broker: Any) -> Iterator[tuple[Gateway, Bridge]]:
-    """A gateway on the broker, with a risk worker and the test's demo broker, all on the
-    gateway's loop."""
-    running = Gateway(sink, broker.bootstrap)
+def live(sink: Sink, broker: Any, history: Store) -> Iterator[tuple[Gateway, Bridge]]:
+    """A gateway on the broker, with a risk worker, the analytics sink (recording into
+    ``history``) and the test's demo broker, all on the gateway's loop."""
+    running = Gateway(sink, history, broker.bootstrap)
     running.start()
     bridge = Bridge(running)
     stop = asyncio.Event()
@@ -299,8 +305,13 @@ def live(sink: Sink, broker: Any) -> Iterator[tuple[Gateway, Bridge]]:
 
     async def begin() -> None:
         await bridge.start()
+        assert running.services is not None
+        recorder = AnalyticsSink(history, bridge.topics,
+                                 AccountTenants(running.services.pool), max_delay=0.2)
         running.tasks = [asyncio.create_task(worker.run(stop)),
-                         asyncio.create_task(bridge.flush_loop())]
+                         asyncio.create_task(bridge.flush_loop()),
+                         asyncio.create_task(run_sink(broker.bootstrap, recorder, stop,
+                                                      f"analytics-{running.schema}"))]
 
     running.call(begin())
     try:

@@ -17,10 +17,10 @@ EXAMPLES = 12  # per operation: a bounded run
 # schemathesis builds some strategies with Hypothesis APIs Hypothesis now deprecates: its
 # warning, not ours (the suite turns warnings into errors).
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
-def test_every_operation_answers_as_documented(sink, broker) -> None:
+def test_every_operation_answers_as_documented(sink, broker, history) -> None:
     # On the broker, so that operations that open accounts can succeed (without one they
     # answer 503, which the server-error check would count).
-    gateway = Gateway(sink, broker.bootstrap)
+    gateway = Gateway(sink, history, broker.bootstrap)
     gateway.start()
     try:
         check_every_operation(gateway)
