@@ -18,6 +18,9 @@ __all__ = ["ALL_TIME", "cohorts", "equity_curve", "exposure", "sql"]
 #: [since, until) covering every timestamp a DateTime64(6) can hold.
 ALL_TIME = (0, 2**62)
 PERIODS = ("day", "week", "month")
+#: Accounts whose live numbers have not changed for a week (longer than a weekend) are
+#: not live; reading only that window keeps the query off the whole equity history.
+NEAREST_WINDOW_US = 7 * 86_400_000_000
 
 
 @cache
@@ -62,39 +65,31 @@ def cohorts(store: Store, tenant: int, period: str = "month", program: str = "",
 def exposure(store: Store, tenant: int, top: int = 20) -> dict[str, Any]:
     """Where the firm is exposed now: per symbol (net and gross lots, notional, accounts),
     the ``top`` most concentrated accounts, and the ``top`` accounts nearest a floor."""
-    rows = store.query(sql("exposure"), {"tenant": tenant}).dicts()
-    symbols: dict[str, dict[str, Any]] = {}
-    accounts: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = symbols.setdefault(row["symbol"], {
-            "symbol": row["symbol"], "currency": row["currency"], "net_lots": 0.0,
-            "gross_lots": 0.0, "net_notional": 0.0, "gross_notional": 0.0,
-            "positions": 0, "accounts": 0})
-        for key in ("net_lots", "gross_lots", "net_notional", "gross_notional", "positions"):
-            entry[key] += row[key]
-        entry["accounts"] += 1
-        holder = accounts.setdefault(row["account"], {
-            "account": row["account"], "gross_lots": 0.0, "symbols": 0,
-            "largest_symbol": "", "largest_lots": 0.0})
-        holder["gross_lots"] += row["gross_lots"]
-        holder["symbols"] += 1
-        if row["gross_lots"] > holder["largest_lots"]:
-            holder["largest_symbol"], holder["largest_lots"] = row["symbol"], row["gross_lots"]
-    for holder in accounts.values():
-        holder["concentration_pct"] = round(
-            holder["largest_lots"] / holder["gross_lots"] * 100, 2) if holder["gross_lots"] else 0
-    for entry in symbols.values():
-        for key in ("net_lots", "gross_lots"):
-            entry[key] = round(entry[key], 4)
-        for key in ("net_notional", "gross_notional"):
-            entry[key] = round(entry[key], 2)
-    concentrated = sorted(accounts.values(),
-                          key=lambda a: (-a["largest_lots"], a["account"]))[:top]
+    symbols, accounts = [], []
+    for row in store.query(sql("exposure"), {"tenant": tenant, "top": top}).dicts():
+        if row["kind"] == "symbol":
+            symbols.append({
+                "symbol": row["name"], "currency": row["currency"],
+                "net_lots": row["net_lots"], "gross_lots": row["gross_lots"],
+                "net_notional": row["net_notional"], "gross_notional": row["gross_notional"],
+                "positions": row["positions"], "accounts": row["holders"]})
+        else:
+            gross = row["gross_lots"]
+            accounts.append({
+                "account": row["name"], "gross_lots": gross, "symbols": row["holders"],
+                "largest_symbol": row["largest_symbol"], "largest_lots": row["largest_lots"],
+                "concentration_pct": round(row["largest_lots"] / gross * 100, 2) if gross
+                else 0.0})
+    # The latest numbers of the last week: an account unchanged for longer is not live.
+    since = store.query("SELECT toUnixTimestamp64Micro(max(ts)) - {week:Int64} FROM equity"
+                        " WHERE tenant = {tenant:UInt64}",
+                        {"tenant": tenant, "week": NEAREST_WINDOW_US}).rows[0][0] or 0
     nearest = store.query(sql("nearest_floors"), {
-        "tenant": tenant, "since": 0, "limit": top}).dicts()
+        "tenant": tenant, "since": since, "limit": top}).dicts()
     return {
-        "symbols": sorted(symbols.values(), key=lambda s: (-abs(s["net_notional"]), s["symbol"])),
-        "open_positions": sum(s["positions"] for s in symbols.values()),
-        "most_concentrated": concentrated,
+        "symbols": sorted(symbols, key=lambda s: (-abs(s["net_notional"]), s["symbol"])),
+        "open_positions": sum(s["positions"] for s in symbols),
+        "most_concentrated": sorted(accounts, key=lambda a: (-a["largest_lots"],
+                                                             a["account"])),
         "nearest_floors": nearest,
     }

@@ -40,7 +40,7 @@ from streams.events import (
 from streams.outputs import Breach, Objective, Output, Passed, Resumed
 from streams.wire import Answer, MetricsBatch
 
-__all__ = ["TABLES", "Recorder", "record_events"]
+__all__ = ["TABLES", "PositionBook", "Recorder", "record_events"]
 
 TABLES: dict[str, tuple[str, ...]] = {
     "accounts": ("tenant", "account", "program", "opened_at", "initial_balance", "currency",
@@ -58,7 +58,76 @@ TABLES: dict[str, tuple[str, ...]] = {
                "max_loss_floor", "open_positions"),
     "risk_events": ("tenant", "account", "ts", "type", "rule", "action", "equity", "floor",
                     "body", "event_id"),
+    "positions": ("tenant", "account", "position", "symbol", "side", "lots", "open_price",
+                  "opened_at", "updated_at", "seq"),
 }
+
+# Volumes below this are float residue of a closed position (lots have 2 decimals).
+_CLOSED_LOTS = 1e-9
+
+
+class PositionBook:
+    """Every open position's state, kept from the deals as they are recorded, written to
+    the ``positions`` table at each flush for the positions that changed.
+
+    A deal applies once: the book remembers, per account, the highest ``seq`` applied, and
+    a deal at or below it (a redelivery after a restart) is skipped. The state survives a
+    restart through the table itself (:meth:`load`). Closed positions leave memory once
+    written (their row says 0 lots)."""
+
+    def __init__(self) -> None:
+        # (tenant, account, position) -> [symbol, side, lots, open_price, opened, updated, seq]
+        self.open: dict[tuple[int, str, str], list[Any]] = {}
+        self.applied: dict[tuple[int, str], int] = {}
+        self.touched: set[tuple[int, str, str]] = set()
+
+    def apply(self, tenant: int, deal: Deal, ts: int, seq: int) -> None:
+        if seq <= self.applied.get((tenant, deal.account), -1):
+            return
+        self.applied[tenant, deal.account] = seq
+        key = (tenant, deal.account, str(deal.position))
+        state = self.open.get(key)
+        if deal.entry == "in":
+            if state is None or state[2] <= _CLOSED_LOTS:
+                self.open[key] = [deal.symbol, deal.side, deal.volume, deal.price, ts, ts, seq]
+            else:
+                lots = state[2] + deal.volume
+                state[3] = (state[3] * state[2] + deal.price * deal.volume) / lots
+                state[2], state[5], state[6] = lots, ts, seq
+        elif state is not None:
+            state[2] = max(0.0, state[2] - deal.volume)
+            state[5], state[6] = ts, seq
+        else:
+            return  # closes a position opened before the recording began
+        self.touched.add(key)
+
+    def write(self, columns: dict[str, list[Any]]) -> int:
+        """The changed positions as rows of ``positions``; forgets the closed ones."""
+        for key in self.touched:
+            state = self.open[key]
+            values = (*key, state[0], state[1], state[2], state[3], state[4], state[5],
+                      state[6])
+            for column, value in zip(columns.values(), values, strict=True):
+                column.append(value)
+            if state[2] <= _CLOSED_LOTS:
+                del self.open[key]
+        count = len(self.touched)
+        self.touched.clear()
+        return count
+
+    def load(self, store: Store) -> None:
+        """The open positions and the last deal applied per account, from the table."""
+        for tenant, account, seq in store.query(
+                "SELECT tenant, account, max(seq) FROM positions GROUP BY tenant, account").rows:
+            self.applied[int(tenant), account] = int(seq)
+        for (tenant, account, position, symbol, side, lots, price, opened, updated,
+             seq) in store.query(
+                "SELECT tenant, account, position, symbol, toString(side), lots, open_price,"
+                " toUnixTimestamp64Micro(opened_at), toUnixTimestamp64Micro(updated_at), seq"
+                " FROM positions FINAL WHERE lots > {closed:Float64}",
+                {"closed": _CLOSED_LOTS}).rows:
+            self.open[int(tenant), account, position] = [symbol, side, lots, price, opened,
+                                                         updated, int(seq)]
 
 _json = msgspec.json.Encoder()
 _NAN = math.nan
@@ -79,6 +148,7 @@ class Recorder:
         self.columns: dict[str, dict[str, list[Any]]] = {
             table: {name: [] for name in names} for table, names in TABLES.items()}
         self.rows = 0
+        self.book = PositionBook()
         self._initial_balances: dict[str, float] = {}
 
     def _append(self, table: str, *values: Any) -> None:
@@ -91,6 +161,7 @@ class Recorder:
         if isinstance(event, Quote):
             self._append("quotes", to_micros(event.ts), event.symbol, event.bid, event.ask, seq)
         elif isinstance(event, Deal):
+            self.book.apply(tenant, event, to_micros(event.ts), seq)
             self._append(
                 "deals", tenant, event.account, to_micros(event.ts), str(event.deal),
                 str(event.position), event.symbol, event.side, event.entry, event.volume,
@@ -163,6 +234,7 @@ class Recorder:
 
     def flush(self, store: Store) -> int:
         """Insert every buffered row (one insert per table with rows); returns the count."""
+        self.rows += self.book.write(self.columns["positions"])
         written = 0
         for table, columns in self.columns.items():
             first = next(iter(columns.values()))
@@ -179,6 +251,7 @@ def record_events(store: Store, events: Iterable[Event], *, tenant: int = 0,
     """Write ``events`` (a file's, in order) to ``store``; their seq is their place in
     ``events`` from ``first_seq``. Returns the number of rows written."""
     recorder = Recorder()
+    recorder.book.load(store)
     for seq, event in enumerate(events, start=first_seq):
         recorder.add_event(event, tenant=tenant, seq=seq, event_id=f"{source}:{seq}")
     return recorder.flush(store)

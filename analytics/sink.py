@@ -163,6 +163,7 @@ async def run_sink(bootstrap: str, sink: Sink, stop: asyncio.Event, group: str,
 
     topics = sink.topics
     await ensure_topics(bootstrap, topics)
+    await asyncio.to_thread(sink.recorder.book.load, sink.store)
     consumer = AIOKafkaConsumer(
         topics.accounts, topics.quotes, topics.metrics, topics.events,
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,

@@ -29,7 +29,8 @@ from streams.worker import Worker
 from tests.streams.streamkit import PROGRAMS, make_feed, programs
 
 DSN = "postgresql://localhost:5432/postgres"
-TABLES = ("deals", "accounts", "quotes", "symbols", "risk_events", "equity")
+BOOK = "SELECT account, position, lots, open_price FROM positions FINAL ORDER BY 1, 2"
+TABLES = ("deals", "accounts", "quotes", "symbols", "risk_events", "equity", "positions")
 
 
 @pytest.fixture
@@ -82,6 +83,19 @@ def test_the_stream_is_recorded_once_even_when_delivered_twice(recorded) -> None
     assert before["accounts"] == 16
     assert before["symbols"] == 3
     assert before["risk_events"] > 0 and before["equity"] > 0
+    # The position book holds the positions the feed left open, with their volumes.
+    left: dict[tuple[str, str], float] = {}
+    for event in events:
+        if isinstance(event, Deal):
+            key = (event.account, str(event.position))
+            left[key] = left.get(key, 0.0) + (event.volume if event.entry == "in"
+                                              else -event.volume)
+    assert store.query("SELECT account, position, round(lots, 6) FROM positions FINAL"
+                       " WHERE lots > 1e-9 ORDER BY 1, 2").rows == [
+        [account, position, round(lots, 6)] for (account, position), lots in sorted(
+            left.items()) if lots > 1e-9]
+
+    book = store.query(BOOK).rows
 
     async def again() -> None:
         # A sink that lost its offsets (a new group) reads every message a second time.
@@ -99,6 +113,7 @@ def test_the_stream_is_recorded_once_even_when_delivered_twice(recorded) -> None
     asyncio.run(again())
     assert _raw_count(store, "deals") == 2 * deals  # the messages really came twice
     assert {table: _count(store, table) for table in TABLES} == before
+    assert store.query(BOOK).rows == book  # redelivered deals did not apply twice
     # The same events imported directly give the same rows.
     direct = EmbeddedStore(store.path, f"{store.database}_direct")
     try:
