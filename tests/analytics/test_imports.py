@@ -25,9 +25,10 @@ from analytics.imports import command as import_command
 from analytics.imports.values import normalize_number
 from streams import replay
 from streams.events import Account, Balance, Deal, Event, Symbol, json_decoder
+from tests.analytics import MT_REPORTS
 
 HERE = Path(__file__).parent / "reports"
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "mt-reports"
+REAL = MT_REPORTS
 TESTER = REAL / "mt5-tester-didinska-GoldHedgeRecovery-v330.html"
 FTMO = REAL / "mt5-history-propfirm-ftmo-1512497509.xlsx"
 HISTORY_EN = HERE / "mt5-history-en.html"

@@ -24,11 +24,14 @@ from streams.broker import EmbeddedBroker
 from streams.checkpoints import CheckpointStore
 from streams.events import Deal
 from streams.feed import publish
+from streams.program import parse_program
 from streams.topics import Topics
 from streams.worker import Worker
+from tests.analytics import MT_REPORTS
 from tests.streams.streamkit import PROGRAMS, make_feed, programs
 
 DSN = "postgresql://localhost:5432/postgres"
+REPORTS = MT_REPORTS
 BOOK = "SELECT account, position, lots, open_price FROM positions FINAL ORDER BY 1, 2"
 TABLES = ("deals", "accounts", "quotes", "symbols", "risk_events", "equity", "positions")
 
@@ -193,3 +196,55 @@ def test_what_if_refuses_an_invalid_variant_and_an_unknown_program(recorded) -> 
         what_if(store, 0, "static", {"rules": {"daily_loss": {"limit": "lots"}}}, 0, 2**62)
     with pytest.raises(WhatIfError, match="no such program"):
         what_if(store, 0, "nope", {}, 0, 2**62)
+
+
+@pytest.mark.parametrize("report_name", [
+    "mt5-tester-didinska-GoldHedgeRecovery-v330.html",
+    "mt5-history-propfirm-ftmo-1512497509.xlsx"])
+def test_a_report_through_the_stream_gives_the_statistics_of_its_direct_import(
+        broker: EmbeddedBroker, history: EmbeddedStore, report_name: str) -> None:
+    """broker → worker → sink → query equals the same feed imported directly (and both
+    equal what MetaTrader printed, which test_statistics checks for the import)."""
+    from analytics.imports import read_report
+    from analytics.statistics import account_statistics, daily_pnl, symbol_breakdown
+
+    report = read_report(REPORTS / report_name)
+    program = {"id": "imported", "initial_balance": report.initial_balance,
+               "currency": report.currency, "rules": {}}
+    tag = uuid.uuid4().hex[:10]
+    topics = Topics(f"r{tag}.", partitions=2, quote_partitions=1)
+    schema = f"test_{tag}"
+
+    async def scenario() -> None:
+        await publish(report.events, broker.bootstrap, topics, speed=0)
+        worker = Worker(broker.bootstrap, topics, [parse_program(program)], f"w-{tag}",
+                        CheckpointStore(DSN, schema), session_timeout_ms=6000)
+        sink = Sink(history, topics, TenantDirectory(None), max_delay=0.2)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(worker.run(stop)),
+                 asyncio.create_task(run_sink(broker.bootstrap, sink, stop, f"s-{tag}"))]
+        deals = sum(isinstance(e, Deal) for e in report.events)
+        deadline = time.monotonic() + 60
+        while _count(history, "deals") < deals:
+            assert time.monotonic() < deadline, "the sink did not record the report"
+            await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        asyncio.run(drop_schema(DSN, schema))
+    direct = EmbeddedStore(history.path, f"{history.database}_direct")
+    try:
+        migrate(direct)
+        record_events(direct, report.events)
+        for query in (account_statistics, symbol_breakdown, daily_pnl):
+            streamed = query(history, 0, report.account)
+            assert streamed == query(direct, 0, report.account), query.__name__
+        stats = account_statistics(history, 0, report.account)
+        assert stats["total_trades"] == int(report.printed["total_trades"])
+        assert f"{stats['total_net_profit']:.2f}" == report.printed["total_net_profit"]
+    finally:
+        direct.command(f"DROP DATABASE {direct.database}")
+        direct.close()
