@@ -240,17 +240,17 @@ class Recorder:
         self.rows += self.book.write(self.columns["positions"])
         for table, rows in self.pending.items():
             if rows:
-                for column, values in zip(self.columns[table].values(), zip(*rows, strict=True),
-                                          strict=True):
-                    column.extend(values)
+                for column, cells in zip(self.columns[table].values(), zip(*rows, strict=True),
+                                         strict=True):
+                    column.extend(cells)
                 rows.clear()
         written = 0
         for table, columns in self.columns.items():
             first = next(iter(columns.values()))
             if first:
                 written += store.insert(table, columns)
-                for values in columns.values():
-                    values.clear()
+                for column in columns.values():
+                    column.clear()
         self.rows = 0
         return written
 
