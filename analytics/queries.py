@@ -18,6 +18,7 @@ __all__ = ["ALL_TIME", "cohorts", "equity_curve", "exposure", "sql"]
 #: [since, until) covering every timestamp a DateTime64(6) can hold.
 ALL_TIME = (0, 2**62)
 PERIODS = ("day", "week", "month")
+HOUR_US = 3_600_000_000
 #: Accounts whose live numbers have not changed for a week (longer than a weekend) are
 #: not live; reading only that window keeps the query off the whole equity history.
 NEAREST_WINDOW_US = 7 * 86_400_000_000
@@ -34,9 +35,17 @@ def equity_curve(store: Store, tenant: int, account: str, points: int = 1000,
     """At most ``points`` samples ``{ts, equity, balance}`` in time order, keeping each
     bucket's first, lowest, highest and last equity (so no drawdown disappears)."""
     buckets = max(1, points // 4)
-    rows = store.query(sql("equity_curve"), {
-        "tenant": tenant, "account": account, "since": since, "until": until,
-        "buckets": buckets}).rows
+    scope = {"tenant": tenant, "account": account, "since": since, "until": until}
+    first, last = store.query(
+        "SELECT min(first_t), max(last_t) FROM equity_hourly WHERE tenant = {tenant:UInt64}"
+        " AND account = {account:String} AND hour >= toDateTime(intDiv({since:Int64},"
+        " 3600000000) * 3600, 'UTC') AND hour < toDateTime(least(intDiv({until:Int64},"
+        " 1000000), 4294967295), 'UTC')", scope).rows[0]
+    # Buckets of an hour or more: from the hourly rollup (8,760 rows a year instead of
+    # 525,600 one-minute samples); shorter ones from the samples.
+    span = min(until, last or 0) - max(since, first or 0)
+    name = "equity_curve_hourly" if span >= buckets * HOUR_US else "equity_curve"
+    rows = store.query(sql(name), {**scope, "buckets": buckets}).rows
     curve: list[dict[str, Any]] = []
     for row in rows:
         picked = {(row[i], row[i + 1], row[i + 2]) for i in (1, 4, 7, 10)}

@@ -21,7 +21,7 @@ import clickhouse_connect
 import pytest
 import requests
 
-from storage.clickhouse import EmbeddedStore, ServerStore, StoreError, migrate
+from storage.clickhouse import MIGRATIONS, EmbeddedStore, ServerStore, StoreError, migrate
 from storage.clickhouse_front import FrontThread, escape_param, shape_of
 
 PASSWORD = "front secret"
@@ -29,6 +29,8 @@ DEALS_SQL = (
     "SELECT account, toUnixTimestamp64Micro(ts) AS ts, deal, symbol, side, entry, volume,"
     " price, profit, commission, swap, fee, has_profit, seq, event_id"
     " FROM deals FINAL WHERE account = {account:String} ORDER BY ts, deal")
+
+ALL_MIGRATIONS = sorted(path.name for path in MIGRATIONS.glob("*.sql"))
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def deals(account: str, start: int = 0) -> dict[str, list[Any]]:
 
 
 def test_migrate_through_the_front(embedded, remote):
-    assert migrate(remote) == ["0001_history.sql"]
+    assert migrate(remote) == ALL_MIGRATIONS
     assert migrate(embedded) == []  # the same directory: applied once, seen by both
     tables = "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name"
     assert remote.query(tables) == embedded.query(tables)
@@ -247,7 +249,7 @@ def test_another_database_through_the_front(front, embedded):
     elsewhere = f"{embedded.database}_other"
     other = server_store(front, elsewhere)
     try:
-        assert migrate(other) == ["0001_history.sql"]
+        assert migrate(other) == ALL_MIGRATIONS
         other.insert("deals", deals("there"))
         assert len(other.query(DEALS_SQL, {"account": "there"}).rows) == 3
     finally:
