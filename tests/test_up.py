@@ -185,12 +185,17 @@ def _staff_token(api: str, tmp_path: Path) -> str:
     status, _ = _call(f"{api}/auth/register", {"email": address,
                                                "password": "correct horse battery"})
     assert status == 201
-    box = mailbox.mbox(tmp_path / "data" / "outbox.mbox")
+    def mails() -> list:
+        box = mailbox.mbox(tmp_path / "data" / "outbox.mbox")
+        try:
+            return [m for m in box if m["To"] == address]
+        finally:
+            box.close()
+
     deadline = time.monotonic() + 20
-    while not (messages := [m for m in box if m["To"] == address]):
+    while not (messages := mails()):
         assert time.monotonic() < deadline, "no verification mail in the outbox"
         time.sleep(0.2)
-        box = mailbox.mbox(tmp_path / "data" / "outbox.mbox")
     body = messages[-1].get_payload()
     text = body[0].get_payload(decode=True).decode() if isinstance(body, list) else body
     code = re.search(r"enter this code: (\S+)", text)
@@ -256,6 +261,7 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
         front.close()
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=20)
+        assert stdout.rstrip().endswith("stopped")
     finally:
         if process.poll() is None:
             process.kill()
