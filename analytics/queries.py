@@ -37,17 +37,23 @@ def equity_curve(store: Store, tenant: int, account: str, points: int = 1000,
     buckets = max(1, points // 4)
     scope = {"tenant": tenant, "account": account, "since": since, "until": until}
     first, last = store.query(
-        "SELECT min(first_t), max(last_t) FROM equity_hourly WHERE tenant = {tenant:UInt64}"
+        "SELECT min(first).1, max(last).1 FROM equity_hourly WHERE tenant = {tenant:UInt64}"
         " AND account = {account:String} AND hour >= toDateTime(intDiv({since:Int64},"
         " 3600000000) * 3600, 'UTC') AND hour < toDateTime(least(intDiv({until:Int64},"
         " 1000000), 4294967295), 'UTC')", scope).rows[0]
     # Buckets of an hour or more: from the hourly rollup (8,760 rows a year instead of
     # 525,600 one-minute samples); shorter ones from the samples.
-    span = min(until, last or 0) - max(since, first or 0)
-    name = "equity_curve_hourly" if span >= buckets * HOUR_US else "equity_curve"
-    rows = store.query(sql(name), {**scope, "buckets": buckets}).rows
+    t0, t1 = max(since, first or 0), min(until - 1, last or 0)
     curve: list[dict[str, Any]] = []
-    for row in rows:
+    if t1 - t0 >= buckets * HOUR_US:
+        rows = store.query(sql("equity_curve_hourly"), {
+            **scope, "buckets": buckets, "t0": t0, "span": t1 - t0 + 1}).rows
+        for _, head, tail, low, high in rows:
+            picked = {tuple(head), tuple(tail), tuple(low[1:]), (-high[1], *high[2:])}
+            curve.extend({"ts": ts, "equity": equity, "balance": balance}
+                         for ts, equity, balance in sorted(picked))
+        return curve
+    for row in store.query(sql("equity_curve"), {**scope, "buckets": buckets}).rows:
         picked = {(row[i], row[i + 1], row[i + 2]) for i in (1, 4, 7, 10)}
         for ts, equity, balance in sorted(picked):
             curve.append({"ts": ts, "equity": equity, "balance": balance})
