@@ -228,12 +228,17 @@ async def _drive_sink(sink: Sink, messages: list[Message]) -> dict[str, float]:
     end. Returns the seconds spent in :meth:`Sink.add` (decode + rows) per kind."""
     spent: dict[str, float] = {}
     clock = time.perf_counter
+    inserting: asyncio.Task[int] | None = None
     for offset, message in enumerate(messages):
         started = clock()
         await sink.add(message.topic, 0, offset, message.value)
         spent[message.kind] = spent.get(message.kind, 0.0) + clock() - started
-        if sink.due():
-            await sink.flush()
+        if sink.due():  # as run_sink: one insert in flight while the next batch is read
+            if inserting is not None:
+                await inserting
+            inserting = sink.start_flush()
+    if inserting is not None:
+        await inserting
     await sink.flush()
     return spent
 

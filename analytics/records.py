@@ -40,7 +40,7 @@ from streams.events import (
 from streams.outputs import Breach, Objective, Output, Passed, Resumed
 from streams.wire import Answer, MetricsBatch
 
-__all__ = ["TABLES", "PositionBook", "Recorder", "record_events"]
+__all__ = ["TABLES", "PositionBook", "Recorder", "insert_tables", "record_events"]
 
 TABLES: dict[str, tuple[str, ...]] = {
     "accounts": ("tenant", "account", "program", "opened_at", "initial_balance", "currency",
@@ -235,24 +235,31 @@ class Recorder:
             np.frombuffer(batch.open_positions, dtype=np.int32).tolist())
         self.rows += count
 
-    def flush(self, store: Store) -> int:
-        """Insert every buffered row (one insert per table with rows); returns the count."""
-        self.rows += self.book.write(self.columns["positions"])
+    def detach(self) -> dict[str, dict[str, list[Any]]]:
+        """Hand over every buffered row as columns per table (tables with rows only) and
+        start empty; the position book keeps its state."""
+        self.book.write(self.columns["positions"])
         for table, rows in self.pending.items():
             if rows:
                 for column, cells in zip(self.columns[table].values(), zip(*rows, strict=True),
                                          strict=True):
                     column.extend(cells)
                 rows.clear()
-        written = 0
-        for table, columns in self.columns.items():
-            first = next(iter(columns.values()))
-            if first:
-                written += store.insert(table, columns)
-                for column in columns.values():
-                    column.clear()
+        taken = {table: columns for table, columns in self.columns.items()
+                 if next(iter(columns.values()))}
+        for table in taken:
+            self.columns[table] = {name: [] for name in TABLES[table]}
         self.rows = 0
-        return written
+        return taken
+
+    def flush(self, store: Store) -> int:
+        """Insert every buffered row (one insert per table with rows); returns the count."""
+        return insert_tables(store, self.detach())
+
+
+def insert_tables(store: Store, tables: dict[str, dict[str, list[Any]]]) -> int:
+    """Insert what :meth:`Recorder.detach` handed over; returns the number of rows."""
+    return sum(store.insert(table, columns) for table, columns in tables.items())
 
 
 def record_events(store: Store, events: Iterable[Event], *, tenant: int = 0,

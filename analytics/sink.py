@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from analytics.records import Recorder
+from analytics.records import Recorder, insert_tables
 from storage.clickhouse import Store
 from streams.events import Event, ProgramDefinition, msgpack_decoder
 from streams.topics import ACCOUNT_EVENTS, Topics, ensure_topics
@@ -146,14 +146,21 @@ class Sink:
         return self.first_at is not None and time.monotonic() - self.first_at >= self.max_delay
 
     async def flush(self) -> int:
-        """Insert what is buffered (in a thread: the store's call blocks)."""
-        if not self.recorder.rows:
-            self.first_at = None
-            return 0
+        """Insert what is buffered and wait for it."""
+        return await self.start_flush()
+
+    def start_flush(self) -> asyncio.Task[int]:
+        """Insert what is buffered in a thread (chDB computes without the GIL) while the
+        caller goes on reading into empty buffers: decoding and inserting overlap."""
         self.first_at = None
-        written = await asyncio.to_thread(self.recorder.flush, self.store)
-        self.written += written
-        return written
+        tables = self.recorder.detach()
+
+        async def insert() -> int:
+            written = await asyncio.to_thread(insert_tables, self.store, tables)
+            self.written += written
+            return written
+
+        return asyncio.ensure_future(insert())
 
 
 async def run_sink(bootstrap: str, sink: Sink, stop: asyncio.Event, group: str,
@@ -169,18 +176,32 @@ async def run_sink(bootstrap: str, sink: Sink, stop: asyncio.Event, group: str,
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
         auto_offset_reset="earliest", fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20)
     await consumer.start()
+    read: dict[Any, int] = {}  # partition -> the offset after the last message added
+    inserting: tuple[asyncio.Task[int], dict[Any, int]] | None = None
+
+    async def finish(flush: tuple[asyncio.Task[int], dict[Any, int]] | None) -> None:
+        # Offsets are committed once the insert holding their rows is done: a crash
+        # re-reads, never skips.
+        if flush is None:
+            return
+        written = await flush[0]
+        if flush[1]:
+            await consumer.commit(flush[1])
+        if on_flush is not None:
+            await on_flush(written)
+
     try:
         while not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=100, max_records=5000)
             for tp, records in fetched.items():
                 for record in records:
                     await sink.add(tp.topic, tp.partition, record.offset, record.value)
+                if records:
+                    read[tp] = records[-1].offset + 1
             if sink.due():
-                written = await sink.flush()
-                await consumer.commit()
-                if on_flush is not None:
-                    await on_flush(written)
-        await sink.flush()
-        await consumer.commit()
+                await finish(inserting)  # one insert at a time, in order
+                inserting = (sink.start_flush(), dict(read))
+        await finish(inserting)
+        await finish((sink.start_flush(), dict(read)))
     finally:
         await consumer.stop()
