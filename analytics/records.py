@@ -134,8 +134,17 @@ _STATUS_ARRAY = np.array(STATUS_NAMES, dtype=object)
 _NAN = math.nan
 
 
-def _money(value: float | None) -> float:
-    return 0.0 if value is None else value
+# Decimal(18, 2) holds up to 9.2e16; a feed amount beyond a trillion is a broken value.
+_MONEY_LIMIT = 1e12
+
+
+def _money(value: float | None, name: str = "amount") -> float:
+    """A money value the store can hold exactly; ValueError (naming it) otherwise."""
+    if value is None:
+        return 0.0
+    if not math.isfinite(value) or abs(value) >= _MONEY_LIMIT:
+        raise ValueError(f"{name}: {value!r} is not a storable amount of money")
+    return value
 
 
 def _ts(text: str) -> int:
@@ -164,20 +173,22 @@ class Recorder:
         if isinstance(event, Quote):
             self._append("quotes", to_micros(event.ts), event.symbol, event.bid, event.ask, seq)
         elif isinstance(event, Deal):
-            self.book.apply(tenant, event, to_micros(event.ts), seq)
+            money = (_money(event.profit, "profit"), _money(event.commission, "commission"),
+                     _money(event.swap, "swap"), _money(event.fee, "fee"))  # checked first
+            ts = to_micros(event.ts)
+            self.book.apply(tenant, event, ts, seq)
             self._append(
-                "deals", tenant, event.account, to_micros(event.ts), str(event.deal),
-                str(event.position), event.symbol, event.side, event.entry, event.volume,
-                event.price, _money(event.profit), _money(event.commission),
-                _money(event.swap), _money(event.fee), event.profit is not None, seq,
-                str(event.deal))
+                "deals", tenant, event.account, ts, str(event.deal), str(event.position),
+                event.symbol, event.side, event.entry, event.volume, event.price, *money,
+                event.profit is not None, seq, str(event.deal))
         elif isinstance(event, Balance):
             self._append("balance_operations", tenant, event.account, to_micros(event.ts),
-                         event.amount, event.kind, seq, event_id)
+                         _money(event.amount), event.kind, seq, event_id)
         elif isinstance(event, Account):
             balance = event.balance
             if balance is None:
                 balance = self._initial_balances.get(event.program, 0.0)
+            _money(balance, "balance")
             self._append("accounts", tenant, event.account, event.program,
                          to_micros(event.ts), balance, event.currency or "", seq, event_id)
         elif isinstance(event, Swap | Equity):
@@ -196,6 +207,16 @@ class Recorder:
                 self._initial_balances[program] = float(initial)
             self._append("programs", program, _json.encode(event.document).decode(), seq,
                          event_id)
+
+    def load(self, store: Store) -> None:
+        """What a restarted writer must remember: the position book and the programs'
+        initial balances (for accounts that open without one)."""
+        self.book.load(store)
+        for program, initial in store.query(
+                "SELECT program, JSONExtractFloat(document, 'initial_balance')"
+                " FROM programs FINAL").rows:
+            if initial:
+                self._initial_balances.setdefault(program, float(initial))
 
     def know_program(self, program: str, initial_balance: float) -> None:
         """The initial balance of ``program``, for accounts that open without one."""
@@ -263,11 +284,21 @@ def insert_tables(store: Store, tables: dict[str, dict[str, list[Any]]]) -> int:
 
 
 def record_events(store: Store, events: Iterable[Event], *, tenant: int = 0,
-                  source: str = "import", first_seq: int = 1) -> int:
-    """Write ``events`` (a file's, in order) to ``store``; their seq is their place in
-    ``events`` from ``first_seq``. Returns the number of rows written."""
+                  source: str = "import") -> int:
+    """Write ``events`` (a file's, in time order) to ``store``; returns the rows written.
+
+    A file has no feed numbering: an event's ``seq`` is its time in µs × 1,000 plus its
+    place among the file's events of the same instant. Two reports of one account that
+    overlap (last month's, this month's) so give the same events the same seq — and the
+    same id, so they are stored once — and the position book applies each deal once."""
     recorder = Recorder()
-    recorder.book.load(store)
-    for seq, event in enumerate(events, start=first_seq):
+    recorder.load(store)
+    previous, same = -1, 0
+    for event in events:
+        ts = getattr(event, "ts", None)
+        moment = to_micros(ts) if ts is not None else max(previous, 0)
+        same = same + 1 if moment == previous else 0
+        previous = moment
+        seq = moment * 1000 + same
         recorder.add_event(event, tenant=tenant, seq=seq, event_id=f"{source}:{seq}")
     return recorder.flush(store)

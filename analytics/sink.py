@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,8 +37,13 @@ __all__ = ["Sink", "TenantDirectory", "run_sink"]
 log = logging.getLogger("proptrade.sink")
 
 # A tenant lookup for accounts the platform does not know is repeated after this many
-# seconds: a challenge's account can reach the feed a moment before its row commits.
+# seconds (an account the platform has just opened may be looked up before its row commits).
 UNKNOWN_RECHECK_SECONDS = 10.0
+# The platform names the accounts it opens T<tenant>C<challenge>P<phase>[R<attempt>]
+# (gateway.challenges.login_for), and asks the broker to open them inside the transaction
+# that records them: their first events can arrive before the row is visible, so their
+# tenant is read from the name rather than defaulted.
+PLATFORM_LOGIN = re.compile(r"T(\d+)C\d+P\d+(?:R\d+)?")
 
 
 class TenantDirectory:
@@ -76,7 +82,12 @@ class TenantDirectory:
 
     def tenant(self, account: str) -> int:
         found = self.known.get(account)
-        return found if found is not None else (self._default or 0)
+        if found is not None:
+            return found
+        platform = PLATFORM_LOGIN.fullmatch(account)
+        if platform is not None and self.pool is not None:
+            return int(platform.group(1))
+        return self._default or 0
 
 
 @dataclass
@@ -130,8 +141,12 @@ class Sink:
         for seq, event in events:
             tenant = (self.tenants.tenant(event.account)
                       if isinstance(event, ACCOUNT_EVENTS) else 0)
-            self.recorder.add_event(event, tenant=tenant, seq=seq,
-                                    event_id=f"{batch.source}:{seq}")
+            try:
+                self.recorder.add_event(event, tenant=tenant, seq=seq,
+                                        event_id=f"{batch.source}:{seq}")
+            except ValueError as error:  # a value the store cannot hold: this event only
+                self.skipped += 1
+                log.warning("%s event %d not recorded: %s", batch.source, seq, error)
 
     def know_programs(self, programs: Iterable[dict[str, Any]]) -> None:
         """Programs the workers were started with (not in the feed): recorded, so replays
@@ -170,7 +185,7 @@ async def run_sink(bootstrap: str, sink: Sink, stop: asyncio.Event, group: str,
 
     topics = sink.topics
     await ensure_topics(bootstrap, topics)
-    await asyncio.to_thread(sink.recorder.book.load, sink.store)
+    await asyncio.to_thread(sink.recorder.load, sink.store)
     consumer = AIOKafkaConsumer(
         topics.accounts, topics.quotes, topics.metrics, topics.events,
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from analytics.records import record_events
@@ -14,15 +13,14 @@ __all__ = ["import_events"]
 def import_events(report: Any, tenant: int = 0) -> int:
     """Write a report's events to the history store the settings name; returns the rows.
 
-    The event ids come from the file's content (``import:<sha256 prefix>:<n>``), so
-    importing the same file twice leaves one copy; deals are keyed by their ticket."""
+    Events are keyed by their time and deals by their ticket (``records.record_events``),
+    so importing a file twice, or two reports that overlap, stores each event once."""
     from analytics.command import open_history
     from streams.settings import load_settings
 
-    digest = hashlib.sha256(report.path.read_bytes()).hexdigest()[:12]
     store = open_history(load_settings())
     try:
         migrate(store)
-        return record_events(store, report.events, tenant=tenant, source=f"import:{digest}")
+        return record_events(store, report.events, tenant=tenant, source=f"import:{tenant}")
     finally:
         store.close()

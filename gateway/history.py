@@ -9,6 +9,7 @@ analytics process that owns an embedded store is still starting.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from gateway.errors import NotFound, Unavailable, Unprocessable
 from storage.clickhouse import ServerStore, Store, StoreError
 
 T = TypeVar("T")
+log = logging.getLogger("proptrade.history")
 
 
 class History:
@@ -39,9 +41,20 @@ class History:
             try:
                 return call(self._open())
             except StoreError as error:
-                raise Unavailable(f"the history store did not answer: {error}") from error
+                # ClickHouse's text names tables and SQL: for the operator's log only.
+                log.error("history store: %s", error)
+                raise Unavailable("the history store did not answer; try again") from None
 
         return await asyncio.to_thread(run)
+
+    async def has_account(self, tenant: int, account: str) -> bool:
+        """Whether the tenant's history holds the account (opened, or traded)."""
+        return await self._run(lambda store: bool(store.query(
+            "SELECT count() FROM accounts WHERE tenant = {tenant:UInt64} AND account ="
+            " {account:String}", {"tenant": tenant, "account": account}).rows[0][0]
+            or store.query(
+            "SELECT count() FROM deals WHERE tenant = {tenant:UInt64} AND account ="
+            " {account:String}", {"tenant": tenant, "account": account}).rows[0][0]))
 
     async def statistics(self, tenant: int, account: str, since: int | None,
                          until: int | None) -> dict[str, Any]:
@@ -74,6 +87,11 @@ class History:
     async def what_if(self, tenant: int, program: str, changes: dict[str, Any], since: int,
                       until: int) -> dict[str, Any]:
         def run(store: Store) -> dict[str, Any]:
+            # Programs are not tenant-scoped in the store: only a program the tenant's
+            # own accounts ran under may be re-run (and its document shown).
+            if not store.query("SELECT count() FROM accounts WHERE tenant = {t:UInt64} AND"
+                               " program = {p:String}", {"t": tenant, "p": program}).rows[0][0]:
+                raise NotFound(f"program {program!r}: no account of this firm ran under it")
             try:
                 return whatif.what_if(store, tenant, program, changes, since, until)
             except whatif.WhatIfError as error:

@@ -146,8 +146,9 @@ def _conversion(name: str, kind: str) -> tuple[str, str]:
         return f"fromUnixTimestamp64Micro(toInt64({column}), 'UTC')", "Int64"
     if inner.startswith("Decimal"):
         exact = f"toDecimal64(round({column} * 100), 2) / 100"
-        if nullable:
-            return f"if(isNaN({column}), NULL, {exact})", "Float64"
+        if nullable:  # NaN from Python lists (chDB), null from JSON (a server): NULL
+            return (f"if(isNull({column}) OR isNaN({column}), NULL, {exact})",
+                    "Nullable(Float64)")
         return exact, "Float64"
     if inner.startswith(("Enum", "LowCardinality(String")):
         return column, "String"

@@ -25,6 +25,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 
+from storage.clickhouse import Store
 from streams.broker import BrokerError, EmbeddedBroker, find_free_port
 from streams.settings import Settings, SettingsError, load_settings, without_password
 from streams.topics import Topics
@@ -194,18 +195,19 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
             raise result
 
 
-def _open_history(settings: Settings, embedded: bool) -> Any:
+def _open_history(settings: Settings, embedded: bool) -> Store:
     """The history store, migrated. An embedded broker keeps nothing across runs, so
-    neither does the history recorded from it (its feed numbering starts again)."""
-    from storage.clickhouse import EmbeddedStore, migrate, open_store
+    neither does the history recorded from it (its feed numbering starts again): it is
+    emptied at each start — the local chDB's ``proptrade`` database, or on a ClickHouse
+    server a database of its own (``proptrade_up``), never the server's ``proptrade``."""
+    from storage.clickhouse import migrate, open_store
 
-    history = open_store(settings.clickhouse_url or None, settings.data_dir)
-    if embedded and isinstance(history, EmbeddedStore):
+    database = "proptrade_up" if embedded and settings.clickhouse_url else "proptrade"
+    history = open_store(settings.clickhouse_url or None, settings.data_dir, database)
+    if embedded:
+        history.command(f"DROP DATABASE IF EXISTS {database} SYNC")
         history.close()
-        history = EmbeddedStore(settings.data_dir / "chdb", "system")
-        history.command("DROP DATABASE IF EXISTS proptrade SYNC")
-        history.close()
-        history = open_store(None, settings.data_dir)
+        history = open_store(settings.clickhouse_url or None, settings.data_dir, database)
     applied = migrate(history)
     where = (without_password(settings.clickhouse_url) if settings.clickhouse_url else
              f"chDB in {settings.data_dir / 'chdb'}, served to other processes on "

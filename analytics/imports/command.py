@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the program the account opens under (default: %(default)s)")
     parser.add_argument("--jsonl", action="store_true",
                         help="print the feed events as JSON Lines instead of storing them")
+    parser.add_argument("--tenant", type=int, default=0, metavar="ID",
+                        help="the platform tenant (firm) id the history belongs to (default 0:"
+                             " a store of imported reports)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -44,7 +47,13 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_OK
     # Imported lazily: the store (ClickHouse drivers) is not needed for --jsonl.
     store_import = importlib.import_module(STORE_MODULE)
-    rows = store_import.import_events(report)
+    from storage.clickhouse import StoreError
+
+    try:
+        rows = store_import.import_events(report, tenant=args.tenant)
+    except StoreError as exc:
+        sys.stderr.write(f"proptrade import: error: the history store: {exc}\n")
+        return 1
     sys.stdout.write(f"{args.file.name}: account {report.account} ({report.kind}), "
                      f"{len(report.events)} events, {rows} rows stored\n")
     return EXIT_OK

@@ -15,7 +15,7 @@ outcomes AS (
 trading AS (
     SELECT account,
         countIf(entry = 'out') AS trades,
-        sum(volume) AS lots,
+        sumIf(volume, entry = 'out') AS lots,  -- lots traded: closed volume
         sum(profit + commission + swap + fee) AS net_profit
     FROM deals FINAL
     WHERE tenant = {tenant:UInt64}

@@ -10,8 +10,9 @@ FROM (
         argMax(e.status, e.ts) AS status,
         toFloat64(argMax(e.equity, e.ts)) AS equity,
         toFloat64(argMax(e.balance, e.ts)) AS balance,
-        CAST(argMax(e.daily_floor, e.ts), 'Nullable(Float64)') AS daily_floor,
-        CAST(argMax(e.max_loss_floor, e.ts), 'Nullable(Float64)') AS max_loss_floor
+        -- argMax skips NULLs: through a tuple, the latest sample's floor even when NULL
+        CAST(argMax(tuple(e.daily_floor), e.ts).1, 'Nullable(Float64)') AS daily_floor,
+        CAST(argMax(tuple(e.max_loss_floor), e.ts).1, 'Nullable(Float64)') AS max_loss_floor
     FROM equity AS e
     WHERE e.tenant = {tenant:UInt64}
       AND e.ts >= fromUnixTimestamp64Micro({since:Int64}, 'UTC')

@@ -45,6 +45,17 @@ def _time(handler: ApiHandler, name: str) -> int | None:
     return to_micros(moment)
 
 
+def _range(handler: ApiHandler) -> tuple[int, int]:
+    """[since, until) from the query string (all time by default); 422 when empty."""
+    since, until = _time(handler, "since"), _time(handler, "until")
+    low = ALL_TIME[0] if since is None else since
+    high = ALL_TIME[1] if until is None else until
+    if low >= high:
+        raise Unprocessable("since: must be before until",
+                            fields=[FieldError("since", "not before until")])
+    return low, high
+
+
 def _count(handler: ApiHandler, name: str, default: int, low: int, high: int) -> int:
     text = handler.get_query_argument(name, str(default))
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
@@ -61,6 +72,8 @@ class AccountHistoryHandler(ApiHandler):
             owner = await self.services.challenges.owner(self.tenant.id, login)
             if owner != self.user.user_id:
                 raise NotFound("no such account")
+        elif not await self.services.history.has_account(self.tenant.id, login):
+            raise NotFound("no such account in this firm's history")
         return login
 
 
@@ -68,9 +81,9 @@ class StatisticsHandler(AccountHistoryHandler):
     @operation("An account's trading statistics (MetaTrader's set and more)",
                response=AccountStatistics, roles=ROLES, tag="analytics", query=RANGE)
     async def get(self, login: str) -> None:
+        since, until = _range(self)
         stats = await self.services.history.statistics(
-            self.tenant.id, await self.account(login), _time(self, "since"),
-            _time(self, "until"))
+            self.tenant.id, await self.account(login), since, until)
         self.send(msgspec.convert(stats, AccountStatistics))
 
 
@@ -78,9 +91,9 @@ class SymbolsHandler(AccountHistoryHandler):
     @operation("An account's results per symbol", response=list[SymbolStatistics],
                roles=ROLES, tag="analytics", query=RANGE)
     async def get(self, login: str) -> None:
+        since, until = _range(self)
         rows = await self.services.history.symbols(
-            self.tenant.id, await self.account(login), _time(self, "since"),
-            _time(self, "until"))
+            self.tenant.id, await self.account(login), since, until)
         self.send(msgspec.convert(rows, list[SymbolStatistics]))
 
 
@@ -88,9 +101,9 @@ class CalendarHandler(AccountHistoryHandler):
     @operation("An account's daily P&L calendar (UTC days)", response=list[DailyPnl],
                roles=ROLES, tag="analytics", query=RANGE)
     async def get(self, login: str) -> None:
+        since, until = _range(self)
         rows = await self.services.history.calendar(
-            self.tenant.id, await self.account(login), _time(self, "since"),
-            _time(self, "until"))
+            self.tenant.id, await self.account(login), since, until)
         self.send(msgspec.convert(rows, list[DailyPnl]))
 
 
@@ -100,9 +113,9 @@ class EquityHandler(AccountHistoryHandler):
                query=(*RANGE, ("points", "at most this many points, 4 to 10000 (1000)")))
     async def get(self, login: str) -> None:
         points = _count(self, "points", 1000, 4, 10_000)
+        since, until = _range(self)
         curve = await self.services.history.equity(
-            self.tenant.id, await self.account(login), points,
-            _time(self, "since") or ALL_TIME[0], _time(self, "until") or ALL_TIME[1])
+            self.tenant.id, await self.account(login), points, since, until)
         self.send([EquityPoint(from_micros(p["ts"]), p["equity"], p["balance"])
                    for p in curve])
 
@@ -117,9 +130,9 @@ class CohortsHandler(ApiHandler):
         if period not in PERIODS:
             raise Unprocessable(f"period: one of {', '.join(PERIODS)}",
                                 fields=[FieldError("period", "unknown period")])
+        since, until = _range(self)
         rows = await self.services.history.cohorts(
-            self.tenant.id, period, self.get_query_argument("program", ""),
-            _time(self, "since") or ALL_TIME[0], _time(self, "until") or ALL_TIME[1])
+            self.tenant.id, period, self.get_query_argument("program", ""), since, until)
         self.send(msgspec.convert(rows, list[CohortOut]))
 
 
@@ -143,10 +156,13 @@ class WhatIfHandler(ApiHandler):
             if moment is not None and moment.tzinfo is None:
                 raise Unprocessable(f"{name}: a time with an offset or Z is required",
                                     fields=[FieldError(f"$.{name}", "naive time")])
+        since = ALL_TIME[0] if body.since is None else to_micros(body.since)
+        until = ALL_TIME[1] if body.until is None else to_micros(body.until)
+        if since >= until:
+            raise Unprocessable("since: must be before until",
+                                fields=[FieldError("$.since", "not before until")])
         result = await self.services.history.what_if(
-            self.tenant.id, body.program, body.changes,
-            to_micros(body.since) if body.since else ALL_TIME[0],
-            to_micros(body.until) if body.until else ALL_TIME[1])
+            self.tenant.id, body.program, body.changes, since, until)
         self.send(msgspec.convert(result, WhatIfOut))
 
 

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     currency LowCardinality(String),
     seq UInt64,
     event_id String
-) ENGINE = ReplacingMergeTree
+) ENGINE = ReplacingMergeTree(seq)
 ORDER BY (tenant, account);
 
 CREATE TABLE IF NOT EXISTS programs (

@@ -113,3 +113,10 @@ def test_a_traders_history_answers_through_the_api(live: tuple[Gateway, Bridge])
         "program": cohort["program"], "changes": {"rules": {"max_loss": {"limit": -1}}}},
         desk)
     assert invalid.status_code == 422 and "max_loss" in invalid.json()["error"]["message"]
+    # Staff see only accounts in their firm's history; a range must not be empty.
+    assert gateway.get("/api/v1/accounts/T999C1P1/statistics", desk).status_code == 404
+    empty = gateway.get(f"/api/v1/accounts/{login}/statistics?since=2026-01-02T00:00:00Z"
+                        "&until=2026-01-01T00:00:00Z", desk)
+    assert empty.status_code == 422 and "before until" in empty.json()["error"]["message"]
+    assert gateway.get(f"/api/v1/accounts/{login}/statistics", desk).json()[
+        "total_trades"] == 3

@@ -331,3 +331,16 @@ def test_shape_of_inserts():
 def test_escape_param():
     assert escape_param(b"a\tb\\c\nd'e") == "a\\tb\\\\c\\nd'e"
     assert escape_param("é".encode() + b"\xff\x00") == "é\\xff\\x00"
+
+
+def test_a_missing_floor_is_null_on_both_drivers(embedded, remote):
+    migrate(remote)
+    row = {"tenant": [1], "ts": [1], "status": ["active"], "balance": [10.29],
+           "equity": [10.57], "daily_floor": [float("nan")], "max_loss_floor": [9.29],
+           "open_positions": [0]}
+    embedded.insert("equity", {**row, "account": ["direct"]})
+    remote.insert("equity", {**row, "account": ["remote"]})
+    query = ("SELECT account, balance, equity, daily_floor, max_loss_floor FROM equity"
+             " ORDER BY account")
+    assert remote.query(query).rows == [["direct", 10.29, 10.57, None, 9.29],
+                                        ["remote", 10.29, 10.57, None, 9.29]]
