@@ -334,16 +334,19 @@ def run_command(argv: list[str]) -> int:
 def test_command_without_jsonl_hands_the_report_to_the_store(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     received: list[Report] = []
+    tenants: list[int] = []
 
-    def import_events(report: Report) -> int:
+    def import_events(report: Report, tenant: int = 0) -> int:
         received.append(report)
+        tenants.append(tenant)
         return 42
 
     store = types.ModuleType(import_command.STORE_MODULE)
     store.import_events = import_events  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, import_command.STORE_MODULE, store)
-    assert run_command([str(STATEMENT), "--program", "p1"]) == 0
+    assert run_command([str(STATEMENT), "--program", "p1", "--tenant", "3"]) == 0
     assert [report.account for report in received] == ["2090123"]
+    assert tenants == [3]
     assert of_type(received[0], Account)[0].program == "p1"
     assert capsys.readouterr().out == (
         "mt4-statement-en.htm: account 2090123 (mt4-statement), 11 events, 42 rows stored\n")
