@@ -213,8 +213,8 @@ class Recorder:
         initial balances (for accounts that open without one)."""
         self.book.load(store)
         for program, initial in store.query(
-                "SELECT program, JSONExtractFloat(document, 'initial_balance')"
-                " FROM programs FINAL").rows:
+                "SELECT program, JSONExtractFloat(argMax(document, seq), 'initial_balance')"
+                " FROM programs GROUP BY program").rows:
             if initial:
                 self._initial_balances.setdefault(program, float(initial))
 

@@ -13,7 +13,8 @@ market only).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +28,14 @@ from streams.events import (
     Clock,
     Deal,
     Event,
+    ProgramDefinition,
     Quote,
     Symbol,
     from_micros,
     json_decoder,
 )
 from streams.outputs import Breach, Passed
-from streams.program import Program, ProgramError, parse_program
+from streams.program import ProgramError, parse_program
 
 __all__ = ["MAX_EVENTS", "Outcome", "WhatIfError", "merge_variant", "what_if"]
 
@@ -79,37 +81,39 @@ def what_if(store: Store, tenant: int, program: str, changes: Mapping[str, Any],
             since: int, until: int) -> dict[str, Any]:
     """Re-run the accounts of ``tenant`` opened under ``program`` in [since, until) under
     the recorded program and under it with ``changes``; which outcomes change."""
-    original = _recorded_program(store, program)
+    versions = _recorded_versions(store, program)
+    variants = [(seq, merge_variant(document, changes)) for seq, document in versions]
     try:
-        variant_document = merge_variant(original, changes)
-        variant = parse_program(variant_document)
-        baseline = parse_program(original)
+        for _, document in variants:
+            parse_program(document)
     except ProgramError as error:
         raise WhatIfError(f"variant: {error}") from None
-    events = list(_recorded_feed(store, tenant, program, since, until))
-    before = _outcomes(baseline, events)
-    after = _outcomes(variant, events)
+    feed = _recorded_feed(store, tenant, program, since, until)
+    events = len(feed)
+    before = _outcomes(versions, feed)
+    after = _outcomes(variants, feed)
     changed = [{"account": account, "before": before[account].as_dict(),
                 "after": after[account].as_dict()}
                for account in sorted(before) if before[account] != after[account]]
     return {
         "program": program,
-        "variant": variant_document,
+        "variant": variants[-1][1],
         "accounts": len(before),
-        "events": len(events),
+        "events": events,
         "baseline": _summary(before),
         "with_variant": _summary(after),
         "changed": changed,
     }
 
 
-def _recorded_program(store: Store, program: str) -> dict[str, Any]:
-    row = store.query("SELECT document FROM programs FINAL WHERE program = {p:String}",
-                      {"p": program}).one()
-    if row is None:
+def _recorded_versions(store: Store, program: str) -> list[tuple[int, dict[str, Any]]]:
+    """Every recorded version of the program, in feed order (an account keeps the version
+    in force when it opened, so the replay applies each at its place)."""
+    rows = store.query("SELECT seq, document FROM programs FINAL WHERE program = {p:String}"
+                       " ORDER BY seq", {"p": program}).rows
+    if not rows:
         raise WhatIfError(f"program {program!r}: no such program in the history")
-    document: dict[str, Any] = msgspec.json.decode(row["document"])
-    return document
+    return [(int(seq), msgspec.json.decode(document)) for seq, document in rows]
 
 
 def _summary(outcomes: Mapping[str, Outcome]) -> dict[str, Any]:
@@ -123,8 +127,15 @@ def _summary(outcomes: Mapping[str, Outcome]) -> dict[str, Any]:
             "failures_by_rule": dict(sorted(by_rule.items()))}
 
 
-def _outcomes(program: Program, events: list[Event]) -> dict[str, Outcome]:
-    engine = Engine([program])
+def _outcomes(versions: list[tuple[int, dict[str, Any]]],
+              feed: list[tuple[int, int, Event]]) -> dict[str, Outcome]:
+    """Each account's outcome over ``feed`` under the program's ``versions`` (the first
+    known from the start, the later ones defined at their place in the feed)."""
+    (_, initial), later = versions[0], versions[1:]
+    engine = Engine([parse_program(initial)])
+    definitions = [(seq, -1, ProgramDefinition(document=document)) for seq, document in later]
+    events = [event for _, _, event in heapq.merge(feed, definitions,
+                                                   key=lambda item: (item[0], item[1]))]
     first: dict[str, Outcome] = {}
     for start in range(0, len(events), 4096):
         for _, answers in engine.apply_many(events[start:start + 4096]):
@@ -179,12 +190,13 @@ GROUP BY symbol
 
 
 def _recorded_feed(store: Store, tenant: int, program: str, since: int,
-                   until: int) -> Iterator[Event]:
-    """The cohort's recorded events and the market over their lifetime, in feed order."""
+                   until: int) -> list[tuple[int, int, Event]]:
+    """The cohort's recorded events and the market over their lifetime, in feed order, as
+    (seq, rank among events of one seq, event)."""
     scope = {"tenant": tenant, "program": program, "since": since, "until": until}
     accounts = store.query(_ACCOUNTS, scope).rows
     if not accounts:
-        return
+        return []
     names = [row[0] for row in accounts]
     by_account = {"tenant": tenant, "accounts": names}
     ordered: list[tuple[int, int, Event]] = []
@@ -225,5 +237,4 @@ def _recorded_feed(store: Store, tenant: int, program: str, since: int,
         ordered.append((seq, 0, Quote(ts=moment, symbol=symbol, bid=bid, ask=ask)
                         if symbol else Clock(ts=moment)))
     ordered.sort(key=lambda item: (item[0], item[1]))
-    for _, _, event in ordered:
-        yield event
+    return ordered

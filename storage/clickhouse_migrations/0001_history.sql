@@ -21,13 +21,15 @@ CREATE TABLE IF NOT EXISTS accounts (
 ) ENGINE = ReplacingMergeTree(seq)
 ORDER BY (tenant, account);
 
+-- Every version of a program document, at its place in the feed: an account keeps the
+-- rules in force when it opened (CONTRACTS.md), so a replay needs them all.
 CREATE TABLE IF NOT EXISTS programs (
     program String,
     document String,
     seq UInt64,
     event_id String
-) ENGINE = ReplacingMergeTree(seq)
-ORDER BY program;
+) ENGINE = ReplacingMergeTree
+ORDER BY (program, seq);
 
 CREATE TABLE IF NOT EXISTS symbols (
     symbol String,

@@ -22,7 +22,7 @@ from storage.database import drop_schema
 from streams import replay
 from streams.broker import EmbeddedBroker
 from streams.checkpoints import CheckpointStore
-from streams.events import Deal
+from streams.events import Account, Deal, ProgramDefinition
 from streams.feed import publish
 from streams.program import parse_program
 from streams.topics import Topics
@@ -44,6 +44,11 @@ def recorded(broker: EmbeddedBroker, history: EmbeddedStore,
     topics = Topics(f"t{tag}.", partitions=2, quote_partitions=2)
     schema = f"test_{tag}"
     events = make_feed(seed=11, accounts=16, steps=2500)
+    # The firm edits a program after its accounts opened: they keep the rules they opened
+    # under (replay, the worker, and what-if's baseline alike).
+    opened = max(i for i, e in enumerate(events) if isinstance(e, Account))
+    edited = {**PROGRAMS[0], "rules": {**PROGRAMS[0]["rules"], "daily_loss": {"limit": 0.001}}}
+    events.insert(opened + 1, ProgramDefinition(document=edited))
     store = history
 
     async def scenario() -> None:
@@ -85,6 +90,7 @@ def test_the_stream_is_recorded_once_even_when_delivered_twice(recorded) -> None
     assert before["deals"] == deals
     assert before["accounts"] == 16
     assert before["symbols"] == 3
+    assert _count(store, "programs") == 3  # two programs, one of them edited once
     assert before["risk_events"] > 0 and before["equity"] > 0
     # The position book holds the positions the feed left open, with their volumes.
     left: dict[tuple[str, str], float] = {}
