@@ -103,10 +103,10 @@ class TimedStore(EmbeddedStore):
         super().__init__(path, database)
         self.insert_seconds: dict[str, float] = {}
 
-    def _insert(self, table: str, names: list[str], columns: Mapping[str, Sequence[Any]],
-                count: int) -> None:
+    def _insert(self, table: str, names: list[str],
+                columns: Mapping[str, Sequence[Any]]) -> None:
         started = time.perf_counter()
-        super()._insert(table, names, columns, count)
+        super()._insert(table, names, columns)
         spent = time.perf_counter() - started
         self.insert_seconds[table] = self.insert_seconds.get(table, 0.0) + spent
 

@@ -218,10 +218,6 @@ class Recorder:
             if initial:
                 self._initial_balances.setdefault(program, float(initial))
 
-    def know_program(self, program: str, initial_balance: float) -> None:
-        """The initial balance of ``program``, for accounts that open without one."""
-        self._initial_balances[program] = initial_balance
-
     def add_answer(self, answer: Answer, tenant: int) -> None:
         """One engine answer of ``risk.events`` (final ``state`` lines are not history)."""
         output: Output = answer.output

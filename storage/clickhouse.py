@@ -86,7 +86,7 @@ class Store(ABC):
         if not _DATABASE_NAME.fullmatch(database):
             raise StoreError(f"database name {database!r}: letters, digits and _ only")
         self.database = database
-        self._inserts: dict[str, tuple[str, str]] = {}
+        self._plans: dict[tuple[str, tuple[str, ...]], tuple[str, str, str]] = {}
 
     @abstractmethod
     def _run(self, sql: str, params: Mapping[str, Any] | None, fmt: str | None) -> bytes:
@@ -108,12 +108,23 @@ class Store(ABC):
             return 0
         if any(len(columns[name]) != count for name in names):
             raise StoreError(f"insert into {table}: columns of different lengths")
-        self._insert(table, names, columns, count)
+        self._insert(table, names, columns)
         return count
 
     @abstractmethod
-    def _insert(self, table: str, names: list[str], columns: Mapping[str, Sequence[Any]],
-                count: int) -> None: ...
+    def _insert(self, table: str, names: list[str],
+                columns: Mapping[str, Sequence[Any]]) -> None: ...
+
+    def _plan(self, table: str, names: list[str]) -> tuple[str, str, str]:
+        """An insert's target columns, the SELECT converting the input columns, and the
+        input's structure (name type, …); built once per table and column list."""
+        key = (table, tuple(names))
+        if key not in self._plans:
+            plan = self._conversions(table, names)
+            self._plans[key] = (", ".join(f"`{name}`" for name, _, _ in plan),
+                                ", ".join(expression for _, expression, _ in plan),
+                                ", ".join(f"`{name}` {kind}" for name, _, kind in plan))
+        return self._plans[key]
 
     def _column_types(self, table: str) -> dict[str, str]:
         result = self.query(
@@ -207,16 +218,10 @@ class EmbeddedStore(Store):
                 raise StoreError(str(exc).strip()) from exc
         return result.bytes() if fmt else b""
 
-    def _insert(self, table: str, names: list[str], columns: Mapping[str, Sequence[Any]],
-                count: int) -> None:
-        key = f"{table}:{','.join(names)}"
-        if key not in self._inserts:
-            plan = self._conversions(table, names)
-            target = ", ".join(f"`{name}`" for name, _, _ in plan)
-            select = ", ".join(expression for _, expression, _ in plan)
-            self._inserts[key] = (f"INSERT INTO {table} ({target}) SELECT {select}"
-                                  " FROM Python(__columns__)", "")
-        sql = self._inserts[key][0]
+    def _insert(self, table: str, names: list[str],
+                columns: Mapping[str, Sequence[Any]]) -> None:
+        target, select, _ = self._plan(table, names)
+        sql = f"INSERT INTO {table} ({target}) SELECT {select} FROM Python(__columns__)"
         # chDB's Python() table function reads a dict of lists named in the query, from
         # the caller's frame: keep the name local to this function.
         __columns__ = {name: list(values) for name, values in columns.items()}  # noqa: F841
@@ -269,20 +274,15 @@ class ServerStore(Store):
         except Exception as exc:
             raise StoreError(str(exc).strip()) from exc
 
-    def _insert(self, table: str, names: list[str], columns: Mapping[str, Sequence[Any]],
-                count: int) -> None:
-        key = f"{table}:{','.join(names)}"
-        if key not in self._inserts:
-            plan = self._conversions(table, names)
-            target = ", ".join(f"`{name}`" for name, _, _ in plan)
-            select = ", ".join(expression for _, expression, _ in plan)
-            structure = ", ".join(f"`{name}` {kind}" for name, _, kind in plan)
-            self._inserts[key] = (f"INSERT INTO {table} ({target}) SELECT {select}"
-                                  f" FROM input('{structure}') FORMAT JSONCompactEachRow", "")
+    def _insert(self, table: str, names: list[str],
+                columns: Mapping[str, Sequence[Any]]) -> None:
+        target, select, structure = self._plan(table, names)
+        sql = (f"INSERT INTO {table} ({target}) SELECT {select}"
+               f" FROM input('{structure}') FORMAT JSONCompactEachRow")
         body = b"\n".join(orjson.dumps(list(row), option=orjson.OPT_SERIALIZE_NUMPY)
                           for row in zip(*(columns[name] for name in names), strict=True))
         try:
-            self._client.command(self._inserts[key][0], data=body)
+            self._client.command(sql, data=body)
         except Exception as exc:
             raise StoreError(f"insert into {table}: {str(exc).strip()}") from exc
 

@@ -126,17 +126,12 @@ def test_up_refuses_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
     assert "broker:" not in result.stdout
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [*proptrade_command(), "up"],
-        env=environment(tmp_path),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+def start_up(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str, str]:
+    """`proptrade up` running until it says ready: the process, what it printed, and the
+    gateway's URL."""
+    process = subprocess.Popen([*proptrade_command(), "up"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None
         seen = []
@@ -144,13 +139,25 @@ def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) ->
             seen.append(line)
             if "ready" in line:
                 break
-        found = BROKER_LINE.search("".join(seen))
-        assert found, seen
-        url = re.search(r"gateway: (http://\S+)/api/v1 ", "".join(seen))
+        printed = "".join(seen)
+        url = re.search(r"gateway: (http://\S+)/api/v1 ", printed)
         assert url, seen
-        with urllib.request.urlopen(f"{url[1]}/api/v1/programs", timeout=10) as answer:
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return process, printed, url[1]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) -> None:
+    process, printed, gateway = start_up(tmp_path, environment(tmp_path))
+    try:
+        found = BROKER_LINE.search(printed)
+        assert found, printed
+        with urllib.request.urlopen(f"{gateway}/api/v1/programs", timeout=10) as answer:
             assert json.load(answer)[0]["slug"] == "demo-100k"
-        with urllib.request.urlopen(f"{url[1]}/readyz", timeout=10) as answer:
+        with urllib.request.urlopen(f"{gateway}/readyz", timeout=10) as answer:
             assert json.load(answer)["checks"] == {"postgresql": "ok", "redis": "ok",
                                                    "kafka": "ok"}
         process.send_signal(signum)
@@ -219,21 +226,11 @@ def _staff_token(api: str, tmp_path: Path) -> str:
 
 def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
     env = environment(tmp_path)
-    process = subprocess.Popen([*proptrade_command(), "up"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, text=True)
+    process, printed, gateway = start_up(tmp_path, env)
     try:
-        assert process.stdout is not None
-        seen = []
-        for line in process.stdout:
-            seen.append(line)
-            if "ready" in line:
-                break
-        url = re.search(r"gateway: (http://\S+)/api/v1 ", "".join(seen))
-        assert url, seen
         assert f"served to other processes on http://127.0.0.1:{env['ANALYTICS_PORT']}" \
-            in "".join(seen)
-        api = f"{url[1]}/api/v1"
+            in printed
+        api = f"{gateway}/api/v1"
         token = _staff_token(api, tmp_path)
         deadline = time.monotonic() + 60
         while True:  # the simulator's firm trades; the sink records it within seconds
