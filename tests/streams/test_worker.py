@@ -269,6 +269,11 @@ def test_kill_9_mid_feed_then_restart_gives_the_uninterrupted_answers(stream, tm
         first.stop()
     second = WorkerProcess(bootstrap, topics, group, schema, tmp_path, "second")
     try:
+        # Under load the first worker may have published every answer before its kill:
+        # the answers are then complete before the second has opened anything, so wait for
+        # its shards to open, and only then watch for a duplicate.
+        _wait(lambda: len(second.opened()) == topics.partitions, 90,
+              "the restarted worker to open every shard")
         answers = _answers_settle(bootstrap, topics, total, 90)
     finally:
         second.stop()
