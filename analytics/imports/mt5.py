@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from analytics.imports.errors import FormatProblem
 from analytics.imports.grid import Row
-from analytics.imports.labelled import read_meta, read_printed
+from analytics.imports.labelled import read_meta, read_statistics
 from analytics.imports.labels import DEALS, POSITIONS, TESTER, Language, normalize
 from analytics.imports.layout import Layout, Table
 from analytics.imports.statement import ClosedTrade, DealRow, Statement
@@ -38,7 +38,7 @@ def read_mt5(layout: Layout, kind: str) -> Statement:
         _require(positions, _POSITION_COLUMNS)
         closed = [_closed_trade(row, positions.columns, language) for row in positions.rows]
     meta = read_meta(layout.loose, language)
-    printed = read_printed(layout.loose, language)
+    printed, stored = read_statistics(layout.loose, language)
     initial_deposit = None
     deposit_text = normalize_number(meta.get("initial_deposit", ""),
                                     decimal_comma=language.decimal_comma)
@@ -48,7 +48,7 @@ def read_mt5(layout: Layout, kind: str) -> Statement:
     account, currency, netting = (_tester_account(meta) if kind == TESTER
                                   else _history_account(meta))
     return Statement(kind, language.code, account, currency, initial_deposit, netting,
-                     sorted(rows, key=lambda row: row.ts), closed, printed)
+                     sorted(rows, key=lambda row: row.ts), closed, printed, stored)
 
 
 def _require(table: Table, columns: tuple[str, ...]) -> None:

@@ -22,6 +22,7 @@ __all__ = ["is_time", "normalize_number", "parse_number", "parse_time", "split_c
 
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\u2007")
 _NUMBER = re.compile(r"[-+]?(?:\d[\d.,]*|[.,]\d+)")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")  # read the same in every language
 _TIME = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _COMPOUND = re.compile(r"(?P<main>[^()]*?)\s*(?:\((?P<extra>[^()]*)\))?")
 
@@ -52,6 +53,8 @@ def normalize_number(text: str, *, decimal_comma: bool = False) -> str | None:
 def parse_number(text: str, what: str, *, decimal_comma: bool = False,
                  empty: float | None = None) -> float:
     """A number cell; an empty one gives ``empty`` when that is allowed."""
+    if _PLAIN_NUMBER.fullmatch(text):  # most cells (45,000 in a report of 2,000 trades)
+        return float(text)
     if not text.strip() and empty is not None:
         return empty
     number = normalize_number(text, decimal_comma=decimal_comma)

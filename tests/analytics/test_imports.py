@@ -1,6 +1,6 @@
 """``analytics.imports``: MetaTrader reports read as feed events.
 
-The two real reports (``../shared/data/mt-reports``, read in place, never copied) are the
+The four real reports (``../shared/data/mt-reports``, read in place, never copied) are the
 outside oracle: the deals read must add up to what MetaTrader printed. The small reports
 under ``reports/`` are synthetic, laid out as real ones, for what those two lack (English
 history, MT5 hidden cells, netting reversal, MT4).
@@ -13,6 +13,7 @@ import io
 import json
 import sys
 import types
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,8 @@ HERE = Path(__file__).parent / "reports"
 REAL = MT_REPORTS
 TESTER = REAL / "mt5-tester-didinska-GoldHedgeRecovery-v330.html"
 FTMO = REAL / "mt5-history-propfirm-ftmo-1512497509.xlsx"
+FTMO_OPEN = REAL / "mt5-history-propfirm-ftmo-1512568197.xlsx"  # 85 positions open at the end
+FTMO_ZEROS = REAL / "mt5-history-propfirm-ftmo-1512442430.xlsx"  # three trades of 0.00
 HISTORY_EN = HERE / "mt5-history-en.html"
 HISTORY_FR = HERE / "mt5-history-fr.html"
 STATEMENT = HERE / "mt4-statement-en.htm"
@@ -174,6 +177,38 @@ def test_ftmo_printed_statistics_at_printed_precision() -> None:
         "5338.90", "5.32")
     assert (printed["max_consecutive_losses"], printed["max_consecutive_losses_money"]) == (
         "13", "-5338.90")
+
+
+@real_reports
+@pytest.mark.parametrize(("path", "trades", "still_open", "final"), [
+    (FTMO_OPEN, 2134, 85, 198788.40), (FTMO_ZEROS, 716, 0, 189026.44)])
+def test_larger_ftmo_reports_add_up(path: Path, trades: int, still_open: int, final: float
+                                    ) -> None:
+    report = read_report(path)
+    assert (report.kind, report.language, report.initial_balance) == (
+        "mt5-history", "fr", 200000.0)
+    assert len(outs(report)) == int(report.printed["total_trades"]) == trades
+    assert final_balance(report) == float(report.printed["balance"]) == final
+    assert_paired(report)
+    lots: dict[object, float] = defaultdict(float)
+    for deal in of_type(report, Deal):
+        lots[deal.position] += deal.volume if deal.entry == "in" else -deal.volume
+    assert sum(1 for volume in lots.values() if volume > 1e-9) == still_open
+
+
+@real_reports
+def test_xlsx_statistics_keep_the_digits_their_cells_store() -> None:
+    """The cells show two decimals and store six: both are kept (``printed``, ``stored``)."""
+    report = read_report(FTMO)
+    assert (report.printed["profit_factor"], report.stored["profit_factor"]) == (
+        "0.12", "0.116109")
+    assert (report.printed["sharpe_ratio"], report.stored["sharpe_ratio"]) == (
+        "-0.29", "-0.289665")
+    assert report.stored["total_net_profit"] == "-5025.890000"
+    # a compound cell ("5 338.90 (5.32%)") is text: printed only
+    assert "balance_drawdown_maximal" in report.printed
+    assert "balance_drawdown_maximal" not in report.stored
+    assert read_report(TESTER).stored == {}  # HTML shows what it has
 
 
 @real_reports
@@ -388,6 +423,58 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
     path = tmp_path / "ReportHistory-cut.xlsx"
     path.write_bytes(data[: int(len(data) * 0.4)])
     assert refused(path).startswith("truncated or damaged XLSX")
+
+
+@real_reports
+def test_xlsx_whose_worksheet_is_cut_short(tmp_path: Path) -> None:
+    """A well-formed archive whose worksheet XML stops in the middle (a broken export)."""
+    path = tmp_path / "ReportHistory-cut-sheet.xlsx"
+    with zipfile.ZipFile(FTMO) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+    assert refused(path) == ("truncated or damaged XLSX (xl/worksheets/sheet1.xml is not "
+                             "a whole worksheet)")
+
+
+def _workbook(path: Path, sheet: str, strings: list[str]) -> None:
+    """A minimal XLSX (UTF-8) holding ``sheet``'s rows and ``strings`` as shared strings;
+    style 1 shows numbers with two decimals."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    shared = "".join(f"<si><t>{text}</t></si>" for text in strings)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", f"<workbook {ns}/>")
+        archive.writestr("xl/sharedStrings.xml", f"<sst {ns}>{shared}</sst>")
+        archive.writestr("xl/styles.xml", (
+            f'<styleSheet {ns}><numFmts><numFmt numFmtId="164" formatCode="# ##0.00"/>'
+            '</numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs>'
+            "</styleSheet>"))
+        archive.writestr("xl/worksheets/sheet1.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet {ns}><sheetData>{sheet}'
+            "</sheetData></worksheet>"))
+
+
+def test_xlsx_cells_as_other_writers_write_them(tmp_path: Path) -> None:
+    """Excel and other writers than MetaTrader: attributes in another order, a cell
+    without its reference, inline strings with entities and runs, a formula's value,
+    single quotes, empty rows; the stored digits of a rounded number are kept."""
+    from analytics.imports.xlsx_tables import read_xlsx
+
+    sheet = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c s="1" r="C1"><v>-5025.891</v></c></row>'
+        '<row r="2"/>'
+        '<row r="3"><c r="B3" t="inlineStr"><is><r><t>P&amp;L</t></r>'
+        '<r><t xml:space="preserve"> net </t></r></is></c><c t="n"><v>7</v></c></row>'
+        "<row r='4'><c r='A4' t='str'><f>A1</f><v>Deals</v></c><c r=\"B4\"></c>"
+        '<c r="C4" s="1"/><c r="D4" s="1"><v>12</v></c></row>')
+    path = tmp_path / "other.xlsx"
+    _workbook(path, sheet, ["Balance:"])
+    document = read_xlsx(path.read_bytes())
+    assert [row.cells for row in document.rows] == [
+        {0: "Balance:", 2: "-5025.89"}, {1: "P&L net", 2: "7"}, {0: "Deals", 3: "12.00"}]
+    assert [row.stored for row in document.rows] == [{2: "-5025.891"}, {}, {3: "12"}]
 
 
 def test_deals_table_without_its_closing_rows(tmp_path: Path) -> None:
