@@ -281,6 +281,28 @@ def test_a_close_whose_open_is_before_the_report(tmp_path: Path) -> None:
     assert_paired(report)
 
 
+def test_html_markup_the_reader_must_see_through() -> None:
+    """Upper-case tags, unclosed cells, comments and scripts holding table markup, a
+    quoted ``>`` in an attribute, entities, ``<br>`` and inline tags inside a cell, hidden
+    cells and spans."""
+    from analytics.imports.html_tables import read_html
+
+    document = read_html(
+        "<HTML><HEAD><TITLE>R&amp;D report</TITLE><STYLE>td { x: '<td>' }</STYLE>"
+        "<script>document.write('<tr><td>no</td></tr>')</script></HEAD><BODY>"
+        "<!-- <table><tr><td>commented</td></tr></table> -->"
+        "<TABLE><TR><TD>A&nbsp;b</TD><td title='x > y' colspan=2>1&#44;5<br>c</td>"
+        '<td class="hidden">drill</td><td><b>bold</b> text</td></tr>'
+        "<tr><td>unclosed<td>  spaced   out  </tr></TABLE></BODY></HTML>")
+    assert document.title == "R&D report"
+    assert document.complete
+    assert [(row.cells, row.titles) for row in document.rows] == [
+        ({0: "A b", 1: "1,5 c", 3: "bold text"}, {1: "x > y"}),
+        ({0: "unclosed", 1: "spaced out"}, {}),
+    ]
+    assert not read_html("<table><tr><td>cut").complete
+
+
 def test_utf16_with_bom_reads_the_same(tmp_path: Path) -> None:
     path = tmp_path / "ReportHistory-50123456.html"
     path.write_bytes(HISTORY_EN.read_text(encoding="utf-8").encode("utf-16"))  # BOM + LE
