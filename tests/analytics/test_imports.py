@@ -390,23 +390,35 @@ def run_command(argv: list[str]) -> int:
 
 def test_command_without_jsonl_hands_the_report_to_the_store(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    received: list[Report] = []
-    tenants: list[int] = []
+    from analytics.store_import import Firm, Imported, NoSuchFirm
 
-    def import_events(report: Report, tenant: int = 0) -> int:
-        received.append(report)
-        tenants.append(tenant)
-        return 42
+    received: list[tuple[Report, dict[str, object]]] = []
+
+    def import_events(report: Report, **where: object) -> Imported:
+        if where["firm"] == "nope":
+            raise NoSuchFirm("no firm has the slug 'nope' (firms: acme, default)")
+        received.append((report, where))
+        return Imported(Firm(3, "acme", "Acme Prop"), (report.account,), 5, 1, 11, 42)
 
     store = types.ModuleType(import_command.STORE_MODULE)
     store.import_events = import_events  # type: ignore[attr-defined]
+    store.NoSuchFirm = NoSuchFirm  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, import_command.STORE_MODULE, store)
-    assert run_command([str(STATEMENT), "--program", "p1", "--tenant", "3"]) == 0
-    assert [report.account for report in received] == ["2090123"]
-    assert tenants == [3]
-    assert of_type(received[0], Account)[0].program == "p1"
+    assert run_command([str(STATEMENT), "--program", "p1", "--firm", "acme"]) == 0
+    [(report, where)] = received
+    assert report.account == "2090123"
+    assert where == {"firm": "acme", "tenant": None, "schema": "public"}
+    assert of_type(report, Account)[0].program == "p1"
     assert capsys.readouterr().out == (
-        "mt4-statement-en.htm: account 2090123 (mt4-statement), 11 events, 42 rows stored\n")
+        "mt4-statement-en.htm: account 2090123 (mt4-statement) into firm acme (Acme Prop, "
+        "tenant 3): 5 deals, 1 balance operations, 11 events, 42 rows stored\n")
+    # No firm named: the default one (None lets the store pick it).
+    assert run_command([str(STATEMENT)]) == 0
+    assert received[-1][1] == {"firm": None, "tenant": None, "schema": "public"}
+    capsys.readouterr()
+    assert run_command([str(STATEMENT), "--firm", "nope"]) == 2
+    assert capsys.readouterr().err == (
+        "proptrade import: error: no firm has the slug 'nope' (firms: acme, default)\n")
 
 
 def test_command_reports_a_bad_file_with_status_2(tmp_path: Path,
