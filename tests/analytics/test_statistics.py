@@ -545,3 +545,19 @@ def test_entry_commissions_of_open_positions_are_in_the_gross_loss(
     assert stats["total_net_profit"] == 43.0
     assert (stats["loss_trades"], stats["average_loss_trade"]) == (0, 0.0)  # as "0.00"
     assert stats["profit_factor"] == 9.6 and stats["total_deals"] == 3
+
+
+@real_reports
+def test_bench_report_stats_times_each_file() -> None:
+    """``proptrade bench report-stats`` runs report-stats as the user does and prints one
+    JSON line per file."""
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "bench", "report-stats",
+                           "--runs", "2", str(FTMO), str(TESTER)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(line["file"], line["trades"], line["runs"]) for line in lines] == [
+        (FTMO.name, 58, 2), (TESTER.name, 145, 2)]
+    for line in lines:
+        assert 0 < line["wall_s_min"] <= line["wall_s_median"] <= line["wall_s_max"]
+        assert line["cpu_s_median"] > 0
