@@ -16,7 +16,7 @@ from analytics.imports.labelled import read_meta, read_statistics
 from analytics.imports.labels import DEALS, POSITIONS, TESTER, Language, normalize
 from analytics.imports.layout import Layout, Table
 from analytics.imports.statement import ClosedTrade, DealRow, Statement
-from analytics.imports.values import normalize_number, parse_number, parse_time
+from analytics.imports.values import PLAIN_NUMBER, normalize_number, parse_number, parse_time
 
 __all__ = ["read_mt5"]
 
@@ -60,9 +60,14 @@ def _require(table: Table, columns: tuple[str, ...]) -> None:
 
 def _number_reader(row: Row, columns: dict[str, int], language: Language,
                    what: str) -> Callable[[str], float]:
+    cells = row.cells
+
     def number(column: str) -> float:
-        return parse_number(row.at(columns.get(column)), f"{what} {column}",
-                            decimal_comma=language.decimal_comma, empty=0.0)
+        text = cells.get(columns.get(column, -1), "")
+        if PLAIN_NUMBER.fullmatch(text):  # most cells: read at once (4,354 deal rows)
+            return float(text)
+        return parse_number(text, f"{what} {column}", decimal_comma=language.decimal_comma,
+                            empty=0.0)
     return number
 
 
