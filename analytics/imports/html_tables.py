@@ -16,6 +16,7 @@ import html
 import re
 
 from analytics.imports.grid import Document, Row
+from analytics.imports.labels import LANGUAGES, ORDERS, normalize
 
 __all__ = ["read_html"]
 
@@ -179,10 +180,52 @@ def _grid_row(cells: list[Piece]) -> Row:
     return Row(texts, titles)
 
 
+# Text between tags that may be a section banner's (<th …><div><b>Orders</b></div></th>):
+# short and without digits, which passes over nearly every cell of a table's rows.
+_LONE_TEXT = re.compile(r">\s*([^<>\d]{3,40}?)\s*<")
+_TAG = re.compile(r"<[^>]*>")
+_BANNERS = {label: section for language in LANGUAGES
+            for label, section in language.sections.items()}
+
+
+def _without_orders(text: str) -> str:
+    """The report without the rows of its Orders table, which no reader uses: a third of
+    a history's rows. The banner row stays (the layout still sees the section); without
+    a banner row after it nothing is cut."""
+    orders_end = None
+    for match in _LONE_TEXT.finditer(text):
+        label = normalize(match.group(1))
+        if label not in _BANNERS:
+            continue
+        row = _banner_row(text, match.start(), match.end(), label)
+        if row is None:
+            continue
+        if orders_end is None:
+            if _BANNERS[label] == ORDERS:
+                orders_end = row[1]
+        elif row[0] >= orders_end:
+            return text[:orders_end] + text[row[0]:]
+    return text
+
+
+def _banner_row(text: str, start: int, end: int, label: str) -> tuple[int, int] | None:
+    """(start, end) of the row around ``text[start:end]`` if that row holds nothing but
+    ``label`` (a section banner), else None."""
+    row_start = text.rfind("<tr", 0, start)
+    row_end = text.find("<tr", end)
+    if row_start == -1:
+        return None
+    row_end = len(text) if row_end == -1 else row_end
+    inside = _TAG.sub(" ", text[row_start:row_end])
+    words = " ".join((html.unescape(inside) if "&" in inside else inside).split())
+    return (row_start, row_end) if normalize(words) == label else None
+
+
 def read_html(text: str) -> Document:
-    """Every non-empty table row of an HTML report, in document order."""
+    """Every non-empty table row of an HTML report (but its Orders table's), in document
+    order."""
     collector = _RowCollector()
-    collector.feed(text)
+    collector.feed(_without_orders(text))
     collector.finish()
     complete = collector.open_tables == 0
     title = " ".join("".join(collector.title).split())

@@ -303,6 +303,27 @@ def test_html_markup_the_reader_must_see_through() -> None:
     assert not read_html("<table><tr><td>cut").complete
 
 
+def test_the_orders_table_is_skipped_and_nothing_else() -> None:
+    """No reader uses the Orders table's rows (a third of a history): they are cut before
+    the scan, from the banner row to the next banner row; a cell reading "Orders" in a
+    data row is not a banner."""
+    from analytics.imports.html_tables import read_html
+
+    document = read_html(
+        "<table><tr><th colspan=3><div><b>Positions</b></div></th></tr>"
+        "<tr><td>Time</td><td>Position</td><td>Comment</td></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>1</td><td>Orders</td></tr>"
+        "<tr><th colspan=3><b>Orders</b></th></tr>"
+        "<tr><td>Open Time</td><td>Order</td></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>1</td></tr>"
+        "<tr><th colspan=3><b>Deals</b></th></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>7</td></tr></table>")
+    assert [row.texts() for row in document.rows] == [
+        ["Positions"], ["Time", "Position", "Comment"],
+        ["2024.01.02 10:00:00", "1", "Orders"], ["Orders"], ["Deals"],
+        ["2024.01.02 10:00:00", "7"]]
+
+
 def test_utf16_with_bom_reads_the_same(tmp_path: Path) -> None:
     path = tmp_path / "ReportHistory-50123456.html"
     path.write_bytes(HISTORY_EN.read_text(encoding="utf-8").encode("utf-16"))  # BOM + LE
