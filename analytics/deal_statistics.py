@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from streams.events import Account, Balance, Deal, Event, to_micros
 
@@ -76,8 +75,7 @@ ZERO_WHEN_EMPTY = frozenset({
 _DAY_US = 86_400_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class FeedItem:
+class FeedItem(NamedTuple):
     """One row of an account's feed: a deal (``position`` set) or a balance operation."""
 
     ts: int  # µs since the epoch
