@@ -214,7 +214,7 @@ def _rows(text: str, strings: list[str], formats: list[_Format | None]) -> list[
     """The sheet's rows that hold text. One regular expression finds every row start and
     cell; what a cell's attributes say is worked out once per distinct attribute string
     (22 in a 165,000-cell report), a number's rendering once per format and value."""
-    strings = [_tidy(string) for string in strings]
+    shared = {str(index): _tidy(string) for index, string in enumerate(strings)}
     rows: list[Row] = []
     cells: dict[int, str] = {}
     stored: dict[int, str] = {}
@@ -241,14 +241,18 @@ def _rows(text: str, strings: list[str], formats: list[_Format | None]) -> list[
             column += 1
         value = plain if plain or not body else _cell_value(how, body)
         if how is _SHARED:
-            value = strings[int(value)] if value.isdigit() and int(value) < len(strings) else ""
+            found = shared.get(value)
+            if found is None:  # not written as the index plainly ("012"), or none
+                found = shared.get(str(int(value)), "") if value.isdigit() else ""
+            value = found
         elif number_format is not None and value:
             shown = number_format.shown.get(value)
             if shown is None:
                 shown = number_format.shown[value] = number_format.render(value)
-            if shown != value and number_format.keeps_stored:
-                stored[column] = value
-            value = shown
+            if shown != value:
+                if number_format.keeps_stored:
+                    stored[column] = value
+                value = shown
         elif how is _OTHER and value:
             value = _tidy(value)
         if value:
