@@ -50,6 +50,7 @@ _SHEET = re.compile(r"xl/worksheets/sheet(\d+)\.xml")
 _BUILTIN_FORMATS = {1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%",
                     **{number: "yyyy-mm-dd hh:mm:ss" for number in (*range(14, 23), 45, 46, 47)}}
 _EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
+_SHORT_DECIMAL = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?")
 
 
 class _Format:
@@ -70,6 +71,11 @@ class _Format:
         return not (self.is_date or self.percent)
 
     def render(self, value: str) -> str:
+        whole, _, fraction = value.partition(".")
+        if (len(fraction) <= self.decimals and self.keeps_stored
+                and _SHORT_DECIMAL.fullmatch(value)):
+            # no more decimals than shown (prices, volumes, money): padded, not rounded
+            return f"{whole}.{fraction.ljust(self.decimals, '0')}" if self.decimals else whole
         try:
             return self._render(Decimal(value))
         except (InvalidOperation, OverflowError, ValueError):
