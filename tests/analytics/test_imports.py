@@ -616,3 +616,23 @@ def test_events_encode_as_the_feed_does() -> None:
 ])
 def test_normalize_number(text: str, decimal_comma: bool, expected: str | None) -> None:
     assert normalize_number(text, decimal_comma=decimal_comma) == expected
+
+
+@pytest.mark.parametrize("code", ["0.00", "# ##0.00", "0", "0.00000", "#,##0.000"])
+def test_xlsx_numbers_shown_as_excel_shows_them(code: str) -> None:
+    """A number with no more decimals than its format is padded without Decimal; the
+    result is the same as Excel's rounding (half away from zero) in every case."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    from analytics.imports.xlsx_tables import _Format
+
+    number_format = _Format(code)
+    step = Decimal(1).scaleb(-number_format.decimals)
+    for value in ["5", "-5", "0", "-0", "0.5", "-0.00", "00012", "1.005", "1211.600000",
+                  "2134.000000", "-4.65", "0.77551", "1E-5", "12.3456789", "-0.005", "abc",
+                  *(f"{n / 7:.{n % 8}f}" for n in range(-3000, 3000, 7))]:
+        try:
+            expected = str(Decimal(value).quantize(step, rounding=ROUND_HALF_UP))
+        except InvalidOperation:
+            expected = value
+        assert number_format.render(value) == expected, value
