@@ -161,8 +161,8 @@ def compute(opening: float | None, feed: Sequence[FeedItem], since: int | None =
         maximal_holding_seconds=max(held) / 1e6 if held else math.nan,
         average_holding_seconds=_div(sum(held) / 1e6, n),
         best_day_share=max(days.values()) / net if net > 0 else math.nan,
-        expected_payoff=_div(net, n), recovery_factor=_div(net,
-                                                           figures["balance_drawdown_maximal"]))
+        expected_payoff=_div(net, n),
+        recovery_factor=_div(net, figures["balance_drawdown_maximal"]))
     return figures
 
 
