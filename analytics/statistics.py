@@ -1,8 +1,12 @@
 """Account statistics as MetaTrader 5 prints them in its reports, from the history store.
 
 The SQL (``analytics/sql/account_statistics.sql``) computes them the way MetaTrader does,
-checked against two real reports (a Strategy Tester report and a Trade History report);
-this module runs it and rounds each value to MetaTrader's printed precision. Keys are
+checked against four real reports (a Strategy Tester report and three Trade History
+reports, two of them with open positions and zero-result trades); this module runs it and
+publishes each value with :func:`analytics.deal_statistics.finish`: money at the cent,
+every other figure at six decimals (MetaTrader's XLSX stores them so: profit factor
+0.729359; its HTML page shows two). :mod:`analytics.deal_statistics` computes the same
+figures in Python from a list of deals (``proptrade report-stats``). Keys are
 MetaTrader's English labels in snake case, in the order of :data:`KEYS`.
 
 How MetaTrader computes the statistics that are not obvious (verified on the reports):
@@ -11,7 +15,11 @@ How MetaTrader computes the statistics that are not obvious (verified on the rep
   deal. The commission of the ``in`` deal is in no trade's result (the largest loss of
   the FTMO report is its out deal alone) but it is in the net profit and in the gross
   loss, and the average profit/loss trade divide the gross figures by the trade counts
-  (FTMO: -5686.10 / 21 = -270.77). A trade of exactly 0 is neither won nor lost.
+  (FTMO: -5686.10 / 21 = -270.77). The entry commissions of positions still open at
+  the end are in the net profit and the gross loss too (FTMO 1512568197, 85 positions
+  open: -2276.11). A trade of exactly 0.00 is a *profit* trade: in the counts and their
+  percentages, the won % by side, the average profit trade (gross profit / wins, zeros
+  included) and the runs (FTMO 1512442430: 370 profit trades, 3 of them zeros).
 * Balance drawdowns follow the balance after every deal: absolute = initial deposit -
   lowest balance below it; maximal = the largest fall from a peak in money (its % of that
   peak in brackets); relative = the largest fall in % (its money in brackets). A balance
@@ -28,61 +36,33 @@ How MetaTrader computes the statistics that are not obvious (verified on the rep
   N = W + L trades, R runs of wins and losses; the probability in brackets is
   erf(|Z| / sqrt 2) of the Z *as printed* (two decimals): -1.09 gives 72.43%, the
   unrounded -1.0854 would give 72.23%.
-* Consecutive wins/losses: the longest run (its money in brackets) and the run of the
-  most money (its length in brackets); the first one when two tie.
+* Consecutive wins/losses: the longest run (its money in brackets; of runs as long, the
+  one of the larger amount: the most profit, the largest loss) and the run of the most
+  money (its length in brackets; the first one when two tie). A zero extends a run of
+  wins and breaks a run of losses. Average consecutive wins/losses: the mean length of
+  the runs of wins/losses (printed as a whole number: 5.78 is printed 6).
 * LR correlation and standard error: least squares of the balance after trade k against
   k = 0..N, the point 0 being the balance before the first deal; standard error =
   sqrt(sum of squared residuals / (N + 1 - 2)).
 * Short trades are positions that were sell (their closing deal is a buy).
+* Holding times (the tester's minimal/maximal/average position holding time): a trade's
+  time from its position's first deal (0:00:26, 29:05:00 and 1:31:01 on the tester).
 
-PropTrade's extras: ``win_rate`` (% of trades won), ``average_holding_seconds`` (a
-trade's time from its position's first deal, averaged over trades), ``best_day_share``
+PropTrade's extras: ``win_rate`` (% of trades won, as ``profit_trades_pct``),
+``average_holding_seconds`` (MetaTrader's average holding time), ``best_day_share``
 (the best UTC day's net profit / the total net profit, None unless that is positive) and
 ``trading_days`` (UTC days with a deal).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from analytics.deal_statistics import COUNTS, DECIMALS, KEYS, Value, finish
 from analytics.queries import ALL_TIME, sql
 from storage.clickhouse import Store
 
-__all__ = ["KEYS", "account_statistics", "daily_pnl", "symbol_breakdown"]
-
-Value = float | int | None
-
-#: The statistics, in MetaTrader's order, then PropTrade's extras.
-KEYS: tuple[str, ...] = (
-    "total_net_profit", "gross_profit", "gross_loss", "profit_factor", "expected_payoff",
-    "recovery_factor", "sharpe_ratio", "balance_drawdown_absolute",
-    "balance_drawdown_maximal", "balance_drawdown_maximal_pct", "balance_drawdown_relative",
-    "balance_drawdown_relative_money", "total_trades", "total_deals", "short_trades",
-    "short_trades_won_pct", "long_trades", "long_trades_won_pct", "profit_trades",
-    "loss_trades", "largest_profit_trade", "largest_loss_trade", "average_profit_trade",
-    "average_loss_trade", "max_consecutive_wins", "max_consecutive_wins_money",
-    "max_consecutive_losses", "max_consecutive_losses_money", "maximal_consecutive_profit",
-    "maximal_consecutive_profit_count", "maximal_consecutive_loss",
-    "maximal_consecutive_loss_count", "z_score", "z_score_pct", "ahpr", "ahpr_pct", "ghpr",
-    "ghpr_pct", "lr_correlation", "lr_standard_error", "win_rate",
-    "average_holding_seconds", "best_day_share", "trading_days",
-)
-
-COUNTS = frozenset({
-    "total_trades", "total_deals", "short_trades", "long_trades", "profit_trades",
-    "loss_trades", "max_consecutive_wins", "max_consecutive_losses",
-    "maximal_consecutive_profit_count", "maximal_consecutive_loss_count", "trading_days"})
-#: Decimals of the values that are not counts (MetaTrader prints money, ratios and
-#: percentages with 2, AHPR and GHPR with 4; the share of the best day is a fraction).
-DECIMALS: dict[str, int] = {key: 2 for key in KEYS if key not in COUNTS}
-DECIMALS.update(ahpr=4, ghpr=4, best_day_share=4)
-#: Shares and averages of nothing (no trade, no balance): MetaTrader prints 0.00, as in
-#: "0 (0.00%)".
-ZERO_WHEN_EMPTY = frozenset({
-    "short_trades_won_pct", "long_trades_won_pct", "average_profit_trade",
-    "average_loss_trade", "win_rate", "balance_drawdown_maximal_pct",
-    "balance_drawdown_relative"})
+__all__ = ["COUNTS", "KEYS", "account_statistics", "daily_pnl", "symbol_breakdown"]
 
 
 def _range(since: int | None, until: int | None) -> dict[str, int]:
@@ -94,23 +74,13 @@ def account_statistics(store: Store, tenant: int, account: str, since: int | Non
                        until: int | None = None, *, rounded: bool = True) -> dict[str, Value]:
     """The statistics of ``account`` over [since, until) (µs; None: all its history).
 
-    :param rounded: round to MetaTrader's printed precision (False: the full values).
+    :param rounded: money at the cent, the rest at six decimals (False: the full values).
     :returns: every key of :data:`KEYS`, in that order: counts as ints, the rest floats,
         None where MetaTrader's formula is undefined (no trades, no loss, no drawdown…).
     """
     row = store.query(sql("account_statistics"), {
         "tenant": tenant, "account": account, **_range(since, until)}).one() or {}
-    statistics: dict[str, Value] = {}
-    for key in KEYS:
-        value = row.get(key)
-        if key in COUNTS:
-            statistics[key] = int(value or 0)
-        elif value is None or not math.isfinite(value):  # the SQL's NaN and ±inf: undefined
-            statistics[key] = 0.0 if key in ZERO_WHEN_EMPTY else None
-        else:  # (+ 0.0: no "-0.0" for a value that rounds to zero)
-            statistics[key] = (round(float(value), DECIMALS[key]) if rounded
-                               else float(value)) + 0.0
-    return statistics
+    return finish(row, DECIMALS if rounded else {})
 
 
 def symbol_breakdown(store: Store, tenant: int, account: str, since: int | None = None,

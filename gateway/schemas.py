@@ -283,8 +283,9 @@ Number = float | int | None
 
 
 class AccountStatistics(msgspec.Struct, kw_only=True):
-    """The statistics MetaTrader prints for an account (its English labels in snake case,
-    at its printed precision) and a few more. Money in the account currency."""
+    """The statistics MetaTrader prints for an account (its English labels in snake case)
+    and a few more. Money in the account currency, at the cent; ratios, averages and
+    percentages at six decimals (MetaTrader's XLSX precision)."""
 
     total_net_profit: Number = None
     gross_profit: Number = None
@@ -305,7 +306,9 @@ class AccountStatistics(msgspec.Struct, kw_only=True):
     long_trades: Number = None
     long_trades_won_pct: Number = None
     profit_trades: Number = None
+    profit_trades_pct: Number = None
     loss_trades: Number = None
+    loss_trades_pct: Number = None
     largest_profit_trade: Number = None
     largest_loss_trade: Number = None
     average_profit_trade: Number = None
@@ -318,6 +321,8 @@ class AccountStatistics(msgspec.Struct, kw_only=True):
     maximal_consecutive_profit_count: Number = None
     maximal_consecutive_loss: Number = None
     maximal_consecutive_loss_count: Number = None
+    average_consecutive_wins: Number = None
+    average_consecutive_losses: Number = None
     z_score: Number = None
     z_score_pct: Number = None
     ahpr: Number = None
@@ -326,6 +331,8 @@ class AccountStatistics(msgspec.Struct, kw_only=True):
     ghpr_pct: Number = None
     lr_correlation: Number = None
     lr_standard_error: Number = None
+    minimal_holding_seconds: Number = None
+    maximal_holding_seconds: Number = None
     win_rate: Number = None
     average_holding_seconds: Number = None
     best_day_share: Number = None

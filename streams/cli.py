@@ -36,6 +36,8 @@ COMMANDS: Final = (
             "measure one gateway: REST reads and websocket fan-out"),
     Command(("bench", "analytics"), "analytics.bench",
             "measure the history store: sink rate and the dashboards' queries"),
+    Command(("bench", "report-stats"), "analytics.bench_report_stats",
+            "time `proptrade report-stats` on each shared MetaTrader report"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
@@ -49,7 +51,7 @@ COMMANDS: Final = (
     Command(("import",), "analytics.imports.command",
             "import a MetaTrader report (MT5 history/tester, MT4 statement) as feed events"),
     Command(("report-stats",), "analytics.report_stats",
-            "compute a MetaTrader report's statistics with the dashboards' SQL"),
+            "compute a MetaTrader report's statistics (the dashboards' figures)"),
 )
 
 GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks"}

@@ -17,6 +17,9 @@ __all__ = ["Document", "Row"]
 class Row:
     cells: dict[int, str]  # grid column → text; only cells with text
     titles: dict[int, str] = field(default_factory=dict)  # grid column → title attribute
+    # grid column → the number as the file stores it, where the cell shows it rounded
+    # (XLSX: "0.729359" shown "0.73")
+    stored: dict[int, str] = field(default_factory=dict)
 
     def texts(self) -> list[str]:
         return list(self.cells.values())

@@ -13,7 +13,7 @@ from analytics.imports.grid import Row
 from analytics.imports.labels import Language, Stat, normalize
 from analytics.imports.values import normalize_number, split_compound
 
-__all__ = ["read_meta", "read_printed"]
+__all__ = ["read_meta", "read_printed", "read_statistics"]
 
 # Printed as text, kept as text: "0:00:26", "29:05:00", "0% real ticks".
 _TEXT_STATS = frozenset({"minimal_position_holding_time", "maximal_position_holding_time",
@@ -39,15 +39,31 @@ def read_meta(rows: list[Row], language: Language) -> dict[str, str]:
 
 def read_printed(rows: list[Row], language: Language) -> dict[str, str]:
     """Every statistic found, by English snake_case key; the first one printed wins."""
+    return read_statistics(rows, language)[0]
+
+
+def read_statistics(rows: list[Row], language: Language
+                    ) -> tuple[dict[str, str], dict[str, str]]:
+    """Every statistic as printed (:func:`read_printed`), and those whose cell stores
+    more digits than it shows (XLSX: ``"0.729359"`` shown ``"0.73"``) as stored."""
     printed: dict[str, str] = {}
+    stored: dict[str, str] = {}
     for row in rows:
-        for key, value in _row_statistics(row.texts(), language):
-            printed.setdefault(key, value)
-    return printed
+        columns = list(row.cells)
+        for key, value, index in _row_statistics(row.texts(), language):
+            if key in printed:
+                continue
+            printed[key] = value
+            exact = row.stored.get(columns[index]) if index is not None else None
+            if exact is not None and (number := normalize_number(exact)) is not None:
+                stored[key] = number
+    return printed, stored
 
 
-def _row_statistics(texts: list[str], language: Language) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _row_statistics(texts: list[str], language: Language
+                    ) -> list[tuple[str, str, int | None]]:
+    """(key, value, index of the value's cell when it holds that value alone)."""
+    found: list[tuple[str, str, int | None]] = []
     prefix = ""
     index = 0
     while index < len(texts):
@@ -62,7 +78,9 @@ def _row_statistics(texts: list[str], language: Language) -> list[tuple[str, str
         if _stat(value, prefix, language) is not None:
             index += 1  # a label with no value (a heading such as "Balance Drawdown:")
             continue
-        found.extend(_printed_value(value, stat, language.decimal_comma))
+        values = _printed_value(value, stat, language.decimal_comma)
+        found.extend((key, number, index + 1 if len(values) == 1 else None)
+                     for key, number in values)
         index += 2
     return found
 

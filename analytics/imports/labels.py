@@ -29,6 +29,8 @@ Stat = tuple[str, str | None]  # (key of the main number, key of the bracketed n
 
 def normalize(text: str) -> str:
     """A label as the tables hold it: ``"Facilités de crédit :"`` → ``"facilites de credit"``."""
+    if text.isascii():  # most cells (numbers, times, English words): no accents to strip
+        return " ".join(text.lower().split()).rstrip(":").rstrip()
     decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
     plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(plain.lower().split()).rstrip(":").rstrip()

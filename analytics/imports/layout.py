@@ -66,7 +66,11 @@ class Layout:
 
 def rank_languages(document: Document) -> list[Language]:
     """Languages by how many of the report's texts they recognise as labels, best first."""
-    texts = {normalize(text) for row in document.rows for text in row.texts()}
+    # Labels are not in data rows (a data row starts with a time: nearly every row) and
+    # start with a letter: numbers and times (most other cells) are not looked at.
+    cells = {text for row in document.rows if not is_time(next(iter(row.cells.values())))
+             for text in row.cells.values() if not text[0].isdigit() and text[0] not in "-+"}
+    texts = {normalize(text) for text in cells}
     texts.add(normalize(document.title))
     scores = {lang.code: lang.label_count(texts) for lang in LANGUAGES}
     return sorted(LANGUAGES, key=lambda lang: -scores[lang.code])  # stable: ties keep order

@@ -160,6 +160,7 @@ class _Pairer:
         self.hints = hints
         self.opens = opens
         self.lots: dict[str, list[_Lot]] = defaultdict(list)  # by symbol, oldest first
+        self.open_positions: dict[str, int] = defaultdict(int)  # position → its open lots
         self.items: list[Leg | DealRow] = []
         self.samples: list[Sample] = []
 
@@ -182,6 +183,7 @@ class _Pairer:
             lot = _Lot(self._new_position(row, position), row.symbol, row.kind, volume,
                        row.price)
             self.lots[row.symbol].append(lot)
+            self.open_positions[lot.position] += 1
         else:  # more volume on an open position, at the volume-weighted price
             total = lot.volume + volume
             lot.price = (lot.price * lot.volume + row.price * volume) / total
@@ -199,8 +201,7 @@ class _Pairer:
 
     def _new_position(self, row: DealRow, position: str) -> str:
         wanted = position or row.position or row.order or row.ticket
-        in_use = any(lot.position == wanted for lots in self.lots.values() for lot in lots)
-        return f"{wanted}.{row.ticket}" if in_use else wanted
+        return f"{wanted}.{row.ticket}" if self.open_positions.get(wanted) else wanted
 
     def _close(self, row: DealRow) -> None:
         ids = _deal_ids(row.ticket)
@@ -256,6 +257,7 @@ class _Pairer:
             pieces.append((lot, taken))
             if lot.volume <= VOLUME_EPSILON:
                 self.lots[row.symbol].remove(lot)
+                self.open_positions[lot.position] -= 1
         return pieces
 
     def _ordered(self, row: DealRow, candidates: list[_Lot]) -> list[_Lot]:

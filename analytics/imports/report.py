@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
 
@@ -47,6 +47,8 @@ class Report:
     :param events: Symbol events, one Account event, then Balance and Deal events, in time
         order (see :mod:`analytics.imports`).
     :param printed: every statistic the report prints, by English snake_case key.
+    :param stored: the statistics whose cells store more digits than they show (an XLSX
+        report stores "0.729359" and shows "0.73"), as stored; the same keys as printed.
     """
 
     path: Path
@@ -57,6 +59,7 @@ class Report:
     initial_balance: float
     events: list[Event]
     printed: dict[str, str]
+    stored: dict[str, str] = field(default_factory=dict)
 
 
 def read_report(path: Path, *, program: str = "imported") -> Report:
@@ -83,7 +86,7 @@ def read_report(path: Path, *, program: str = "imported") -> Report:
                   language=statement.language, account=statement.account,
                   currency=statement.currency,
                   initial_balance=statement.initial_deposit or balance,
-                  events=events, printed=statement.printed)
+                  events=events, printed=statement.printed, stored=statement.stored)
 
 
 def _statement(document: Document) -> Statement:

@@ -3,7 +3,7 @@ a report's deals in MetaTrader's own terms, before positions are known."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = ["ClosedTrade", "DealRow", "Statement"]
@@ -65,3 +65,4 @@ class Statement:
     deals: list[DealRow]  # in time order
     closed: list[ClosedTrade]
     printed: dict[str, str]
+    stored: dict[str, str] = field(default_factory=dict)  # XLSX: as stored, more digits

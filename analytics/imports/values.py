@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 
 from analytics.imports.errors import FormatProblem
 
-__all__ = ["is_time", "normalize_number", "parse_number", "parse_time", "split_compound"]
+__all__ = ["PLAIN_NUMBER", "is_time", "normalize_number", "parse_number", "parse_time",
+           "split_compound"]
 
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\u2007")
 _NUMBER = re.compile(r"[-+]?(?:\d[\d.,]*|[.,]\d+)")
+PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")  # read the same in every language
 _TIME = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _COMPOUND = re.compile(r"(?P<main>[^()]*?)\s*(?:\((?P<extra>[^()]*)\))?")
 
@@ -52,6 +54,8 @@ def normalize_number(text: str, *, decimal_comma: bool = False) -> str | None:
 def parse_number(text: str, what: str, *, decimal_comma: bool = False,
                  empty: float | None = None) -> float:
     """A number cell; an empty one gives ``empty`` when that is allowed."""
+    if PLAIN_NUMBER.fullmatch(text):  # most cells (45,000 in a report of 2,000 trades)
+        return float(text)
     if not text.strip() and empty is not None:
         return empty
     number = normalize_number(text, decimal_comma=decimal_comma)
@@ -66,6 +70,14 @@ def is_time(text: str) -> bool:
 
 def parse_time(text: str, what: str) -> datetime:
     """``"2024.01.15 10:30:00"`` (server time) as an aware UTC datetime."""
+    digits = text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:]
+    if (len(text) == 19 and text[4] == text[7] == "." and text[13] == text[16] == ":"
+            and digits.isascii() and digits.isdigit()):
+        try:  # the usual form, without the pattern (6,500 times in 2,000 trades)
+            return datetime(int(text[:4]), int(text[5:7]), int(text[8:10]),
+                            int(text[11:13]), int(text[14:16]), int(text[17:]), tzinfo=UTC)
+        except ValueError:
+            raise FormatProblem(f"{what}: {text!r} is not a valid date") from None
     match = _TIME.fullmatch(text.strip())
     if match is None:
         raise FormatProblem(f"{what}: {text!r} is not a MetaTrader time (YYYY.MM.DD hh:mm:ss)")

@@ -5,8 +5,13 @@
 -- output turns into null.
 --
 -- * A trade is an `out` deal; its result is profit + commission + swap + fee of that deal.
+--   A result of exactly 0.00 is a profit trade, as MetaTrader counts it (in the counts,
+--   the averages and the runs: a zero extends a run of wins and breaks a run of losses).
 --   The costs of `in` deals belong to no trade: they count in the net profit and, as in
---   MetaTrader, in the gross loss (gross profit if positive).
+--   MetaTrader, in the gross loss (gross profit if positive), the entry commissions of
+--   positions still open included.
+-- * analytics/deal_statistics.py computes the same figures in Python for
+--   `proptrade report-stats`; a test holds the two equal on every shared real report.
 -- * The balance curve is every deal and balance operation (credit is not balance) in feed
 --   order (ts, seq), the opening balance first; rows before `since` only lead up to the
 --   window. A balance operation restarts the drawdown measurement from the balance it
@@ -46,8 +51,8 @@ totals AS (
         -- (1 net, 2 gains, 3 deals, 4 trades, 5 wins, 6 losses, 7 shorts, 8 short wins,
         --  9 best trade, 10 worst trade, 11 per UTC day: (days, net, deals))
         tuple(sumIf(money, deal), sumIf(money, deal AND money > 0), countIf(deal),
-              countIf(trade), countIf(trade AND money > 0), countIf(trade AND money < 0),
-              countIf(trade AND short), countIf(trade AND short AND money > 0),
+              countIf(trade), countIf(trade AND money >= 0), countIf(trade AND money < 0),
+              countIf(trade AND short), countIf(trade AND short AND money >= 0),
               maxIf(money, trade), minIf(money, trade),
               sumMapIf([toDate(ts)], [money], [1], deal)) AS k,
         -- the feed in order: (…, 4 money, 5 a restart: an operation or a row before the
@@ -68,16 +73,16 @@ curve AS (
         arrayMax(arrayFill((b, restart) -> restart, balances, feed.5) - balances)
             AS below_open,
         arrayMap((b, c) -> b / (b - c), balances, feed.4) AS hprs,
-        arrayFilter(x -> x != 0, feed.8) AS decided,
+        arrayFilter((x, t) -> t, feed.8, feed.6) AS results,
         -- the regression's points: the balance before the window's first deal, then the
         -- balance after each trade
         arrayPushFront(arrayFilter((b, t) -> t, balances, feed.6),
                        balances[indexOf(feed.5, 0)] - feed.4[indexOf(feed.5, 0)]) AS points,
         -- the time every trade was held, from its position's first deal
-        arrayDotProduct(by_position.3, by_position.2 - arrayFill((t, first) -> first,
+        arrayFilter((h, t) -> t, by_position.2 - arrayFill((t, first) -> first,
             by_position.2, arrayMap((key, previous) -> key != previous, by_position.1,
-                                    arrayPopBack(arrayPushFront(by_position.1, 0)))))
-            AS held
+                                    arrayPopBack(arrayPushFront(by_position.1, 0)))),
+            by_position.3) AS held
     FROM totals
 ),
 summary AS (
@@ -88,9 +93,9 @@ summary AS (
         arrayReduce('avgIf', hprs, trade_flags) AS ahpr,
         arrayReduce('avgIf', arrayMap(h -> log(h), hprs), trade_flags) AS log_ghpr,
         arrayReduce('stddevPopStableIf', hprs, trade_flags) AS hpr_sigma,
-        -- runs of wins and losses: split where the sign changes
-        arraySplit((x, y) -> sign(x) != sign(y), decided,
-                   arrayPopBack(arrayPushFront(decided, 0))) AS runs,
+        -- runs of wins (a zero is one) and losses: split where that changes
+        arraySplit((x, y) -> (x >= 0) != (y >= 0), results,
+                   arrayPopBack(arrayPushFront(results, 0))) AS runs,
         arrayReduce('corrStable', range(length(points)), points) AS lr_r,
         arrayReduce('varPopStable', points) AS lr_variance
     FROM curve
@@ -100,7 +105,7 @@ series AS (
         hpr_sigma, lr_r, lr_variance,
         arrayMax(dd_shares) AS dd_rel,
         drawdowns[indexOf(dd_shares, dd_rel)] AS dd_rel_money,
-        arrayMap(r -> length(r) * sign(r[1]), runs) AS run_lengths,
+        arrayMap(r -> length(r) * if(r[1] >= 0, 1, -1), runs) AS run_lengths,
         arrayMap(r -> arraySum(r), runs) AS run_money,
         -- runs test: Z = (N (R - 0.5) - X) / sqrt(X (X - N) / (N - 1)), X = 2 W L
         ((k.5 + k.6) * (length(runs) - 0.5) - 2 * k.5 * k.6)
@@ -127,17 +132,21 @@ SELECT
     trades - k.7 AS long_trades,
     (k.5 - k.8) / (trades - k.7) * 100 AS long_trades_won_pct,
     k.5 AS profit_trades,
+    k.5 / trades * 100 AS profit_trades_pct,
     k.6 AS loss_trades,
+    k.6 / trades * 100 AS loss_trades_pct,
     greatest(k.9, 0) AS largest_profit_trade,
     least(k.10, 0) AS largest_loss_trade,
     -- MetaTrader divides the gross figures (entry costs in) by the numbers of trades
     k.2 / k.5 AS average_profit_trade,
     (k.1 - k.2) / k.6 AS average_loss_trade,
-    -- the first longest run, and the first run of the most money
+    -- the longest run, of runs as long the one of the larger amount (MetaTrader); the
+    -- first run of the most money
     greatest(arrayMax(run_lengths), 0) AS max_consecutive_wins,
-    run_money[indexOf(run_lengths, max_consecutive_wins)] AS max_consecutive_wins_money,
+    arrayMax(arrayFilter((m, l) -> l = max_consecutive_wins, run_money, run_lengths))
+        AS max_consecutive_wins_money,
     greatest(-arrayMin(run_lengths), 0) AS max_consecutive_losses,
-    run_money[indexOf(run_lengths, -max_consecutive_losses)]
+    arrayMin(arrayFilter((m, l) -> l = -max_consecutive_losses, run_money, run_lengths))
         AS max_consecutive_losses_money,
     greatest(arrayMax(run_money), 0) AS maximal_consecutive_profit,
     run_lengths[indexOf(run_money, arrayMax(run_money))] * (arrayMax(run_money) > 0)
@@ -145,9 +154,11 @@ SELECT
     least(arrayMin(run_money), 0) AS maximal_consecutive_loss,
     -run_lengths[indexOf(run_money, arrayMin(run_money))] * (arrayMin(run_money) < 0)
         AS maximal_consecutive_loss_count,
+    arrayAvg(arrayFilter(l -> l > 0, run_lengths)) AS average_consecutive_wins,
+    -arrayAvg(arrayFilter(l -> l < 0, run_lengths)) AS average_consecutive_losses,
     z AS z_score,
     -- MetaTrader reads the probability off the Z it prints, at two decimals
-    erf(abs(round(z, 2)) / sqrt(2)) * 100 AS z_score_pct,
+    if(isFinite(z), erf(abs(round(z, 2)) / sqrt(2)) * 100, nan) AS z_score_pct,
     ahpr,
     ahpr * 100 - 100 AS ahpr_pct,
     exp(log_ghpr) AS ghpr,
@@ -156,8 +167,10 @@ SELECT
     -- sqrt(squared residuals / (n - 2)), n = trades + 1 points
     sqrt(lr_variance * (1 - lr_r * lr_r) * (trades + 1) / (trades - 1))
         AS lr_standard_error,
+    if(empty(held), nan, arrayMin(held) / 1e6) AS minimal_holding_seconds,
+    if(empty(held), nan, arrayMax(held) / 1e6) AS maximal_holding_seconds,
     k.5 / trades * 100 AS win_rate,
-    held / trades / 1e6 AS average_holding_seconds,
+    arraySum(held) / trades / 1e6 AS average_holding_seconds,
     if(k.1 > 0, arrayMax(k.11.2) / k.1, NULL) AS best_day_share,
     length(k.11.1) AS trading_days
 FROM series

@@ -1,6 +1,6 @@
 """``analytics.imports``: MetaTrader reports read as feed events.
 
-The two real reports (``../shared/data/mt-reports``, read in place, never copied) are the
+The four real reports (``../shared/data/mt-reports``, read in place, never copied) are the
 outside oracle: the deals read must add up to what MetaTrader printed. The small reports
 under ``reports/`` are synthetic, laid out as real ones, for what those two lack (English
 history, MT5 hidden cells, netting reversal, MT4).
@@ -13,6 +13,7 @@ import io
 import json
 import sys
 import types
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,8 @@ HERE = Path(__file__).parent / "reports"
 REAL = MT_REPORTS
 TESTER = REAL / "mt5-tester-didinska-GoldHedgeRecovery-v330.html"
 FTMO = REAL / "mt5-history-propfirm-ftmo-1512497509.xlsx"
+FTMO_OPEN = REAL / "mt5-history-propfirm-ftmo-1512568197.xlsx"  # 85 positions open at the end
+FTMO_ZEROS = REAL / "mt5-history-propfirm-ftmo-1512442430.xlsx"  # three trades of 0.00
 HISTORY_EN = HERE / "mt5-history-en.html"
 HISTORY_FR = HERE / "mt5-history-fr.html"
 STATEMENT = HERE / "mt4-statement-en.htm"
@@ -177,6 +180,38 @@ def test_ftmo_printed_statistics_at_printed_precision() -> None:
 
 
 @real_reports
+@pytest.mark.parametrize(("path", "trades", "still_open", "final"), [
+    (FTMO_OPEN, 2134, 85, 198788.40), (FTMO_ZEROS, 716, 0, 189026.44)])
+def test_larger_ftmo_reports_add_up(path: Path, trades: int, still_open: int, final: float
+                                    ) -> None:
+    report = read_report(path)
+    assert (report.kind, report.language, report.initial_balance) == (
+        "mt5-history", "fr", 200000.0)
+    assert len(outs(report)) == int(report.printed["total_trades"]) == trades
+    assert final_balance(report) == float(report.printed["balance"]) == final
+    assert_paired(report)
+    lots: dict[object, float] = defaultdict(float)
+    for deal in of_type(report, Deal):
+        lots[deal.position] += deal.volume if deal.entry == "in" else -deal.volume
+    assert sum(1 for volume in lots.values() if volume > 1e-9) == still_open
+
+
+@real_reports
+def test_xlsx_statistics_keep_the_digits_their_cells_store() -> None:
+    """The cells show two decimals and store six: both are kept (``printed``, ``stored``)."""
+    report = read_report(FTMO)
+    assert (report.printed["profit_factor"], report.stored["profit_factor"]) == (
+        "0.12", "0.116109")
+    assert (report.printed["sharpe_ratio"], report.stored["sharpe_ratio"]) == (
+        "-0.29", "-0.289665")
+    assert report.stored["total_net_profit"] == "-5025.890000"
+    # a compound cell ("5 338.90 (5.32%)") is text: printed only
+    assert "balance_drawdown_maximal" in report.printed
+    assert "balance_drawdown_maximal" not in report.stored
+    assert read_report(TESTER).stored == {}  # HTML shows what it has
+
+
+@real_reports
 def test_ftmo_contract_sizes_are_measured_from_the_trades() -> None:
     symbols = {event.symbol: event for event in of_type(read_report(FTMO), Symbol)}
     sizes = {name: symbol.contract_size for name, symbol in symbols.items()}
@@ -244,6 +279,49 @@ def test_a_close_whose_open_is_before_the_report(tmp_path: Path) -> None:
     assert (close.deal, close.position, close.profit) == (1006, 2002, 45.0)
     assert final_balance(report) == 9519.30  # the missing open's commission is not paid
     assert_paired(report)
+
+
+def test_html_markup_the_reader_must_see_through() -> None:
+    """Upper-case tags, unclosed cells, comments and scripts holding table markup, a
+    quoted ``>`` in an attribute, entities, ``<br>`` and inline tags inside a cell, hidden
+    cells and spans."""
+    from analytics.imports.html_tables import read_html
+
+    document = read_html(
+        "<HTML><HEAD><TITLE>R&amp;D report</TITLE><STYLE>td { x: '<td>' }</STYLE>"
+        "<script>document.write('<tr><td>no</td></tr>')</script></HEAD><BODY>"
+        "<!-- <table><tr><td>commented</td></tr></table> -->"
+        "<TABLE><TR><TD>A&nbsp;b</TD><td title='x > y' colspan=2>1&#44;5<br>c</td>"
+        '<td class="hidden">drill</td><td><b>bold</b> text</td></tr>'
+        "<tr><td>unclosed<td>  spaced   out  </tr></TABLE></BODY></HTML>")
+    assert document.title == "R&D report"
+    assert document.complete
+    assert [(row.cells, row.titles) for row in document.rows] == [
+        ({0: "A b", 1: "1,5 c", 3: "bold text"}, {1: "x > y"}),
+        ({0: "unclosed", 1: "spaced out"}, {}),
+    ]
+    assert not read_html("<table><tr><td>cut").complete
+
+
+def test_the_orders_table_is_skipped_and_nothing_else() -> None:
+    """No reader uses the Orders table's rows (a third of a history): they are cut before
+    the scan, from the banner row to the next banner row; a cell reading "Orders" in a
+    data row is not a banner."""
+    from analytics.imports.html_tables import read_html
+
+    document = read_html(
+        "<table><tr><th colspan=3><div><b>Positions</b></div></th></tr>"
+        "<tr><td>Time</td><td>Position</td><td>Comment</td></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>1</td><td>Orders</td></tr>"
+        "<tr><th colspan=3><b>Orders</b></th></tr>"
+        "<tr><td>Open Time</td><td>Order</td></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>1</td></tr>"
+        "<tr><th colspan=3><b>Deals</b></th></tr>"
+        "<tr><td>2024.01.02 10:00:00</td><td>7</td></tr></table>")
+    assert [row.texts() for row in document.rows] == [
+        ["Positions"], ["Time", "Position", "Comment"],
+        ["2024.01.02 10:00:00", "1", "Orders"], ["Orders"], ["Deals"],
+        ["2024.01.02 10:00:00", "7"]]
 
 
 def test_utf16_with_bom_reads_the_same(tmp_path: Path) -> None:
@@ -333,23 +411,35 @@ def run_command(argv: list[str]) -> int:
 
 def test_command_without_jsonl_hands_the_report_to_the_store(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    received: list[Report] = []
-    tenants: list[int] = []
+    from analytics.store_import import Firm, Imported, NoSuchFirm
 
-    def import_events(report: Report, tenant: int = 0) -> int:
-        received.append(report)
-        tenants.append(tenant)
-        return 42
+    received: list[tuple[Report, dict[str, object]]] = []
+
+    def import_events(report: Report, **where: object) -> Imported:
+        if where["firm"] == "nope":
+            raise NoSuchFirm("no firm has the slug 'nope' (firms: acme, default)")
+        received.append((report, where))
+        return Imported(Firm(3, "acme", "Acme Prop"), (report.account,), 5, 1, 11, 42)
 
     store = types.ModuleType(import_command.STORE_MODULE)
     store.import_events = import_events  # type: ignore[attr-defined]
+    store.NoSuchFirm = NoSuchFirm  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, import_command.STORE_MODULE, store)
-    assert run_command([str(STATEMENT), "--program", "p1", "--tenant", "3"]) == 0
-    assert [report.account for report in received] == ["2090123"]
-    assert tenants == [3]
-    assert of_type(received[0], Account)[0].program == "p1"
+    assert run_command([str(STATEMENT), "--program", "p1", "--firm", "acme"]) == 0
+    [(report, where)] = received
+    assert report.account == "2090123"
+    assert where == {"firm": "acme", "tenant": None, "schema": "public"}
+    assert of_type(report, Account)[0].program == "p1"
     assert capsys.readouterr().out == (
-        "mt4-statement-en.htm: account 2090123 (mt4-statement), 11 events, 42 rows stored\n")
+        "mt4-statement-en.htm: account 2090123 (mt4-statement) into firm acme (Acme Prop, "
+        "tenant 3): 5 deals, 1 balance operations, 11 events, 42 rows stored\n")
+    # No firm named: the default one (None lets the store pick it).
+    assert run_command([str(STATEMENT)]) == 0
+    assert received[-1][1] == {"firm": None, "tenant": None, "schema": "public"}
+    capsys.readouterr()
+    assert run_command([str(STATEMENT), "--firm", "nope"]) == 2
+    assert capsys.readouterr().err == (
+        "proptrade import: error: no firm has the slug 'nope' (firms: acme, default)\n")
 
 
 def test_command_reports_a_bad_file_with_status_2(tmp_path: Path,
@@ -388,6 +478,58 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
     path = tmp_path / "ReportHistory-cut.xlsx"
     path.write_bytes(data[: int(len(data) * 0.4)])
     assert refused(path).startswith("truncated or damaged XLSX")
+
+
+@real_reports
+def test_xlsx_whose_worksheet_is_cut_short(tmp_path: Path) -> None:
+    """A well-formed archive whose worksheet XML stops in the middle (a broken export)."""
+    path = tmp_path / "ReportHistory-cut-sheet.xlsx"
+    with zipfile.ZipFile(FTMO) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+    assert refused(path) == ("truncated or damaged XLSX (xl/worksheets/sheet1.xml is not "
+                             "a whole worksheet)")
+
+
+def _workbook(path: Path, sheet: str, strings: list[str]) -> None:
+    """A minimal XLSX (UTF-8) holding ``sheet``'s rows and ``strings`` as shared strings;
+    style 1 shows numbers with two decimals."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    shared = "".join(f"<si><t>{text}</t></si>" for text in strings)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", f"<workbook {ns}/>")
+        archive.writestr("xl/sharedStrings.xml", f"<sst {ns}>{shared}</sst>")
+        archive.writestr("xl/styles.xml", (
+            f'<styleSheet {ns}><numFmts><numFmt numFmtId="164" formatCode="# ##0.00"/>'
+            '</numFmts><cellXfs><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs>'
+            "</styleSheet>"))
+        archive.writestr("xl/worksheets/sheet1.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet {ns}><sheetData>{sheet}'
+            "</sheetData></worksheet>"))
+
+
+def test_xlsx_cells_as_other_writers_write_them(tmp_path: Path) -> None:
+    """Excel and other writers than MetaTrader: attributes in another order, a cell
+    without its reference, inline strings with entities and runs, a formula's value,
+    single quotes, empty rows; the stored digits of a rounded number are kept."""
+    from analytics.imports.xlsx_tables import read_xlsx
+
+    sheet = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c s="1" r="C1"><v>-5025.891</v></c></row>'
+        '<row r="2"/>'
+        '<row r="3"><c r="B3" t="inlineStr"><is><r><t>P&amp;L</t></r>'
+        '<r><t xml:space="preserve"> net </t></r></is></c><c t="n"><v>7</v></c></row>'
+        "<row r='4'><c r='A4' t='str'><f>A1</f><v>Deals</v></c><c r=\"B4\"></c>"
+        '<c r="C4" s="1"/><c r="D4" s="1"><v>12</v></c></row>')
+    path = tmp_path / "other.xlsx"
+    _workbook(path, sheet, ["Balance:"])
+    document = read_xlsx(path.read_bytes())
+    assert [row.cells for row in document.rows] == [
+        {0: "Balance:", 2: "-5025.89"}, {1: "P&L net", 2: "7"}, {0: "Deals", 3: "12.00"}]
+    assert [row.stored for row in document.rows] == [{2: "-5025.891"}, {}, {3: "12"}]
 
 
 def test_deals_table_without_its_closing_rows(tmp_path: Path) -> None:
@@ -474,3 +616,23 @@ def test_events_encode_as_the_feed_does() -> None:
 ])
 def test_normalize_number(text: str, decimal_comma: bool, expected: str | None) -> None:
     assert normalize_number(text, decimal_comma=decimal_comma) == expected
+
+
+@pytest.mark.parametrize("code", ["0.00", "# ##0.00", "0", "0.00000", "#,##0.000"])
+def test_xlsx_numbers_shown_as_excel_shows_them(code: str) -> None:
+    """A number with no more decimals than its format is padded without Decimal; the
+    result is the same as Excel's rounding (half away from zero) in every case."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    from analytics.imports.xlsx_tables import _Format
+
+    number_format = _Format(code)
+    step = Decimal(1).scaleb(-number_format.decimals)
+    for value in ["5", "-5", "0", "-0", "0.5", "-0.00", "00012", "1.005", "1211.600000",
+                  "2134.000000", "-4.65", "0.77551", "1E-5", "12.3456789", "-0.005", "abc",
+                  *(f"{n / 7:.{n % 8}f}" for n in range(-3000, 3000, 7))]:
+        try:
+            expected = str(Decimal(value).quantize(step, rounding=ROUND_HALF_UP))
+        except InvalidOperation:
+            expected = value
+        assert number_format.render(value) == expected, value

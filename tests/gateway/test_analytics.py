@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from analytics.deal_statistics import KEYS
 from streams.events import Deal, Quote
 from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import PROGRAM, admin_token, buy_and_pay, wait_until
@@ -56,8 +57,9 @@ def test_a_traders_history_answers_through_the_api(live: tuple[Gateway, Bridge])
     assert stats["largest_profit_trade"] == 99.0 and stats["largest_loss_trade"] == -51.0
     assert stats["short_trades"] == 1 and stats["short_trades_won_pct"] == 0
     assert stats["long_trades"] == 2 and stats["long_trades_won_pct"] == 100
-    assert stats["profit_factor"] == round(128 / 54, 2)
-    assert stats["trading_days"] == 2 and stats["win_rate"] == round(200 / 3, 2)
+    assert stats["profit_factor"] == round(128 / 54, 6)  # six decimals, as MT's XLSX
+    assert stats["trading_days"] == 2 and stats["win_rate"] == round(200 / 3, 6)
+    assert list(stats) == list(KEYS)
 
     calendar = gateway.get(f"/api/v1/accounts/{login}/calendar", trader).json()
     assert [(day["net_profit"], day["trades"]) for day in calendar] == [(46.0, 2), (28.0, 1)]
