@@ -179,3 +179,36 @@ class AccountRegistry:
                     await pipe.execute()
             found.update(loaded)
         return found
+
+    # -- a new feed -----------------------------------------------------------------------
+
+    async def new_feed(self, broker: Any, last_balance: Any) -> tuple[int, int]:
+        """An embedded broker starts an empty feed at each ``proptrade up`` (and the
+        history recorded from the last one is emptied): the broker accounts of earlier
+        feeds are forgotten, with their answers, and the platform's live accounts are
+        opened again at the broker (``broker.open_account``), each at its last known
+        balance (``await last_balance(login)``, else its program's initial balance) — a
+        challenge bought before the restart goes on. Returns (forgotten, reopened)."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            forgotten = [row["login"] for row in await connection.fetch(
+                "SELECT login FROM trading_accounts WHERE origin = 'broker'")]
+            await connection.execute(
+                "DELETE FROM risk_events WHERE account_id IN (SELECT id FROM "
+                "trading_accounts WHERE origin = 'broker')")
+            await connection.execute("DELETE FROM trading_accounts WHERE origin = 'broker'")
+            live = await connection.fetch(
+                "SELECT a.login, a.phase, p.phases FROM trading_accounts a JOIN challenges c"
+                " ON c.id = a.challenge_id JOIN programs p ON p.id = c.program_id "
+                "WHERE a.origin = 'platform' AND a.status IN ('active', 'paused') "
+                "ORDER BY a.id")
+        for start in range(0, len(forgotten), 1000):
+            chunk = forgotten[start:start + 1000]
+            await self.cache.client.delete(*[self.status_key(login) for login in chunk],
+                                           *[self.cache.key("metrics", login)
+                                             for login in chunk])
+        for row in live:
+            document = msgspec.json.decode(row["phases"])[row["phase"]]["document"]
+            balance = await last_balance(row["login"])
+            await broker.open_account(row["login"], document, float(
+                document["initial_balance"]) if balance is None else balance)
+        return len(forgotten), len(live)
