@@ -230,5 +230,8 @@ class MetricsCache:
         return (None if raw is None else orjson.loads(raw)), found
 
     async def latest(self, login: str) -> dict[str, Any] | None:
-        raw = await self.cache.client.get(self.cache.key("metrics", login))
-        return None if raw is None else orjson.loads(raw)
+        """The latest snapshot with the account's status now (a stop after it shows)."""
+        snapshot, status = await self.latest_with_status(login)
+        if snapshot is not None and status is not None:
+            snapshot["status"] = status
+        return snapshot
