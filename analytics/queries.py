@@ -7,6 +7,7 @@ query is scoped by tenant; times are µs since the epoch in and out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -60,15 +61,18 @@ def equity_curve(store: Store, tenant: int, account: str, points: int = 1000,
     return curve
 
 
-def cohorts(store: Store, tenant: int, period: str = "month", program: str = "",
-            since: int = ALL_TIME[0], until: int = ALL_TIME[1]) -> list[dict[str, Any]]:
-    """Per program and period of opening: accounts, passed/failed/running, rates, failures
-    by rule (most frequent first), days to pass or fail, trades, lots and net profit."""
+def cohorts(store: Store, tenant: int, period: str = "month", programs: Sequence[str] = (),
+            since: int = ALL_TIME[0], until: int = ALL_TIME[1],
+            stopped: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Per program (of ``programs``; empty: all) and period of opening: accounts,
+    passed/failed/stopped/running, rates, failures by rule (most frequent first), days to
+    pass or fail, trades, lots and net profit. ``stopped``: the accounts the platform
+    stopped (the engine does not know them)."""
     if period not in PERIODS:
         raise ValueError(f"period: one of {', '.join(PERIODS)}")
     rows = store.query(sql("cohorts"), {
-        "tenant": tenant, "period": period, "program": program, "since": since,
-        "until": until}).dicts()
+        "tenant": tenant, "period": period, "programs": list(programs), "since": since,
+        "until": until, "stopped_accounts": list(stopped)}).dicts()
     for row in rows:
         failures = row["failures_by_rule"] or {}
         row["failures_by_rule"] = [
@@ -77,11 +81,15 @@ def cohorts(store: Store, tenant: int, period: str = "month", program: str = "",
     return rows
 
 
-def exposure(store: Store, tenant: int, top: int = 20) -> dict[str, Any]:
+def exposure(store: Store, tenant: int, top: int = 20, stopped: Sequence[str] = (),
+             nearest: int | None = None) -> dict[str, Any]:
     """Where the firm is exposed now: per symbol (net and gross lots, notional, accounts),
-    the ``top`` most concentrated accounts, and the ``top`` accounts nearest a floor."""
+    the ``top`` most concentrated accounts, and the ``nearest`` (default ``top``) live
+    accounts nearest a floor. ``stopped``: the accounts the platform stopped (closed, like
+    those the engine failed or passed)."""
     symbols, accounts = [], []
-    for row in store.query(sql("exposure"), {"tenant": tenant, "top": top}).dicts():
+    for row in store.query(sql("exposure"), {"tenant": tenant, "top": top,
+                                             "stopped_accounts": list(stopped)}).dicts():
         if row["kind"] == "symbol":
             symbols.append({
                 "symbol": row["name"], "currency": row["currency"],
@@ -99,12 +107,13 @@ def exposure(store: Store, tenant: int, top: int = 20) -> dict[str, Any]:
     since = store.query("SELECT toUnixTimestamp64Micro(max(ts)) - {week:Int64} FROM equity"
                         " WHERE tenant = {tenant:UInt64}",
                         {"tenant": tenant, "week": NEAREST_WINDOW_US}).rows[0][0] or 0
-    nearest = store.query(sql("nearest_floors"), {
-        "tenant": tenant, "since": since, "limit": top}).dicts()
+    closest = store.query(sql("nearest_floors"), {
+        "tenant": tenant, "since": since, "limit": top if nearest is None else nearest,
+        "stopped_accounts": list(stopped)}).dicts()
     return {
         "symbols": sorted(symbols, key=lambda s: (-abs(s["net_notional"]), s["symbol"])),
         "open_positions": sum(s["positions"] for s in symbols),
         "most_concentrated": sorted(accounts, key=lambda a: (-a["largest_lots"],
                                                              a["account"])),
-        "nearest_floors": nearest,
+        "nearest_floors": closest,
     }

@@ -27,8 +27,9 @@ from typing import Any
 import msgspec
 
 from analytics.records import Recorder, insert_tables
+from storage.attribution import FirmRule
 from storage.clickhouse import Store
-from streams.events import Event, ProgramDefinition, msgpack_decoder
+from streams.events import Account, Event, ProgramDefinition, msgpack_decoder
 from streams.topics import ACCOUNT_EVENTS, Topics, ensure_topics
 from streams.wire import Batch, answer_decoder, batch_decoder, metrics_decoder
 
@@ -37,25 +38,31 @@ __all__ = ["Sink", "TenantDirectory", "run_sink"]
 log = logging.getLogger("proptrade.sink")
 
 # A tenant lookup for accounts the platform does not know is repeated after this many
-# seconds (an account the platform has just opened may be looked up before its row commits).
+# seconds (an account the platform has just opened may be looked up before its row commits,
+# and the gateway records the broker's accounts as it reads them).
 UNKNOWN_RECHECK_SECONDS = 10.0
 # The platform names the accounts it opens T<tenant>C<challenge>P<phase>[R<attempt>]
-# (gateway.challenges.login_for), and asks the broker to open them inside the transaction
-# that records them: their first events can arrive before the row is visible, so their
-# tenant is read from the name rather than defaulted.
+# (gateway.challenges.login_for): an account whose program the sink has not read (its
+# `account` event was read before a restart) is still placed by its name.
 PLATFORM_LOGIN = re.compile(r"T(\d+)C\d+P\d+(?:R\d+)?")
 
 
 class TenantDirectory:
-    """The tenant of each account: ``trading_accounts`` in PostgreSQL; accounts the
-    platform did not open (a broker's own, the simulator's) belong to the default tenant.
-    Without a pool every account is tenant 0 (a store of imported reports)."""
+    """The tenant of each account, by the rule of :mod:`storage.attribution` (the same as
+    the gateway's): its row in ``trading_accounts``; else the firm its program names;
+    else the default firm. Without a pool every account is tenant 0 (a store of imported
+    reports)."""
 
     def __init__(self, pool: Any | None) -> None:
         self.pool = pool
+        self.rule = FirmRule(pool)
         self.known: dict[str, int] = {}
+        self.programs: dict[str, str] = {}  # account -> program, from `account` events
         self._unknown: dict[str, float] = {}
-        self._default: int | None = None
+
+    def learn(self, account: str, program: str) -> None:
+        """The program an ``account`` event opened ``account`` on."""
+        self.programs[account] = program
 
     async def resolve(self, accounts: Iterable[str]) -> None:
         """Look up, in one query, the accounts not known yet (or due for a recheck)."""
@@ -68,9 +75,9 @@ class TenantDirectory:
             self.known.update(dict.fromkeys(wanted, 0))
             return
         async with self.pool.acquire() as connection:
-            if self._default is None:
-                self._default = await connection.fetchval(
-                    "SELECT id FROM tenants WHERE is_default") or 0
+            # A program naming a firm created since the firms were read: read them again.
+            if not self.rule.knows({self.programs.get(a, "") for a in wanted}):
+                await self.rule.load(connection)
             rows = await connection.fetch(
                 "SELECT login, tenant_id FROM trading_accounts WHERE login = ANY($1)",
                 list(wanted))
@@ -84,10 +91,15 @@ class TenantDirectory:
         found = self.known.get(account)
         if found is not None:
             return found
+        if self.pool is None:
+            return 0
+        program = self.programs.get(account)
+        if program is not None:
+            return self.rule.known_firm_of(program)
         platform = PLATFORM_LOGIN.fullmatch(account)
-        if platform is not None and self.pool is not None:
+        if platform is not None:
             return int(platform.group(1))
-        return self._default or 0
+        return self.rule.default
 
 
 @dataclass
@@ -136,6 +148,9 @@ class Sink:
             except msgspec.MsgspecError as error:
                 self.skipped += 1
                 log.warning("%s event %d not recorded: %s", batch.source, seq, error)
+        for _, event in events:
+            if isinstance(event, Account):
+                self.tenants.learn(event.account, event.program)
         await self.tenants.resolve(event.account for _, event in events
                                    if isinstance(event, ACCOUNT_EVENTS))
         for seq, event in events:

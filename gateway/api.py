@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,12 +50,15 @@ class Operation:
     status: int = 200
     roles: tuple[str, ...] | None = None  # None: no token needed
     tag: str = "misc"
-    query: tuple[tuple[str, str], ...] = ()  # (name, description)
+    # (name, description) or (name, description, type): the type (a Literal of the values
+    # allowed, an Annotated int with bounds) is the parameter's schema in the document.
+    query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = ()
 
 
 def operation(summary: str, *, body: type | None = None, response: type | None = None,
               status: int = 200, roles: tuple[str, ...] | None = None, tag: str = "misc",
-              query: tuple[tuple[str, str], ...] = ()) -> Callable[[T], T]:
+              query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = ()
+              ) -> Callable[[T], T]:
     def mark(method: T) -> T:
         method.__operation__ = Operation(  # type: ignore[attr-defined]
             summary, body, response, status, roles, tag, query)
@@ -152,6 +156,33 @@ class ApiHandler(tornado.web.RequestHandler):
             raise Unprocessable(f"{bad}: text must not contain NUL or unpaired surrogate "
                                 "characters", fields=[FieldError(bad, "unstorable text")])
         return value
+
+    def query_choice(self, name: str, kind: Any, default: str | None = None) -> str | None:
+        """A query parameter that takes one of the values of the Literal ``kind`` (absent or
+        empty: ``default``); any other value is a 422 naming the parameter and the values
+        it takes — a filter never silently matches nothing."""
+        text = self.get_query_argument(name, None)
+        if not text:
+            return default
+        allowed = typing.get_args(kind)
+        if text not in allowed:
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            message = f"one of {', '.join(allowed)}"
+            raise Unprocessable(f"{name}: {shown!r} is not {message}",
+                                fields=[FieldError(name, message)])
+        return text
+
+    def query_count(self, name: str, default: int, low: int, high: int) -> int:
+        """A whole-number query parameter in [low, high] (absent: ``default``); 422 else."""
+        text = self.get_query_argument(name, None)
+        if not text:
+            return default
+        if not (text.isascii() and text.isdigit() and len(text) <= 18
+                and low <= int(text) <= high):
+            message = f"a whole number from {low} to {high}"
+            raise Unprocessable(f"{name}: expected {message}",
+                                fields=[FieldError(name, message)])
+        return int(text)
 
     def send(self, value: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -51,6 +51,9 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
     if services.kafka is not None:
         tasks.append(asyncio.create_task(services.outcomes.run(services.kafka, stop)))
         tasks.append(asyncio.create_task(services.metrics.run(services.kafka, stop)))
+        tasks.append(asyncio.create_task(services.accounts.run(
+            services.kafka.bootstrap, services.kafka.topics.accounts,
+            f"{services.kafka.group}.accounts", stop)))
     log.info("gateway listening on http://%s:%d", host, port)
     if ready is not None:
         ready.set()

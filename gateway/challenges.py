@@ -58,11 +58,6 @@ class Challenges:
         self._owners[(tenant_id, login)] = (now + ACCOUNT_SECONDS, user_id)
         return user_id
 
-    async def status(self, tenant_id: int, login: str) -> str:
-        return str(await self.pool.fetchval(
-            "SELECT status FROM trading_accounts WHERE login = $1 AND tenant_id = $2",
-            login, tenant_id))
-
     async def buy(self, principal: Principal, tenant: Tenant, body: ChallengeIn
                   ) -> ChallengeOut:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -169,20 +164,21 @@ class Challenges:
             await self.provision(connection, tenant.id, challenge, 0)
 
     async def provision(self, connection: Any, tenant_id: int, challenge: Any, phase: int,
-                        balance: float | None = None, attempt: int = 0) -> str:
+                        balance: float | None = None, attempt: int = 0,
+                        replaces: int | None = None) -> str:
         """Open the account of a phase (inside the caller's transaction: if the broker
-        cannot be reached, nothing is recorded and the caller gets a 503)."""
+        cannot be reached, nothing is recorded and the caller gets a 503). An override's
+        replacement (``attempt`` 1, 2 ...) is a row of its own: the account it
+        ``replaces`` keeps its row, login and status."""
         program = await connection.fetchrow("SELECT * FROM programs WHERE id = $1",
                                             challenge["program_id"])
         document = orjson.loads(program["phases"])[phase]["document"]
         login = login_for(tenant_id, challenge["id"], phase, attempt)
         await connection.execute(
             "INSERT INTO trading_accounts (tenant_id, challenge_id, user_id, phase, login, "
-            "engine_program, broker) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-            "ON CONFLICT (challenge_id, phase) DO UPDATE SET login = EXCLUDED.login, "
-            "status = 'active', closed_at = NULL", tenant_id, challenge["id"],
-            challenge["user_id"], phase, login, document["id"],
-            self.broker.name if self.broker else "none")
+            "engine_program, broker, attempt, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "$8, $9)", tenant_id, challenge["id"], challenge["user_id"], phase, login,
+            document["id"], self.broker.name if self.broker else "none", attempt, replaces)
         await connection.execute(
             "UPDATE challenges SET phase = $2, status = 'active', updated_at = now() "
             "WHERE id = $1", challenge["id"], phase)
@@ -204,7 +200,7 @@ class Challenges:
         payment = await connection.fetchrow(
             "SELECT * FROM payments WHERE challenge_id = $1", challenge_id)
         accounts = await connection.fetch(
-            "SELECT * FROM trading_accounts WHERE challenge_id = $1 ORDER BY phase",
+            "SELECT * FROM trading_accounts WHERE challenge_id = $1 ORDER BY phase, attempt",
             challenge_id)
         phases = orjson.loads(row["phases"])
         return ChallengeOut(

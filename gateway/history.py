@@ -76,22 +76,32 @@ class History:
         return await self._run(lambda store: queries.equity_curve(
             store, tenant, account, points, since, until))
 
-    async def cohorts(self, tenant: int, period: str, program: str, since: int,
-                      until: int) -> list[dict[str, Any]]:
+    async def cohorts(self, tenant: int, period: str, programs: list[str], since: int,
+                      until: int, stopped: list[str]) -> list[dict[str, Any]]:
         return await self._run(lambda store: queries.cohorts(
-            store, tenant, period, program, since, until))
+            store, tenant, period, programs, since, until, stopped))
 
-    async def exposure(self, tenant: int, top: int) -> dict[str, Any]:
-        return await self._run(lambda store: queries.exposure(store, tenant, top))
+    async def exposure(self, tenant: int, top: int, stopped: list[str], nearest: int
+                       ) -> dict[str, Any]:
+        return await self._run(lambda store: queries.exposure(store, tenant, top, stopped,
+                                                              nearest))
+
+    async def has_program(self, tenant: int, program: str) -> bool:
+        """Whether an account of the tenant's history ran under ``program``."""
+        return await self._run(lambda store: bool(store.query(
+            "SELECT count() FROM accounts WHERE tenant = {t:UInt64} AND program = {p:String}",
+            {"t": tenant, "p": program}).rows[0][0]))
 
     async def what_if(self, tenant: int, program: str, changes: dict[str, Any], since: int,
                       until: int) -> dict[str, Any]:
+        """``program`` is an engine program of the tenant's (the caller resolved it)."""
         def run(store: Store) -> dict[str, Any]:
             # Programs are not tenant-scoped in the store: only a program the tenant's
             # own accounts ran under may be re-run (and its document shown).
             if not store.query("SELECT count() FROM accounts WHERE tenant = {t:UInt64} AND"
                                " program = {p:String}", {"t": tenant, "p": program}).rows[0][0]:
-                raise NotFound(f"program {program!r}: no account of this firm ran under it")
+                raise NotFound(f"program {program!r}: none of this firm's accounts under it"
+                               " is in the history")
             try:
                 return whatif.what_if(store, tenant, program, changes, since, until)
             except whatif.WhatIfError as error:

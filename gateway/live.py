@@ -22,12 +22,13 @@ import msgspec
 import numpy as np
 import orjson
 
+from gateway.accounts import LIVE, AccountRegistry, storable
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
 from storage.cache import Cache
 from streams.accounts import STATUS_NAMES
 from streams.events import format_ts
-from streams.outputs import Breach, Passed, State
+from streams.outputs import Breach, Passed, Resumed, State
 from streams.topics import Topics, consume, ensure_topics
 from streams.wire import Answer, MetricsBatch, answer_decoder, metrics_decoder
 
@@ -59,14 +60,16 @@ class StreamLink:
 
 
 class Outcomes:
-    """Applies the engine's answers to challenges (exactly once per answer id)."""
+    """Applies the engine's answers to accounts and challenges (exactly once per answer
+    id), for every account on record: the platform's and the broker's."""
 
     def __init__(self, pool: Any, cache: Cache, challenges: Challenges,
-                 broker: BrokerAdapter | None) -> None:
+                 broker: BrokerAdapter | None, registry: AccountRegistry) -> None:
         self.pool = pool
         self.cache = cache
         self.challenges = challenges
         self.broker = broker
+        self.registry = registry
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
         await consume(link.bootstrap, link.topics.events, f"{link.group}.outcomes",
@@ -77,12 +80,23 @@ class Outcomes:
         output = answer.output
         if isinstance(output, State):
             return False  # replay's closing lines; never on the stream
+        if not storable(output.account):
+            log.warning("answer %s: account %r cannot be on record; not stored", answer.id,
+                        output.account[:80])
+            return False
+        if not await self.pool.fetchval("SELECT 1 FROM trading_accounts WHERE login = $1",
+                                        output.account) \
+                and not await self.registry.wait_for(output.account):
+            log.warning("answer %s: account %s is not on record (its account event was not"
+                        " read); not stored", answer.id, output.account)
+            return False
         disable: str | None = None
+        status: str | None = None
         async with self.pool.acquire() as connection, connection.transaction():
             account = await connection.fetchrow(
                 "SELECT * FROM trading_accounts WHERE login = $1 FOR UPDATE", output.account)
             if account is None:
-                return False  # an account the platform did not open (the simulator's own)
+                return False  # forgotten meanwhile (a new embedded feed)
             kind = msgspec.to_builtins(output)["type"]
             rule = getattr(output, "rule", None) or getattr(output, "objective", None)
             stored = await connection.fetchval(
@@ -92,17 +106,40 @@ class Outcomes:
                 account["id"], kind, rule, msgspec.json.encode(output).decode(), output.ts)
             if stored is None:
                 return False  # delivered before: applied then
-            if isinstance(output, Breach) and output.action == "fail" \
-                    and account["status"] == "active":
+            live = account["status"] in LIVE
+            if isinstance(output, Breach) and output.action == "fail" and live:
+                status = "failed"
                 await connection.execute(
                     "UPDATE trading_accounts SET status = 'failed', closed_at = now() "
                     "WHERE id = $1", account["id"])
                 await connection.execute(
                     "UPDATE challenges SET status = 'failed', updated_at = now() "
                     "WHERE id = $1 AND status IN ('active', 'review')", account["challenge_id"])
-                disable = f"{output.rule} breached"
-            elif isinstance(output, Passed) and account["status"] == "active":
+                if account["origin"] == "platform":  # the broker runs its own accounts
+                    disable = f"{output.rule} breached"
+            elif isinstance(output, Breach) and output.action == "fail":
+                # Another line of a failure (several rules on one event): it shares the
+                # failure's override when the desk has overridden it already.
+                await connection.execute(
+                    "UPDATE risk_events e SET overridden_at = o.overridden_at, overridden_by ="
+                    " o.overridden_by, override_reason = o.override_reason, replacement_id ="
+                    " o.replacement_id FROM (SELECT * FROM risk_events WHERE account_id = $2"
+                    " AND replacement_id IS NOT NULL LIMIT 1) o WHERE e.id = $1", answer.id,
+                    account["id"])
+            elif isinstance(output, Breach) and output.action == "pause" \
+                    and account["status"] == "active":
+                status = "paused"
+            elif isinstance(output, Resumed) and account["status"] == "paused":
+                status = "active"
+            elif isinstance(output, Passed) and live:
+                status = "passed"
                 await self._passed(connection, account)
+            if status in ("paused", "active"):
+                await connection.execute(
+                    "UPDATE trading_accounts SET status = $2 WHERE id = $1", account["id"],
+                    status)
+        if status is not None:
+            await self.registry.published({output.account: status})
         message = orjson.dumps({"type": "risk_event", "id": answer.id,
                                 "event": msgspec.to_builtins(output)})
         await self.cache.client.publish(
@@ -120,6 +157,8 @@ class Outcomes:
         await connection.execute(
             "UPDATE trading_accounts SET status = 'passed', closed_at = now() WHERE id = $1",
             account["id"])
+        if account["challenge_id"] is None:
+            return  # a broker's account: no challenge goes on
         challenge = await connection.fetchrow(
             "SELECT c.*, p.phases, p.advance FROM challenges c JOIN programs p "
             "ON p.id = c.program_id WHERE c.id = $1 FOR UPDATE OF c", account["challenge_id"])
@@ -157,34 +196,42 @@ def snapshots(batch: MetricsBatch) -> list[tuple[str, dict[str, Any]]]:
 
 
 class MetricsCache:
-    """Keeps each account's latest snapshot in Redis and announces it."""
+    """Keeps each account's latest snapshot in Redis and announces it, with the account's
+    one status (the engine's own reading of it only for an account not on record)."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, registry: AccountRegistry) -> None:
         self.cache = cache
+        self.registry = registry
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
         await consume(link.bootstrap, link.topics.metrics, f"{link.group}.metrics",
                       metrics_decoder, self.store, stop, max_records=200)
 
     async def store(self, batch: MetricsBatch) -> None:
+        statuses = await self.registry.statuses(batch.accounts)
         async with self.cache.client.pipeline(transaction=False) as pipe:
             for login, snapshot in snapshots(batch):
+                snapshot["status"] = statuses.get(login, snapshot["status"])
                 pipe.set(self.cache.key("metrics", login), orjson.dumps(snapshot),
                          ex=METRICS_SECONDS)
                 pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
                     {"type": "metrics", "account": login, "data": snapshot}))
             await pipe.execute()
 
-    async def latest_with_stop(self, login: str) -> tuple[dict[str, Any] | None, bool]:
-        """The latest snapshot and whether the risk desk stopped the account: one round
-        trip (REST reads are the hot path)."""
-        raw, stopped = await self.cache.client.mget(self.cache.key("metrics", login),
-                                                    self.cache.key("stopped", login))
-        return (None if raw is None else orjson.loads(raw)), stopped is not None
-
-    async def mark_stopped(self, login: str) -> None:
-        await self.cache.client.set(self.cache.key("stopped", login), 1)
+    async def latest_with_status(self, login: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The latest snapshot and the account's status (None: not on record): one round
+        trip while the status is cached (REST reads are the hot path)."""
+        raw, status = await self.cache.client.mget(self.cache.key("metrics", login),
+                                                   self.registry.status_key(login))
+        if status is None:
+            found = (await self.registry.statuses([login])).get(login)
+        else:
+            found = status.decode()
+        return (None if raw is None else orjson.loads(raw)), found
 
     async def latest(self, login: str) -> dict[str, Any] | None:
-        raw = await self.cache.client.get(self.cache.key("metrics", login))
-        return None if raw is None else orjson.loads(raw)
+        """The latest snapshot with the account's status now (a stop after it shows)."""
+        snapshot, status = await self.latest_with_status(login)
+        if snapshot is not None and status is not None:
+            snapshot["status"] = status
+        return snapshot

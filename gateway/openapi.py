@@ -40,8 +40,8 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
         parameters = [{"name": name, "in": "path", "required": True,
                        "schema": {"type": "string"}} for name in re.findall(r"{(\w+)}", path)]
         parameters += [{"name": name, "in": "query", "required": False,
-                        "description": text, "schema": {"type": "string"}}
-                       for name, text in op.query]
+                        "description": text, "schema": _query_schema(kind)}
+                       for name, text, *kind in op.query]
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:
@@ -67,6 +67,16 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
                                            "bearerFormat": "JWT"}},
         },
     }
+
+
+def _query_schema(kind: list[Any]) -> dict[str, Any]:
+    """A query parameter's schema: its declared type's (a Literal: an enum), else text."""
+    if not kind:
+        return {"type": "string"}
+    schema: dict[str, Any] = msgspec.json.schema(kind[0])
+    if "enum" in schema:
+        schema.setdefault("type", "string")
+    return schema
 
 
 def _slug(path: str) -> str:

@@ -142,3 +142,20 @@ class Programs:
         if row is None:
             raise NotFound("no such program")
         return program_out(row)
+
+    async def engine_ids(self, tenant: Tenant, name: str) -> tuple[str, ...] | None:
+        """The engine programs ``name`` stands for in this firm, for the analytics filters:
+        a program's slug (as ``/programs`` shows it) stands for each of its phases'
+        (``default.gold-10k.p1`` …, in phase order); an engine program id that a program
+        or an account on record of the firm uses stands for itself. None: neither."""
+        rows = await self.pool.fetch("SELECT slug, phases FROM programs WHERE tenant_id = $1",
+                                     tenant.id)
+        phases = {row["slug"]: tuple(p["document"]["id"] for p in orjson.loads(row["phases"]))
+                  for row in rows}
+        if name in phases:
+            return phases[name]
+        if any(name in ids for ids in phases.values()) or await self.pool.fetchval(
+                "SELECT 1 FROM trading_accounts WHERE tenant_id = $1 AND engine_program = $2"
+                " LIMIT 1", tenant.id, name):
+            return (name,)
+        return None

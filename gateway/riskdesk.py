@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from gateway import audit
+from gateway.accounts import LIVE, AccountRegistry, storable
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
 from gateway.errors import Conflict, NotFound
@@ -16,37 +17,54 @@ from gateway.schemas import AuditOut, RiskEventOut, UserAdminIn, UserOut
 from gateway.tenants import Tenant
 from gateway.users import Principal, user_out
 
+_EVENT = ("SELECT e.*, a.login, a.status AS account_status, r.login AS replacement "
+          "FROM risk_events e JOIN trading_accounts a ON a.id = e.account_id "
+          "LEFT JOIN trading_accounts r ON r.id = e.replacement_id ")
+# What each ``state`` filter selects (the desk's view of an event).
+STATE_FILTERS = {
+    "open": "e.acknowledged_at IS NULL AND e.overridden_at IS NULL",
+    "unacknowledged": "e.acknowledged_at IS NULL",
+    "acknowledged": "e.acknowledged_at IS NOT NULL",
+    "overridden": "e.overridden_at IS NOT NULL",
+}
+
 
 def event_out(row: Any) -> RiskEventOut:
     return RiskEventOut(row["id"], row["login"], row["kind"], row["rule"], row["ts"],
                         orjson.loads(row["payload"]), row["acknowledged_at"],
-                        row["overridden_at"], row["override_reason"])
+                        row["overridden_at"], row["override_reason"],
+                        row["replacement"], row["account_status"])
 
 
 class RiskDesk:
     def __init__(self, pool: Any, challenges: Challenges, broker: BrokerAdapter | None,
-                 metrics: MetricsCache) -> None:
+                 metrics: MetricsCache, registry: AccountRegistry) -> None:
         self.pool = pool
         self.challenges = challenges
         self.broker = broker
         self.metrics = metrics
+        self.registry = registry
 
     async def events(self, tenant: Tenant, kind: str | None, state: str | None,
                      login: str | None, limit: int) -> list[RiskEventOut]:
+        """The firm's events, newest first; ``kind`` None is every kind, ``state`` one of
+        :data:`STATE_FILTERS` (checked by the caller), ``login`` an account of the firm."""
+        if login is not None and not (storable(login) and await self.pool.fetchval(
+                "SELECT 1 FROM trading_accounts WHERE login = $1 AND tenant_id = $2", login,
+                tenant.id)):
+            raise NotFound(f"account: no account {login[:80]!r} in this firm")
+        where = f" AND {STATE_FILTERS[state]}" if state else ""
         rows = await self.pool.fetch(
-            "SELECT e.*, a.login FROM risk_events e JOIN trading_accounts a "
-            "ON a.id = e.account_id WHERE e.tenant_id = $1 "
-            "AND ($2::text IS NULL OR e.kind = $2) AND ($3::text IS NULL OR a.login = $3) "
-            "AND ($4::text IS NULL OR ($4 = 'open' AND e.acknowledged_at IS NULL "
-            "AND e.overridden_at IS NULL) OR ($4 = 'acknowledged' AND e.acknowledged_at "
-            "IS NOT NULL) OR ($4 = 'overridden' AND e.overridden_at IS NOT NULL)) "
-            "ORDER BY e.ts DESC, e.id DESC LIMIT $5", tenant.id, kind, login, state, limit)
+            _EVENT + "WHERE e.tenant_id = $1 AND ($2::text IS NULL OR e.kind = $2) "
+            "AND ($3::text IS NULL OR a.login = $3)" + where +
+            " ORDER BY e.ts DESC, e.id DESC LIMIT $4", tenant.id, kind, login, limit)
         return [event_out(row) for row in rows]
 
-    async def _event(self, connection: Any, tenant: Tenant, event_id: str) -> Any:
+    async def _event(self, connection: Any, tenant: Tenant, event_id: str,
+                     lock: bool = True) -> Any:
         row = await connection.fetchrow(
-            "SELECT e.*, a.login FROM risk_events e JOIN trading_accounts a "
-            "ON a.id = e.account_id WHERE e.id = $1 AND e.tenant_id = $2 FOR UPDATE OF e",
+            _EVENT + "WHERE e.id = $1 AND e.tenant_id = $2" + (" FOR UPDATE OF e" if lock
+                                                                 else ""),
             event_id, tenant.id)
         if row is None:
             raise NotFound("no such risk event")
@@ -70,43 +88,80 @@ class RiskDesk:
     async def override(self, actor: Principal, tenant: Tenant, event_id: str, reason: str
                        ) -> RiskEventOut:
         """A false breach: the challenge is active again on a new account of the same
-        phase (the broker account that failed stays closed), at its last balance."""
+        phase (the broker account that failed stays closed), at its last balance.
+
+        An override is once per failure: every ``fail`` breach of the account (several
+        rules may breach on the event that failed it) is overridden with it and names the
+        same replacement; overriding one of them again is a 409 naming the replacement.
+        The event keeps its ``account`` (the login that failed)."""
         async with self.pool.acquire() as connection, connection.transaction():
-            event = await self._event(connection, tenant, event_id)
-            if event["kind"] != "breach" or event["overridden_at"] is not None:
-                raise Conflict("only a breach not yet overridden can be", code="not_overridable")
+            found = await self._event(connection, tenant, event_id, lock=False)
+            # The account first, then its events: two overrides of one failure queue on
+            # the account's row instead of locking each other's events.
             account = await connection.fetchrow(
-                "SELECT * FROM trading_accounts WHERE id = $1 FOR UPDATE", event["account_id"])
+                "SELECT * FROM trading_accounts WHERE id = $1 FOR UPDATE", found["account_id"])
+            event = await self._event(connection, tenant, event_id)
+            if event["overridden_at"] is not None:
+                raise Conflict(f"this failure of {event['login']} is already overridden: the "
+                               f"challenge went on on {event['replacement'] or 'a new account'}",
+                               code="already_overridden")
+            action = orjson.loads(event["payload"]).get("action")
+            if event["kind"] != "breach" or action != "fail":
+                shown = event["kind"] + (f" with action {action}" if action else "")
+                raise Conflict("only a breach that failed its account can be overridden; "
+                               f"this event is a {shown}", code="not_overridable")
+            replacement = await connection.fetchval(
+                "SELECT login FROM trading_accounts WHERE replaces = $1", account["id"])
+            if replacement is not None:  # a line of the failure stored after the override
+                raise Conflict(f"this failure of {account['login']} is already overridden: "
+                               f"the challenge went on on {replacement}",
+                               code="already_overridden")
+            if account["origin"] != "platform":
+                raise Conflict(f"{account['login']} was not opened by the platform: there is"
+                               " no challenge to go on with", code="not_overridable")
             challenge = await connection.fetchrow(
                 "SELECT * FROM challenges WHERE id = $1 FOR UPDATE", account["challenge_id"])
+            if account["status"] != "failed" or challenge["status"] != "failed" \
+                    or challenge["phase"] != account["phase"]:
+                raise Conflict(f"{account['login']} is {account['status']} and its challenge"
+                               f" {challenge['status']}: nothing to override",
+                               code="not_overridable")
             before = {"account": account["login"], "account_status": account["status"],
                       "challenge_status": challenge["status"]}
             latest = await self.metrics.latest(account["login"])
             balance = latest["balance"] if latest and latest.get("balance") else None
-            attempts = await connection.fetchval(
-                "SELECT count(*) FROM audit_log WHERE action = 'breach.override' "
-                "AND target_type = 'challenge' AND target_id = $1", str(challenge["id"]))
+            attempt = await connection.fetchval(
+                "SELECT max(attempt) + 1 FROM trading_accounts WHERE challenge_id = $1 AND "
+                "phase = $2", challenge["id"], account["phase"])
             login = await self.challenges.provision(
-                connection, tenant.id, challenge, account["phase"], balance, attempts + 1)
-            await connection.execute(
+                connection, tenant.id, challenge, account["phase"], balance, attempt,
+                replaces=account["id"])
+            overridden = await connection.fetch(
                 "UPDATE risk_events SET overridden_at = now(), overridden_by = $2, "
-                "override_reason = $3 WHERE id = $1", event_id, actor.user_id, reason)
+                "override_reason = $3, replacement_id = (SELECT id FROM trading_accounts "
+                "WHERE login = $4) WHERE account_id = $1 AND kind = 'breach' AND "
+                "payload->>'action' = 'fail' AND overridden_at IS NULL RETURNING id",
+                account["id"], actor.user_id, reason, login)
             await audit.record(connection, actor, "breach.override", "challenge",
                                challenge["id"], before=before,
                                after={"account": login, "account_status": "active",
-                                      "challenge_status": "active", "event": event_id},
+                                      "challenge_status": "active", "event": event_id,
+                                      "events": sorted(row["id"] for row in overridden)},
                                reason=reason)
-            return event_out(await self._event(connection, tenant, event_id))
+            out = event_out(await self._event(connection, tenant, event_id))
+        await self.registry.published({login: "active"})
+        return out
 
     async def stop(self, actor: Principal, tenant: Tenant, login: str, reason: str) -> None:
-        """Emergency stop: the account is disabled at the broker and the challenge ends."""
+        """Emergency stop: the account is disabled at the broker and its challenge (if the
+        platform opened it) ends."""
         async with self.pool.acquire() as connection, connection.transaction():
             account = await connection.fetchrow(
                 "SELECT * FROM trading_accounts WHERE login = $1 AND tenant_id = $2 "
                 "FOR UPDATE", login, tenant.id)
             if account is None:
                 raise NotFound("no such account")
-            if account["status"] != "active":
+            if account["status"] not in LIVE:
                 raise Conflict(f"the account is {account['status']}", code="not_active")
             await connection.execute(
                 "UPDATE trading_accounts SET status = 'stopped', closed_at = now() "
@@ -115,11 +170,11 @@ class RiskDesk:
                 "UPDATE challenges SET status = 'failed', updated_at = now() WHERE id = $1",
                 account["challenge_id"])
             await audit.record(connection, actor, "account.stop", "account", login,
-                               before={"status": "active"}, after={"status": "stopped"},
-                               reason=reason)
+                               before={"status": account["status"]},
+                               after={"status": "stopped"}, reason=reason)
             if self.broker is not None:
                 await self.broker.disable_account(login, f"stopped by the risk desk: {reason}")
-        await self.metrics.mark_stopped(login)
+        await self.registry.published({login: "stopped"})
 
     async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
         pattern = None if not query else "%" + query.lower().replace("%", r"\%") + "%"

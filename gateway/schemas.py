@@ -21,6 +21,15 @@ Name = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=10
 Code = Annotated[str, msgspec.Meta(max_length=32)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 Role = Literal["trader", "risk", "admin", "owner"]
+# An account's one status, the same in every endpoint (README: "Risk desk and admin").
+AccountStatus = Literal["active", "paused", "passed", "failed", "stopped", "disabled"]
+ChallengeStatus = Literal["pending_payment", "active", "review", "passed", "failed",
+                          "cancelled"]
+# Query filters: the values each takes (anything else is a 422 naming them).
+RiskKind = Literal["breach", "objective", "passed", "resumed", "all"]
+RiskState = Literal["open", "unacknowledged", "acknowledged", "overridden"]
+Flag = Literal["0", "1"]
+Period = Literal["day", "week", "month"]
 
 
 class BrandingOut(msgspec.Struct):
@@ -178,14 +187,14 @@ class TradingAccountOut(msgspec.Struct):
     login: str
     phase: int
     engine_program: str
-    status: str
+    status: AccountStatus
     created_at: datetime
 
 
 class ChallengeOut(msgspec.Struct):
     id: int
     program: str
-    status: str
+    status: ChallengeStatus
     phase: int
     phase_name: str
     price: str
@@ -200,6 +209,10 @@ class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RiskEventOut(msgspec.Struct):
+    """An engine answer as the desk sees it. ``account`` is the login the engine answered
+    about, always; an overridden breach names the account its challenge went on on in
+    ``replacement_account``. ``account_status`` is that account's status now."""
+
     id: str
     account: str
     kind: str
@@ -209,6 +222,8 @@ class RiskEventOut(msgspec.Struct):
     acknowledged_at: datetime | None
     overridden_at: datetime | None
     override_reason: str | None
+    replacement_account: str | None
+    account_status: AccountStatus
 
 
 class AuditOut(msgspec.Struct):
@@ -231,7 +246,7 @@ class UserAdminIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class AccountMetrics(msgspec.Struct):
     login: str
-    status: str
+    status: AccountStatus
     balance: float | None = None
     equity: float | None = None
     daily_floor: float | None = None
@@ -370,7 +385,8 @@ class CohortOut(msgspec.Struct, kw_only=True):
     accounts: int
     passed: int
     failed: int
-    running: int
+    stopped: int  # stopped by the risk desk
+    running: int  # still active or paused
     pass_rate_pct: float
     fail_rate_pct: float
     failures_by_rule: list[FailureCount]
@@ -405,8 +421,8 @@ class ConcentratedAccount(msgspec.Struct):
 
 class NearestFloor(msgspec.Struct):
     account: str
-    ts: int
-    status: str
+    ts: datetime  # the engine's latest numbers, event time
+    status: AccountStatus
     equity: float
     balance: float
     daily_floor: float | None
@@ -425,12 +441,15 @@ class ExposureOut(msgspec.Struct):
 class WhatIfIn(msgspec.Struct, forbid_unknown_fields=True):
     """A program variant: ``changes`` merge into the recorded program document (a nested
     object merges, ``null`` removes a key), e.g. ``{"rules": {"daily_loss": {"limit":
-    0.04}}}``; the cohort is the accounts opened under ``program`` in [since, until)."""
+    0.04}}}``; the cohort is the accounts opened under ``program`` in [since, until).
+    ``program`` is the program's slug (as ``/programs`` shows it; with ``phase`` when it
+    has several phases) or an engine program id (``default.gold-10k.p1``)."""
 
     program: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     changes: dict[str, Any]
     since: datetime | None = None
     until: datetime | None = None
+    phase: Annotated[int, msgspec.Meta(ge=1, le=5)] | None = None
 
 
 class OutcomeOut(msgspec.Struct):

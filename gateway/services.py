@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.accounts import AccountRegistry
 from gateway.brokers import BrokerAdapter, DemoBroker
 from gateway.challenges import Challenges
 from gateway.firms import Firms
@@ -42,6 +43,7 @@ class Services:
     outcomes: Outcomes
     firms: Firms
     history: History
+    accounts: AccountRegistry
     kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
     telemetry: GatewayMetrics = field(default_factory=GatewayMetrics)
 
@@ -62,15 +64,16 @@ class Services:
             link = StreamLink(settings.kafka_bootstrap, Topics.of(settings), group)
             await link.start()
             broker = DemoBroker(link.producer, link.topics)
-        metrics = MetricsCache(cache)
+        registry = AccountRegistry(pool, cache)
+        metrics = MetricsCache(cache, registry)
         challenges = Challenges(pool, ManualPayments(), broker)
         directory = TenantDirectory(pool)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
-                   RiskDesk(pool, challenges, broker, metrics),
-                   Outcomes(pool, cache, challenges, broker), Firms(pool, directory),
+                   RiskDesk(pool, challenges, broker, metrics, registry),
+                   Outcomes(pool, cache, challenges, broker, registry), Firms(pool, directory),
                    History(history, settings.clickhouse_url
-                           or f"http://127.0.0.1:{settings.analytics_port}"), link)
+                           or f"http://127.0.0.1:{settings.analytics_port}"), registry, link)
 
     async def close(self) -> None:
         if self.kafka is not None:

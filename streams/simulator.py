@@ -532,17 +532,21 @@ class Simulator:
         self.profiles = [self._profile(rng, i, accounts, opening_days)
                          for i in range(accounts)]
         # Accounts the platform opens while the feed runs (the demo broker's clients).
-        self.inbox: deque[tuple[str, dict[str, Any] | None]] = deque()
+        self.inbox: deque[tuple[str, dict[str, Any] | None, float | None]] = deque()
 
-    def adopt(self, login: str, document: dict[str, Any]) -> None:
-        """Open ``login`` on the program ``document`` at the feed's next event and give it
-        a trader (behaviour drawn like the others'); its ``program`` and ``account`` events
-        come out in the feed."""
-        self.inbox.append((login, document))
+    def adopt(self, login: str, document: dict[str, Any], balance: float | None = None
+              ) -> None:
+        """Open ``login`` on the program ``document`` (at ``balance``, default the
+        program's initial balance) at the feed's next event and give it a trader
+        (behaviour drawn like the others'); its ``program`` and ``account`` events come
+        out in the feed. The program is published as given: an account opening at another
+        balance (an override's replacement) says so in its ``account`` event, and the
+        program stays the same for every other account."""
+        self.inbox.append((login, document, balance))
 
     def disable(self, login: str) -> None:
         """Stop trading ``login`` (the platform failed or stopped it)."""
-        self.inbox.append((login, None))
+        self.inbox.append((login, None, None))
 
     def programs(self) -> list[dict[str, Any]]:
         """The program documents the accounts use (valid for ``parse_program``)."""
@@ -729,7 +733,8 @@ class _Run:
         self.out.append(Clock(ts=self._ts()))
         self._push(self.now + _HOUR, _CLOCK, 0)
 
-    def _take(self, login: str, document: dict[str, Any] | None) -> None:
+    def _take(self, login: str, document: dict[str, Any] | None,
+              balance: float | None) -> None:
         """An account from :meth:`Simulator.adopt` (or ``None``: stop trading one)."""
         sim = self.sim
         if document is None:
@@ -755,16 +760,17 @@ class _Run:
             initial=float(document["initial_balance"]),
             target=rules.get("profit_target", {}).get("target"),
             min_days=rules.get("min_trading_days", {}).get("days", 0),
-            balance=float(document["initial_balance"])))
-        self.out.append(self._open_account(len(self.traders) - 1))
+            balance=float(document["initial_balance"]) if balance is None else balance))
+        self.out.append(self._open_account(len(self.traders) - 1, balance))
 
     def _on_opening(self, i: int) -> None:
         self.out.append(self._open_account(i))
 
-    def _open_account(self, i: int) -> Account:
+    def _open_account(self, i: int, balance: float | None = None) -> Account:
         profile = self.traders[i].profile
         self._push(self.now + int(self.rng.expovariate(1.0 / (10 * _MINUTE))), _WAKE, i)
-        return Account(ts=self._ts(), account=profile.account, program=profile.program)
+        return Account(ts=self._ts(), account=profile.account, program=profile.program,
+                        balance=balance)
 
     def _on_rollover(self, _: int) -> None:
         """The broker's 17:00 New York rollover: swaps on positions held across it."""
@@ -1193,10 +1199,7 @@ def demo_broker(sim: Simulator, command: Any) -> None:
     from streams.commands import DisableAccount, OpenAccount
 
     if isinstance(command, OpenAccount):
-        document = dict(command.program)
-        if command.balance is not None:
-            document["initial_balance"] = command.balance
-        sim.adopt(command.login, document)
+        sim.adopt(command.login, dict(command.program), command.balance)
     elif isinstance(command, DisableAccount):
         sim.disable(command.login)
 

@@ -155,6 +155,8 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     history = _open_history(settings, embedded)
     services = await Services.open(settings, group=f"{group}-gateway", history=history)
     await seed_demo_program(services)
+    if embedded:
+        await new_feed(services)
     listening = asyncio.Event()
     tasks = [
         asyncio.create_task(worker.run(halt)),
@@ -246,6 +248,21 @@ async def seed_demo_program(services: Any) -> None:
         await services.programs.create(tenant, tenant,
                                        msgspec.convert(DEMO_PROGRAM, ProgramIn))
         _say("seeded the demo program 'demo-100k' in the default firm")
+
+
+async def new_feed(services: Any) -> None:
+    """The embedded broker's feed starts empty: forget the demo broker's accounts of the
+    last run and open the platform's live accounts again (:meth:`AccountRegistry.new_feed`)."""
+    async def last_balance(login: str) -> float | None:
+        latest = await services.metrics.latest(login)
+        return latest.get("balance") if latest else None
+
+    assert services.challenges.broker is not None  # an embedded broker is a broker
+    forgotten, reopened = await services.accounts.new_feed(services.challenges.broker,
+                                                           last_balance)
+    if forgotten or reopened:
+        _say(f"new feed: forgot {forgotten} account(s) of the demo broker's last run, "
+             f"opened {reopened} live platform account(s) again")
 
 
 async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,11 +185,15 @@ def _call(url: str, body: object = None, token: str | None = None) -> tuple[int,
 
 def _staff_token(api: str, tmp_path: Path) -> str:
     """Register a user, verify it from the mail `up` wrote, make it risk staff, log in."""
+    return _user_token(api, tmp_path, "desk@firm.test", "risk")
+
+
+def _user_token(api: str, tmp_path: Path, address: str, role: str | None) -> str:
+    """Register ``address``, verify it from the mail `up` wrote, give it ``role``, log in."""
     import mailbox
 
     import asyncpg
 
-    address = "desk@firm.test"
     status, _ = _call(f"{api}/auth/register", {"email": address,
                                                "password": "correct horse battery"})
     assert status == 201
@@ -213,11 +218,13 @@ def _staff_token(api: str, tmp_path: Path) -> str:
     async def promote() -> None:
         connection = await asyncpg.connect(f"postgresql://localhost:5432/{database}")
         try:
-            await connection.execute("UPDATE users SET role = 'risk' WHERE email = $1", address)
+            await connection.execute("UPDATE users SET role = $2 WHERE email = $1", address,
+                                     role)
         finally:
             await connection.close()
 
-    asyncio.run(promote())
+    if role is not None:
+        asyncio.run(promote())
     status, tokens = _call(f"{api}/auth/login", {"email": address,
                                                  "password": "correct horse battery"})
     assert status == 200, tokens
@@ -264,3 +271,56 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+
+
+def _wait_for(what: str, probe: Any, seconds: float = 60.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+    return found
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0 and stdout.rstrip().endswith("stopped"), stderr
+
+
+def test_up_desk_sees_the_demo_firm_and_a_restart_keeps_its_accounts(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    process, _, gateway = start_up(tmp_path, env)
+    api = f"{gateway}/api/v1"
+    try:
+        desk = _staff_token(api, tmp_path)
+        # The simulator's accounts are the demo firm's: their breaches reach its desk.
+        breaches = _wait_for("the simulator's breaches on the desk", lambda: _call(
+            f"{api}/risk/events", token=desk)[1])
+        assert all(e["kind"] == "breach" for e in breaches)  # type: ignore[union-attr]
+        assert any(e["account"].startswith("A") for e in breaches)  # type: ignore[union-attr]
+        # A challenge bought on the platform trades on the demo broker.
+        trader = _user_token(api, tmp_path, "tra@der.test", None)
+        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, trader)
+        assert status == 201, bought
+        status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment", {},  # type: ignore[index]
+                             trader)
+        assert status == 200, paid
+        question = {"program": "demo-100k", "phase": 1, "changes": {}}
+        _wait_for("the platform's account in the history", lambda: _call(
+            f"{api}/analytics/what-if", question, desk)[0] == 200)
+        _stop(process)
+        # Again, on the same database: the embedded broker's feed and the history start
+        # empty; the platform's live account is opened again, the what-if finds it.
+        process, printed, gateway = start_up(tmp_path, env)
+        api = f"{gateway}/api/v1"
+        assert "opened 1 live platform account(s) again" in printed, printed
+        desk = _call(f"{api}/auth/login", {"email": "desk@firm.test",
+                                           "password": "correct horse battery"})[1][
+            "access_token"]  # type: ignore[index]
+        _wait_for("the reopened account in the history", lambda: _call(
+            f"{api}/analytics/what-if", question, desk)[0] == 200)
+        _stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

@@ -1,7 +1,9 @@
 -- Program cohorts: the accounts opened under each program in each period, how they ended
--- (passed, failed — by the rule that failed them — or still running), how long that took,
--- and how they traded. Outcomes come from the engine's answers; a soft breach (pause) is
--- not a failure.
+-- (passed, failed — by the rule that failed them —, stopped by the risk desk, or still
+-- running), how long that took, and how they traded. Outcomes come from the engine's
+-- answers and the platform's stops ({stopped_accounts}); the first to end an account is
+-- its status, as in every other endpoint. A soft breach (pause) is not a failure.
+-- {programs}: the engine programs to count (empty: all).
 WITH
 outcomes AS (
     SELECT account,
@@ -29,8 +31,10 @@ cohort AS (
                 toDate(a.opened_at)) AS period_start,
         a.opened_at AS opened_at,
         o.failed_at AS failed_at, o.failed_rule AS failed_rule, o.passed_at AS passed_at,
-        o.failed_at > toDateTime64(0, 6, 'UTC') AS is_failed,
-        NOT is_failed AND o.passed_at > toDateTime64(0, 6, 'UTC') AS is_passed,
+        has({stopped_accounts:Array(String)}, a.account) AS is_stopped,
+        NOT is_stopped AND o.failed_at > toDateTime64(0, 6, 'UTC') AS is_failed,
+        NOT is_stopped AND NOT is_failed AND o.passed_at > toDateTime64(0, 6, 'UTC')
+            AS is_passed,
         t.trades AS trades, t.lots AS lots, t.net_profit AS net_profit
     FROM accounts AS a FINAL
     LEFT JOIN outcomes AS o ON o.account = a.account
@@ -38,7 +42,7 @@ cohort AS (
     WHERE a.tenant = {tenant:UInt64}
       AND a.opened_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC')
       AND a.opened_at < fromUnixTimestamp64Micro({until:Int64}, 'UTC')
-      AND ({program:String} = '' OR a.program = {program:String})
+      AND (empty({programs:Array(String)}) OR has({programs:Array(String)}, a.program))
 )
 SELECT
     program,
@@ -46,7 +50,8 @@ SELECT
     count() AS accounts,
     countIf(is_passed) AS passed,
     countIf(is_failed) AS failed,
-    accounts - passed - failed AS running,
+    countIf(is_stopped) AS stopped,
+    accounts - passed - failed - stopped AS running,
     round(passed / accounts * 100, 2) AS pass_rate_pct,
     round(failed / accounts * 100, 2) AS fail_rate_pct,
     sumMapIf(map(failed_rule, toUInt64(1)), is_failed) AS failures_by_rule,

@@ -1,5 +1,7 @@
--- Where the firm is exposed now: the open positions of the tenant's live accounts (not
--- failed, not passed), from the position book, per symbol and per account.
+-- Where the firm is exposed now: the open positions of the tenant's live accounts — not
+-- failed or passed by the engine's answers, not stopped by the platform
+-- ({stopped_accounts}: the accounts the risk desk stopped) — from the position book, per
+-- symbol and per account.
 -- Notional is in the symbol's profit currency at the last recorded quote (mid) of the
 -- last week of the recording, or the position's open price when there is none.
 -- Rows: kind 'symbol' (one per symbol) and kind 'account' (the {top} accounts holding the
@@ -14,6 +16,7 @@ book AS (
     SELECT account, symbol, if(side = 'buy', lots, -lots) AS net, lots, open_price
     FROM positions FINAL
     WHERE tenant = {tenant:UInt64} AND lots > 1e-9 AND account NOT IN (SELECT account FROM closed)
+      AND NOT has({stopped_accounts:Array(String)}, account)
 ),
 prices AS (
     SELECT symbol, argMax((bid + ask) / 2, ts) AS mid FROM quotes

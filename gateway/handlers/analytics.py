@@ -8,11 +8,12 @@ their firm, including those the platform did not open (a broker's own).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from analytics.queries import ALL_TIME, PERIODS
+from analytics.queries import ALL_TIME
+from gateway.accounts import LIVE, storable
 from gateway.api import ROLES, ApiHandler, operation
 from gateway.errors import FieldError, NotFound, Unprocessable
 from gateway.handlers.trading import STAFF
@@ -22,6 +23,7 @@ from gateway.schemas import (
     DailyPnl,
     EquityPoint,
     ExposureOut,
+    Period,
     SymbolStatistics,
     WhatIfIn,
     WhatIfOut,
@@ -54,14 +56,6 @@ def _range(handler: ApiHandler) -> tuple[int, int]:
         raise Unprocessable("since: must be before until",
                             fields=[FieldError("since", "not before until")])
     return low, high
-
-
-def _count(handler: ApiHandler, name: str, default: int, low: int, high: int) -> int:
-    text = handler.get_query_argument(name, str(default))
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        raise Unprocessable(f"{name}: expected a whole number from {low} to {high}",
-                            fields=[FieldError(name, "out of range")])
-    return int(text)
 
 
 class AccountHistoryHandler(ApiHandler):
@@ -110,9 +104,10 @@ class CalendarHandler(AccountHistoryHandler):
 class EquityHandler(AccountHistoryHandler):
     @operation("An account's equity curve, downsampled keeping every peak and trough",
                response=list[EquityPoint], roles=ROLES, tag="analytics",
-               query=(*RANGE, ("points", "at most this many points, 4 to 10000 (1000)")))
+               query=(*RANGE, ("points", "at most this many points, 4 to 10000 (1000)",
+                               Annotated[int, msgspec.Meta(ge=4, le=10_000)])))
     async def get(self, login: str) -> None:
-        points = _count(self, "points", 1000, 4, 10_000)
+        points = self.query_count("points", 1000, 4, 10_000)
         since, until = _range(self)
         curve = await self.services.history.equity(
             self.tenant.id, await self.account(login), points, since, until)
@@ -120,29 +115,61 @@ class EquityHandler(AccountHistoryHandler):
                    for p in curve])
 
 
+PROGRAM_HELP = ("a program's slug (as /programs shows it: every phase) or an engine "
+                "program id (default.gold-10k.p1, or a broker's program)")
+#: Nearest floors are read with this many spare rows: an account the platform closed a
+#: moment ago (its answer not yet in the history) is dropped, and the list stays full.
+NEAREST_SPARE = 16
+
+
+async def _programs(handler: ApiHandler, name: str, where: str) -> list[str]:
+    """The engine programs a program name stands for in this firm; 422 naming ``where``
+    when it names none (a filter never silently matches nothing)."""
+    ids = await handler.services.programs.engine_ids(handler.tenant, name) \
+        if storable(name) else None
+    if ids is None and storable(name) and await handler.services.history.has_program(
+            handler.tenant.id, name):
+        ids = (name,)  # recorded (an imported history) though not on record
+    if ids is None:
+        raise Unprocessable(f"{where}: no program {name[:80]!r} in this firm; expected "
+                            + PROGRAM_HELP, fields=[FieldError(where, "unknown program")])
+    return list(ids)
+
+
 class CohortsHandler(ApiHandler):
-    @operation("Program cohorts: pass and fail rates, failures by rule, time to outcome",
-               response=list[CohortOut], roles=STAFF, tag="analytics",
-               query=(*RANGE, ("period", "day, week or month (month)"),
-                      ("program", "one engine program id (default: all)")))
+    @operation("Program cohorts: pass, fail and stop rates, failures by rule, time to "
+               "outcome", response=list[CohortOut], roles=STAFF, tag="analytics",
+               query=(*RANGE, ("period", "day, week or month (month)", Period),
+                      ("program", PROGRAM_HELP + "; default: every program")))
     async def get(self) -> None:
-        period = self.get_query_argument("period", "month")
-        if period not in PERIODS:
-            raise Unprocessable(f"period: one of {', '.join(PERIODS)}",
-                                fields=[FieldError("period", "unknown period")])
+        period = self.query_choice("period", Period) or "month"
         since, until = _range(self)
-        rows = await self.services.history.cohorts(
-            self.tenant.id, period, self.get_query_argument("program", ""), since, until)
+        name = self.get_query_argument("program", "")
+        programs = await _programs(self, name, "program") if name else []
+        stopped = await self.services.accounts.closed_by_platform(self.tenant.id)
+        rows = await self.services.history.cohorts(self.tenant.id, period, programs, since,
+                                                   until, stopped)
         self.send(msgspec.convert(rows, list[CohortOut]))
 
 
 class ExposureHandler(ApiHandler):
-    @operation("The firm's open exposure: per symbol, most concentrated accounts, accounts"
-               " nearest a floor", response=ExposureOut, roles=STAFF, tag="analytics",
-               query=(("top", "accounts listed, 1 to 500 (20)"),))
+    @operation("The firm's open exposure: per symbol, most concentrated accounts, live "
+               "accounts nearest a floor", response=ExposureOut, roles=STAFF,
+               tag="analytics", query=(("top", "accounts listed, 1 to 500 (20)",
+                                        Annotated[int, msgspec.Meta(ge=1, le=500)]),))
     async def get(self) -> None:
-        top = _count(self, "top", 20, 1, 500)
-        result: dict[str, Any] = await self.services.history.exposure(self.tenant.id, top)
+        top = self.query_count("top", 20, 1, 500)
+        accounts = self.services.accounts
+        stopped = await accounts.closed_by_platform(self.tenant.id)
+        result: dict[str, Any] = await self.services.history.exposure(
+            self.tenant.id, top, stopped, top + NEAREST_SPARE)
+        rows = result["nearest_floors"]
+        # Each account's one status (on record); the history's reading only for an account
+        # not on record yet.
+        statuses = await accounts.statuses(row["account"] for row in rows)
+        nearest = [{**row, "status": statuses.get(row["account"], row["status"]),
+                    "ts": from_micros(row["ts"])} for row in rows]
+        result["nearest_floors"] = [row for row in nearest if row["status"] in LIVE][:top]
         self.send(msgspec.convert(result, ExposureOut))
 
 
@@ -161,9 +188,28 @@ class WhatIfHandler(ApiHandler):
         if since >= until:
             raise Unprocessable("since: must be before until",
                                 fields=[FieldError("$.since", "not before until")])
+        program = _phase(await _programs(self, body.program, "$.program"), body)
         result = await self.services.history.what_if(
-            self.tenant.id, body.program, body.changes, since, until)
+            self.tenant.id, program, body.changes, since, until)
         self.send(msgspec.convert(result, WhatIfOut))
+
+
+def _phase(programs: list[str], body: WhatIfIn) -> str:
+    """The one engine program a what-if re-runs: a slug's phase (``phase``, needed when the
+    program has several), or the engine program id given."""
+    slug = programs != [body.program]
+    if body.phase is not None and not slug:
+        raise Unprocessable("$.phase: only with a program's slug (an engine program id is "
+                            "one phase)", fields=[FieldError("$.phase", "not with an id")])
+    if body.phase is None and len(programs) > 1:
+        message = (f"{body.program!r} has {len(programs)} phases: give phase (1 to "
+                   f"{len(programs)}) or an engine program id ({', '.join(programs)})")
+        raise Unprocessable(f"$.phase: {message}", fields=[FieldError("$.phase", message)])
+    index = (body.phase or 1) - 1
+    if index >= len(programs):
+        message = f"{body.program!r} has {len(programs)} phase(s)"
+        raise Unprocessable(f"$.phase: {message}", fields=[FieldError("$.phase", message)])
+    return programs[index]
 
 
 ROUTES = [

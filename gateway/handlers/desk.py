@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from gateway.api import ApiHandler, operation
 from gateway.handlers.trading import ADMINS, STAFF, path_id
-from gateway.schemas import AuditOut, ReasonIn, RiskEventOut, UserAdminIn, UserOut
+from gateway.schemas import (
+    AuditOut,
+    ReasonIn,
+    RiskEventOut,
+    RiskKind,
+    RiskState,
+    UserAdminIn,
+    UserOut,
+)
 
 
 def _limit(handler: ApiHandler) -> int:
@@ -13,17 +25,24 @@ def _limit(handler: ApiHandler) -> int:
 
 
 class RiskEventsHandler(ApiHandler):
-    @operation("Risk events of this firm, newest first", response=list[RiskEventOut],
+    @operation("Risk events of this firm (every account: bought on the platform or the "
+               "broker's own), newest first", response=list[RiskEventOut],
                roles=STAFF, tag="risk",
-               query=(("kind", "breach, objective, passed, resumed (default breach)"),
-                      ("state", "open, acknowledged, overridden"),
-                      ("account", "a trading account's login"), ("limit", "at most 1000")))
+               query=(("kind", "breach (the default), objective, passed, resumed, or all",
+                       RiskKind),
+                      ("state", "open: neither acknowledged nor overridden (needs the desk); "
+                       "unacknowledged: not yet acknowledged (overridden or not); "
+                       "acknowledged; overridden. Default: every state", RiskState),
+                      ("account", "a trading account's login (404 when the firm has none)"),
+                      ("limit", "at most this many, 1 to 1000 (100)",
+                       Annotated[int, msgspec.Meta(ge=1, le=1000)])))
     async def get(self) -> None:
-        kind = self.get_query_argument("kind", "breach") or None
+        kind = self.query_choice("kind", RiskKind, "breach")
+        state = self.query_choice("state", RiskState)
         self.send(await self.services.desk.events(
-            self.tenant, None if kind == "all" else kind,
-            self.get_query_argument("state", None), self.get_query_argument("account", None),
-            _limit(self)))
+            self.tenant, None if kind == "all" else kind, state,
+            self.get_query_argument("account", None) or None,
+            self.query_count("limit", 100, 1, 1000)))
 
 
 class AcknowledgeHandler(ApiHandler):
@@ -33,7 +52,8 @@ class AcknowledgeHandler(ApiHandler):
 
 
 class OverrideHandler(ApiHandler):
-    @operation("Override a false breach: the challenge goes on on a new account",
+    @operation("Override a false failure: the challenge goes on on a new account (once per "
+               "failure: every breach of it is overridden; again: 409 naming the new account)",
                body=ReasonIn, response=RiskEventOut, roles=STAFF, tag="risk")
     async def post(self, event_id: str) -> None:
         body = self.body(ReasonIn)

@@ -10,6 +10,8 @@ from gateway.schemas import (
     AccountMetrics,
     ChallengeIn,
     ChallengeOut,
+    ChallengeStatus,
+    Flag,
     ProgramIn,
     ProgramOut,
 )
@@ -60,13 +62,14 @@ class AdminProgramHandler(ApiHandler):
 
 
 class ChallengesHandler(ApiHandler):
-    @operation("The caller's challenges (staff: every challenge, filter by status)",
+    @operation("Challenges: a trader's own; staff: every challenge of the firm",
                response=list[ChallengeOut], roles=ROLES, tag="challenges",
-               query=(("status", "pending_payment, active, review, passed, failed"),
-                      ("all", "staff: 1 lists every trader's challenges")))
+               query=(("status", "only challenges in this status", ChallengeStatus),
+                      ("all", "staff: 1 (the default) every trader's challenges, 0 only "
+                       "their own; a trader always sees only their own", Flag)))
     async def get(self) -> None:
-        status = self.get_query_argument("status", None)
-        everyone = self.get_query_argument("all", "0") == "1"
+        status = self.query_choice("status", ChallengeStatus)
+        everyone = self.query_choice("all", Flag, "1") == "1"
         self.send(await self.services.challenges.list(self.user, self.tenant, status,
                                                       everyone))
 
@@ -110,20 +113,24 @@ class ApproveHandler(ApiHandler):
 
 
 class AccountHandler(ApiHandler):
-    @operation("A trading account's latest live numbers (a trader: only its own)",
+    @operation("A trading account's latest live numbers and its status (a trader: only "
+               "their own; staff: every account of the firm, the broker's own too)",
                response=AccountMetrics, roles=ROLES, tag="accounts")
     async def get(self, login: str) -> None:
         owner = await self.services.challenges.owner(self.tenant.id, login)
-        if owner is None or (self.user.role not in STAFF and owner != self.user.user_id):
+        if self.user.role in STAFF:
+            if owner is None and not await self.services.accounts.on_record(self.tenant.id,
+                                                                            login):
+                raise NotFound("no such account")
+        elif owner != self.user.user_id:
             raise NotFound("no such account")
-        latest, stopped = await self.services.metrics.latest_with_stop(login)
+        latest, status = await self.services.metrics.latest_with_status(login)
+        status = status or "active"
         if latest is None:
-            status = await self.services.challenges.status(self.tenant.id, login)
-            self.send(AccountMetrics(login=login, status=status))
+            self.send(AccountMetrics(login=login, status=status))  # type: ignore[arg-type]
             return
-        # The engine knows failed and passed; the platform knows a stopped account.
-        self.send(msgspec.convert({**latest, "status": "stopped" if stopped
-                                   else latest["status"]}, AccountMetrics))
+        # The engine's numbers; the status is the account's one status (on record).
+        self.send(msgspec.convert({**latest, "status": status}, AccountMetrics))
 
 
 ROUTES = [

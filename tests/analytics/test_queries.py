@@ -60,3 +60,46 @@ def test_a_short_range_downsamples_the_samples(history) -> None:
     curve = equity_curve(history, 1, "A1", points=100)
     _check(curve, ts, equity, 100)
     assert equity_curve(history, 1, "nobody", points=100) == []
+
+
+def test_exposure_and_cohorts_give_each_account_the_status_its_answers_and_stops_give(
+        history) -> None:
+    """Live accounts are those no answer closed (a fail breach, a pass) and the platform
+    did not stop: the engine's status in its last numbers is not what decides (it never
+    knows a stop, and may lag an answer). Paused until a `resumed` answer."""
+    from analytics.queries import cohorts, exposure
+
+    names = ["LIVE", "FAILED", "STOPPED", "PAUSED", "RESUMED"]
+    count = len(names)
+    history.insert("accounts", {
+        "tenant": [1] * count, "account": names, "program": ["prog"] * count,
+        "opened_at": [START] * count, "initial_balance": [100_000.0] * count,
+        "currency": ["USD"] * count, "seq": list(range(count)),
+        "event_id": [f"open:{n}" for n in names]})
+    # Every account's last numbers say "active" (the engine's reading), 1,000 to 5,000
+    # above its floor.
+    history.insert("equity", {
+        "tenant": [1] * count, "account": names, "ts": [START + MINUTE] * count,
+        "status": ["active"] * count, "balance": [100_000.0] * count,
+        "equity": [91_000.0 + 1_000 * i for i in range(count)],
+        "daily_floor": [float("nan")] * count, "max_loss_floor": [90_000.0] * count,
+        "open_positions": [0] * count})
+    answers = [("FAILED", "breach", "max_loss", "fail"), ("PAUSED", "breach", "daily_loss",
+                                                          "pause"),
+               ("RESUMED", "breach", "daily_loss", "pause"), ("RESUMED", "resumed", "", "")]
+    history.insert("risk_events", {
+        "tenant": [1] * len(answers), "account": [a[0] for a in answers],
+        "ts": [START + (i + 1) * MINUTE for i in range(len(answers))],
+        "type": [a[1] for a in answers], "rule": [a[2] for a in answers],
+        "action": [a[3] for a in answers], "equity": [float("nan")] * len(answers),
+        "floor": [float("nan")] * len(answers), "body": ["{}"] * len(answers),
+        "event_id": [f"0:{i}:0" for i in range(len(answers))]})
+
+    nearest = exposure(history, 1, top=10, stopped=["STOPPED"])["nearest_floors"]
+    assert [(n["account"], n["status"]) for n in nearest] == [
+        ("LIVE", "active"), ("PAUSED", "paused"), ("RESUMED", "active")]
+    [cohort] = cohorts(history, 1, "month", ["prog"], stopped=["STOPPED"])
+    assert (cohort["accounts"], cohort["failed"], cohort["stopped"], cohort["passed"],
+            cohort["running"]) == (5, 1, 1, 0, 3)
+    assert cohorts(history, 1, "month", ["another"]) == []
+    assert [c["program"] for c in cohorts(history, 1, "month")] == ["prog"]

@@ -42,7 +42,7 @@ def test_a_value_the_store_cannot_hold_costs_only_its_event(history: EmbeddedSto
 
 def test_a_platform_account_belongs_to_its_tenant_before_its_row_is_visible() -> None:
     directory = TenantDirectory(pool=object())  # a platform: PostgreSQL is there
-    directory._default = 1
+    directory.rule._default = 1  # the default firm (read from PostgreSQL on a platform)
     assert directory.tenant("T7C12P1") == 7
     assert directory.tenant("T7C12P2R1") == 7
     assert directory.tenant("1512497509") == 1  # a broker's own account: the default firm

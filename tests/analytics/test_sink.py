@@ -254,3 +254,39 @@ def test_a_report_through_the_stream_gives_the_statistics_of_its_direct_import(
     finally:
         direct.command(f"DROP DATABASE {direct.database}")
         direct.close()
+
+
+def test_accounts_are_placed_in_their_firm_by_the_gateways_rule() -> None:
+    """An account on record belongs to its row's firm; another one to the firm its program
+    names (``acme.gold.p1``); another to the default firm — as the gateway records it."""
+    from storage.database import create_pool
+    from storage.migrations import migrate as migrate_database
+
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+
+    async def scenario() -> dict[str, int]:
+        await migrate_database(DSN, schema)
+        pool = await create_pool(DSN, schema, min_size=1, max_size=2)
+        try:
+            acme = await pool.fetchval(
+                "INSERT INTO tenants (slug, name) VALUES ('acme', 'Acme') RETURNING id")
+            await pool.execute(
+                "INSERT INTO trading_accounts (tenant_id, phase, login, engine_program, "
+                "broker, origin) VALUES ($1, 0, 'KNOWN', 'broker-10k', 'feed', 'broker')",
+                acme)
+            tenants = TenantDirectory(pool)
+            for account, program in (("B-1", "broker-10k"), ("B-2", "acme.gold-10k.p1"),
+                                     ("B-3", "nosuchfirm.gold.p1"), ("KNOWN", "broker-10k")):
+                tenants.learn(account, program)
+            await tenants.resolve(["B-1", "B-2", "B-3", "KNOWN", "T7C1P1", "UNSEEN"])
+            return {account: tenants.tenant(account) for account in
+                    ("B-1", "B-2", "B-3", "KNOWN", "T7C1P1", "UNSEEN")} | {"acme": acme}
+        finally:
+            await pool.close()
+            await drop_schema(DSN, schema)
+
+    placed = asyncio.run(scenario())
+    default = 1  # the migration's default firm
+    assert placed == {"B-1": default, "B-2": placed["acme"], "B-3": default,
+                      "KNOWN": placed["acme"], "T7C1P1": 7, "UNSEEN": default,
+                      "acme": placed["acme"]}

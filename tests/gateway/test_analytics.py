@@ -88,8 +88,28 @@ def test_a_traders_history_answers_through_the_api(live: tuple[Gateway, Bridge])
     assert exposure["symbols"][0]["net_lots"] == 0.5
     assert exposure["symbols"][0]["net_notional"] == round(0.5 * 100 * 2018.25, 2)
     assert exposure["most_concentrated"][0]["account"] == login
+    # Times are ISO 8601 here as everywhere (the engine's event time of the numbers).
+    [nearest] = exposure["nearest_floors"]
+    assert nearest["account"] == login and nearest["status"] == "active"
+    assert datetime.fromisoformat(nearest["ts"]) >= now
     [cohort] = gateway.get("/api/v1/analytics/cohorts?period=day", desk).json()
     assert (cohort["accounts"], cohort["running"], cohort["trades"]) == (1, 1, 3)
+    assert cohort["program"] == "default.gold-10k.p1"
+    # The program's slug, as the API shows it, names its phases' cohorts.
+    assert gateway.get("/api/v1/analytics/cohorts?period=day&program=gold-10k",
+                       desk).json() == [cohort]
+    assert gateway.get("/api/v1/analytics/cohorts?period=day&program=default.gold-10k.p1",
+                       desk).json() == [cohort]
+    by_slug = gateway.post("/api/v1/analytics/what-if", {
+        "program": "gold-10k", "phase": 1, "changes": {}}, desk)
+    assert by_slug.status_code == 200, by_slug.text
+    assert by_slug.json()["program"] == "default.gold-10k.p1"
+    assert by_slug.json()["accounts"] == 1
+    phases = gateway.post("/api/v1/analytics/what-if", {"program": "gold-10k",
+                                                        "changes": {}}, desk)
+    assert phases.status_code == 422, phases.text
+    assert phases.json()["error"]["fields"][0]["path"] == "$.phase"
+    assert "default.gold-10k.p1, default.gold-10k.p2" in phases.json()["error"]["message"]
     same = gateway.post("/api/v1/analytics/what-if",
                         {"program": cohort["program"], "changes": {}}, desk)
     assert same.status_code == 200, same.text
@@ -110,7 +130,8 @@ def test_a_traders_history_answers_through_the_api(live: tuple[Gateway, Bridge])
     assert gateway.get("/api/v1/analytics/cohorts?period=year", desk).status_code == 422
     unknown = gateway.post("/api/v1/analytics/what-if", {"program": "nope", "changes": {}},
                            desk)
-    assert unknown.status_code == 404
+    assert unknown.status_code == 422  # an unknown program, named
+    assert unknown.json()["error"]["fields"][0]["path"] == "$.program"
     invalid = gateway.post("/api/v1/analytics/what-if", {
         "program": cohort["program"], "changes": {"rules": {"max_loss": {"limit": -1}}}},
         desk)

@@ -127,8 +127,14 @@ def test_buy_trade_fail_and_the_desk_overrides(live: tuple[Gateway, Bridge]) -> 
     logins = bridge.wait_opened(2)
     replacement = logins[1]
     assert replacement == f"{login}R1"
+    # The event keeps the login that failed and names the replacement; the challenge
+    # lists both accounts (the failed one keeps its row).
+    assert override.json()["account"] == login
+    assert override.json()["replacement_account"] == replacement
     resumed = challenge_of(gateway, trader, challenge["id"])
-    assert resumed["status"] == "active" and resumed["accounts"][0]["login"] == replacement
+    assert resumed["status"] == "active"
+    assert [(a["login"], a["status"]) for a in resumed["accounts"]] == [
+        (login, "failed"), (replacement, "active")]
 
     # Emergency stop of the replacement, then the audit trail of every desk action.
     stopped = gateway.post(f"/api/v1/risk/accounts/{replacement}/stop",

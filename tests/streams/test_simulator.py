@@ -328,8 +328,11 @@ def test_the_demo_broker_trades_adopted_accounts_until_disabled(tmp_path: Path) 
     during = list(itertools.islice(stream, 30_000))
     mine = [e for e in during if getattr(e, "account", None) == "GW-1"]
     definitions = [e for e in during if isinstance(e, ProgramDefinition)]
-    assert definitions[0].document["initial_balance"] == 25_000.0
+    # The program stays as defined (other accounts open on it); the account opens at the
+    # balance asked (an override's replacement opens at the failed account's last one).
+    assert definitions[0].document["initial_balance"] == 50_000
     assert isinstance(mine[0], Account) and mine[0].program == "platform-p1"
+    assert mine[0].balance == 25_000.0
     assert during.index(definitions[0]) < during.index(mine[0])
     assert any(isinstance(e, Deal) for e in mine), "the adopted account never traded"
     demo_broker(sim, DisableAccount("GW-1", "failed"))
