@@ -11,7 +11,7 @@ import tornado.httpserver
 import tornado.web
 
 from gateway.api import NotFoundHandler
-from gateway.handlers import analytics, auth, desk, system, trading
+from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
 from gateway.services import Services
@@ -24,7 +24,8 @@ MAX_REQUEST = 1024 * 1024  # bytes the server reads at all; JSON bodies stop at 
 
 def api_routes() -> list[tuple[str, type]]:
     """Every documented route (the OpenAPI document covers exactly these)."""
-    return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES, *analytics.ROUTES]
+    return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES, *analytics.ROUTES,
+            *notices.ROUTES]
 
 
 def make_app(services: Services, hub: Hub) -> tornado.web.Application:

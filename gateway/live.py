@@ -101,6 +101,7 @@ class Outcomes:
                     "UPDATE challenges SET status = 'failed', updated_at = now() "
                     "WHERE id = $1 AND status IN ('active', 'review')", account["challenge_id"])
                 disable = f"{output.rule} breached"
+                await self.challenges.notifier.failed(connection, account, output)
             elif isinstance(output, Passed) and account["status"] == "active":
                 await self._passed(connection, account)
         message = orjson.dumps({"type": "risk_event", "id": answer.id,
@@ -117,6 +118,7 @@ class Outcomes:
         return True
 
     async def _passed(self, connection: Any, account: Any) -> None:
+        await self.challenges.notifier.passed(connection, account)
         await connection.execute(
             "UPDATE trading_accounts SET status = 'passed', closed_at = now() WHERE id = $1",
             account["id"])
