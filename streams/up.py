@@ -155,6 +155,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     history = _open_history(settings, embedded)
     services = await Services.open(settings, group=f"{group}-gateway", history=history)
     await seed_demo_program(services)
+    sign_ins = await seed_demo_users(services, settings)
     listening = asyncio.Event()
     tasks = [
         asyncio.create_task(worker.run(halt)),
@@ -178,6 +179,8 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
         mail = (without_password(settings.smtp_url) if settings.smtp_url
                 else f"written to {settings.data_dir / 'outbox.mbox'}")
         _say(f"mail: {mail}")
+        for what, address, password in sign_ins:
+            _say(f"sign in as the demo {what}: {address} / {password}")
         _say("ready; press Ctrl+C to stop")
     while not stop.is_set() and not any(task.done() for task in tasks):
         await asyncio.sleep(0.2)
@@ -246,6 +249,18 @@ async def seed_demo_program(services: Any) -> None:
         await services.programs.create(tenant, tenant,
                                        msgspec.convert(DEMO_PROGRAM, ProgramIn))
         _say("seeded the demo program 'demo-100k' in the default firm")
+
+
+async def seed_demo_users(services: Any, settings: Settings) -> list[tuple[str, str, str]]:
+    """The demo firm's trader, risk officer and admin, whose sign-ins `up` prints (their
+    passwords are generated once and kept in the data directory)."""
+    from gateway.staff import DEMO_FILE, ensure_demo_users
+
+    tenant = await services.tenants.resolve("localhost")
+    sign_ins = await ensure_demo_users(services.pool, tenant, settings.data_dir)
+    _say(f"demo sign-ins of the default firm: passwords kept in "
+         f"{settings.data_dir / DEMO_FILE}")
+    return sign_ins
 
 
 async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:
