@@ -10,6 +10,7 @@ import orjson
 import tornado.httpserver
 import tornado.web
 
+from gateway import asyncapi
 from gateway.api import NotFoundHandler
 from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
@@ -35,6 +36,7 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
                            (r"/api/.*", NotFoundHandler)]
     return tornado.web.Application(
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
+        asyncapi=orjson.dumps(asyncapi.document(VERSION)),
         default_handler_class=NotFoundHandler, compress_response=True,
         xheaders=True, websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)
