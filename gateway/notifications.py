@@ -149,6 +149,12 @@ def _when(ts: str | datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _bought(account: Any) -> bool:
+    """Whether an account row belongs to a challenge bought on the platform: a broker's
+    own account (the simulator's) has no trader here to write to."""
+    return account.get("challenge_id") is not None
+
+
 class Notifier:
     """Queues the notices; every method takes the connection of the caller's
     transaction."""
@@ -171,13 +177,17 @@ class Notifier:
             connection, challenge_id, phase, login, balance, replacement))
 
     async def failed(self, connection: Any, account: Any, breach: Breach) -> None:
-        await self._guarded(connection, "failure", self._failed(connection, account, breach))
+        if _bought(account):
+            await self._guarded(connection, "failure",
+                                self._failed(connection, account, breach))
 
     async def passed(self, connection: Any, account: Any) -> None:
-        await self._guarded(connection, "pass", self._passed(connection, account))
+        if _bought(account):
+            await self._guarded(connection, "pass", self._passed(connection, account))
 
     async def stopped(self, connection: Any, account: Any) -> None:
-        await self._guarded(connection, "stop", self._stopped(connection, account))
+        if _bought(account):
+            await self._guarded(connection, "stop", self._stopped(connection, account))
 
     @staticmethod
     async def _guarded(connection: Any, what: str, queue: Coroutine[Any, Any, None]

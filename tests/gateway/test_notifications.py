@@ -326,3 +326,25 @@ def test_a_notice_that_cannot_be_written_never_costs_the_verdict(
     assert gateway.sql("SELECT count(*) FROM mail_outbox WHERE recipient = $1",
                        "unlucky@trader.test")[0][0] == 1  # the verification only
     assert "the failure notice could not be queued" in caplog.text
+
+
+def test_an_account_without_a_challenge_gets_no_notice(
+        gateway: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+    from streams.outputs import Breach
+
+    assert gateway.services is not None
+    notifier = gateway.services.challenges.notifier
+    pool = gateway.services.pool
+    account = {"challenge_id": None, "login": "SIM7", "phase": 0, "tenant_id": 1}
+    breach = Breach(account="SIM7", rule="daily_loss", ts="2026-03-02T08:00:00Z",
+                    equity=1.0, floor=2.0, action="fail")
+
+    async def notices() -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            await notifier.failed(connection, account, breach)
+            await notifier.passed(connection, account)
+            await notifier.stopped(connection, account)
+
+    gateway.call(notices())
+    assert gateway.sql("SELECT count(*) FROM mail_outbox")[0][0] == 0
+    assert "could not be queued" not in caplog.text
