@@ -136,6 +136,7 @@ class Recorder:
         async with asyncio.timeout(timeout):
             while (raw := await self.connection.read_message()) is not None:
                 self.received.append(orjson.loads(raw))
+        self.connection.close()  # the client's side too (an unclosed one warns when freed)
         return int(self.connection.close_code)
 
 
