@@ -10,8 +10,9 @@ import orjson
 import tornado.httpserver
 import tornado.web
 
+from gateway import asyncapi
 from gateway.api import NotFoundHandler
-from gateway.handlers import analytics, auth, desk, system, trading
+from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
 from gateway.services import Services
@@ -24,7 +25,8 @@ MAX_REQUEST = 1024 * 1024  # bytes the server reads at all; JSON bodies stop at 
 
 def api_routes() -> list[tuple[str, type]]:
     """Every documented route (the OpenAPI document covers exactly these)."""
-    return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES, *analytics.ROUTES]
+    return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES, *analytics.ROUTES,
+            *notices.ROUTES]
 
 
 def make_app(services: Services, hub: Hub) -> tornado.web.Application:
@@ -34,6 +36,7 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
                            (r"/api/.*", NotFoundHandler)]
     return tornado.web.Application(
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
+        asyncapi=orjson.dumps(asyncapi.document(VERSION)),
         default_handler_class=NotFoundHandler, compress_response=True,
         xheaders=True, websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)

@@ -17,6 +17,7 @@ import orjson
 from gateway import audit
 from gateway.brokers import BrokerAdapter
 from gateway.errors import ApiError, Conflict, NotFound, Unavailable
+from gateway.notifications import Notifier
 from gateway.payments import PaymentProvider
 from gateway.programs import cents_of, money
 from gateway.schemas import ChallengeIn, ChallengeOut, PaymentOut, TradingAccountOut
@@ -36,10 +37,11 @@ def login_for(tenant_id: int, challenge_id: int, phase: int, attempt: int = 0) -
 
 class Challenges:
     def __init__(self, pool: Any, payments: PaymentProvider,
-                 broker: BrokerAdapter | None) -> None:
+                 broker: BrokerAdapter | None, notifier: Notifier) -> None:
         self.pool = pool
         self.payments = payments
         self.broker = broker
+        self.notifier = notifier  # the e-mail notices of the lifecycle (gateway.notifications)
         self._owners: dict[tuple[int, str], tuple[float, int | None]] = {}
 
     async def owner(self, tenant_id: int, login: str) -> int | None:
@@ -157,6 +159,7 @@ class Challenges:
         await connection.execute(
             "UPDATE payments SET status = 'paid', paid_at = now() WHERE id = $1",
             payment["id"])
+        await self.notifier.purchase(connection, payment)
         challenge = await connection.fetchrow(
             "UPDATE challenges SET status = 'active', updated_at = now() WHERE id = $1 "
             "AND status = 'pending_payment' RETURNING *", payment["challenge_id"])
@@ -191,6 +194,9 @@ class Challenges:
         except Exception as error:  # the broker link: nothing is committed
             log.warning("opening %s at the broker failed: %s", login, error)
             raise Unavailable("the broker could not be reached; try again") from None
+        await self.notifier.opened(connection, challenge["id"], phase, login,
+                                   balance if balance is not None
+                                   else float(document["initial_balance"]), attempt > 0)
         return login
 
     async def _out(self, connection: Any, challenge_id: int) -> ChallengeOut:

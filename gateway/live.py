@@ -117,6 +117,7 @@ class Outcomes:
                     "WHERE id = $1 AND status IN ('active', 'review')", account["challenge_id"])
                 if account["origin"] == "platform":  # the broker runs its own accounts
                     disable = f"{output.rule} breached"
+                await self.challenges.notifier.failed(connection, account, output)
             elif isinstance(output, Breach) and output.action == "fail":
                 # Another line of a failure (several rules on one event): it shares the
                 # failure's override when the desk has overridden it already.
@@ -154,6 +155,7 @@ class Outcomes:
         return True
 
     async def _passed(self, connection: Any, account: Any) -> None:
+        await self.challenges.notifier.passed(connection, account)
         await connection.execute(
             "UPDATE trading_accounts SET status = 'passed', closed_at = now() WHERE id = $1",
             account["id"])

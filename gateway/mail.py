@@ -40,7 +40,9 @@ MAX_BACKOFF = 15 * 60
 def render(template: str, tenant: Tenant, **context: Any) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of a template for a tenant's branding."""
     context["branding"] = tenant.branding
-    subject = _text_environment.get_template(f"{template}.subject").render(context).strip()
+    subject = _text_environment.get_template(f"{template}.subject").render(context)
+    # One line: a program's or firm's name with a line break must not end the header.
+    subject = " ".join(subject.split())
     text = _text_environment.get_template(f"{template}.txt").render(context)
     html = _environment.get_template(f"{template}.html").render(context)
     return subject, text, html

@@ -172,6 +172,7 @@ class RiskDesk:
             await audit.record(connection, actor, "account.stop", "account", login,
                                before={"status": account["status"]},
                                after={"status": "stopped"}, reason=reason)
+            await self.challenges.notifier.stopped(connection, account)
             if self.broker is not None:
                 await self.broker.disable_account(login, f"stopped by the risk desk: {reason}")
         await self.registry.published({login: "stopped"})

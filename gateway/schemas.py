@@ -105,6 +105,41 @@ class RecoveryCodesOut(msgspec.Struct):
     recovery_codes: list[str]
 
 
+# E-mail notices a user receives (gateway.notifications): true = sent. The essential ones
+# (listed in ``essential``) are always true and refuse false.
+_ESSENTIAL_NOTICE = msgspec.Meta(description="essential: always sent")
+
+
+class NotificationsOut(msgspec.Struct):
+    purchase: Annotated[bool, msgspec.Meta(
+        description="the receipt when a challenge's payment is received (essential)")]
+    account_opened: Annotated[bool, msgspec.Meta(
+        description="the first phase's account is open: login, program, rules")]
+    failed: Annotated[bool, msgspec.Meta(
+        description="a breach failed the challenge: rule, equity, floor, time (essential)")]
+    passed: Annotated[bool, msgspec.Meta(description="a phase was passed")]
+    phase_opened: Annotated[bool, msgspec.Meta(
+        description="the next phase's account is open: login, rules")]
+    stopped: Annotated[bool, msgspec.Meta(
+        description="the risk desk stopped the account (essential)")]
+    reinstated: Annotated[bool, msgspec.Meta(
+        description="the risk desk overrode a failing breach: the challenge goes on on a "
+                    "new account (essential)")]
+    essential: list[str]
+
+
+class NotificationsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Kinds to turn on (true) or off (false); a kind left out keeps its setting."""
+
+    purchase: Annotated[bool, _ESSENTIAL_NOTICE] | None = None
+    account_opened: bool | None = None
+    failed: Annotated[bool, _ESSENTIAL_NOTICE] | None = None
+    passed: bool | None = None
+    phase_opened: bool | None = None
+    stopped: Annotated[bool, _ESSENTIAL_NOTICE] | None = None
+    reinstated: Annotated[bool, _ESSENTIAL_NOTICE] | None = None
+
+
 class Accepted(msgspec.Struct):
     status: str = "accepted"
 

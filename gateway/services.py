@@ -12,6 +12,7 @@ from gateway.firms import Firms
 from gateway.history import History
 from gateway.live import MetricsCache, Outcomes, StreamLink
 from gateway.mail import Mailer, transport_for
+from gateway.notifications import Notifier, platform_url
 from gateway.payments import ManualPayments
 from gateway.programs import Programs
 from gateway.ratelimit import RateLimiter
@@ -66,7 +67,8 @@ class Services:
             broker = DemoBroker(link.producer, link.topics)
         registry = AccountRegistry(pool, cache)
         metrics = MetricsCache(cache, registry)
-        challenges = Challenges(pool, ManualPayments(), broker)
+        challenges = Challenges(pool, ManualPayments(), broker,
+                                Notifier(pool, platform_url(settings)))
         directory = TenantDirectory(pool)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,

@@ -52,9 +52,12 @@ COMMANDS: Final = (
             "import a MetaTrader report (MT5 history/tester, MT4 statement) as feed events"),
     Command(("report-stats",), "analytics.report_stats",
             "compute a MetaTrader report's statistics (the dashboards' figures)"),
+    Command(("users", "create"), "gateway.users_command",
+            "create a verified user: a firm's first admin, risk officer or owner"),
 )
 
-GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks"}
+GROUPS: Final[dict[tuple[str, ...], str]] = {("bench",): "benchmarks",
+                                              ("users",): "the users of a firm"}
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -157,6 +157,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
     await seed_demo_program(services)
     if embedded:
         await new_feed(services)
+    sign_ins = await seed_demo_users(services, settings)
     listening = asyncio.Event()
     tasks = [
         asyncio.create_task(worker.run(halt)),
@@ -180,6 +181,8 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
         mail = (without_password(settings.smtp_url) if settings.smtp_url
                 else f"written to {settings.data_dir / 'outbox.mbox'}")
         _say(f"mail: {mail}")
+        for what, address, password in sign_ins:
+            _say(f"sign in as the demo {what}: {address} / {password}")
         _say("ready; press Ctrl+C to stop")
     while not stop.is_set() and not any(task.done() for task in tasks):
         await asyncio.sleep(0.2)
@@ -263,6 +266,18 @@ async def new_feed(services: Any) -> None:
     if forgotten or reopened:
         _say(f"new feed: forgot {forgotten} account(s) of the demo broker's last run, "
              f"opened {reopened} live platform account(s) again")
+
+
+async def seed_demo_users(services: Any, settings: Settings) -> list[tuple[str, str, str]]:
+    """The demo firm's trader, risk officer and admin, whose sign-ins `up` prints (their
+    passwords are generated once and kept in the data directory)."""
+    from gateway.staff import DEMO_FILE, ensure_demo_users
+
+    tenant = await services.tenants.resolve("localhost")
+    sign_ins = await ensure_demo_users(services.pool, tenant, settings.data_dir)
+    _say(f"demo sign-ins of the default firm: passwords kept in "
+         f"{settings.data_dir / DEMO_FILE}")
+    return sign_ins
 
 
 async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:

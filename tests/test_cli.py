@@ -80,3 +80,8 @@ def test_python_dash_m_works() -> None:
     )
     assert result.returncode == 0
     assert "usage: proptrade" in result.stdout
+
+
+def test_users_alone_lists_its_subcommands(capsys) -> None:
+    assert cli.main(["users"]) == 2
+    assert "create" in capsys.readouterr().out

@@ -324,3 +324,54 @@ def test_up_desk_sees_the_demo_firm_and_a_restart_keeps_its_accounts(tmp_path: P
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+SIGN_IN = re.compile(r"sign in as the demo ([a-z ]+): (\S+) / (\S+)")
+
+
+def test_up_prints_demo_sign_ins_that_work_and_stay_the_same(tmp_path: Path) -> None:
+    import asyncpg
+
+    first = up(tmp_path, "--once")
+    assert first.returncode == 0, first.stderr
+    sign_ins = SIGN_IN.findall(first.stdout)
+    assert [what for what, _, _ in sign_ins] == ["trader", "risk officer", "admin"], \
+        first.stdout
+    kept = tmp_path / "data" / "demo-sign-ins.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert json.loads(kept.read_text()) == {address: password
+                                            for _, address, password in sign_ins}
+
+    # Someone changes the demo trader's password and role in the meantime: the next start
+    # puts back what it prints.
+    database = (tmp_path / "database").read_text()
+
+    async def tamper() -> None:
+        connection = await asyncpg.connect(f"postgresql://localhost:5432/{database}")
+        try:
+            await connection.execute(
+                "UPDATE users SET password_hash = 'x', role = 'admin', disabled_at = now() "
+                "WHERE email = $1", sign_ins[0][1])
+        finally:
+            await connection.close()
+
+    asyncio.run(tamper())
+    process, printed, gateway = start_up(tmp_path, environment(tmp_path))
+    try:
+        assert SIGN_IN.findall(printed) == sign_ins  # the same passwords across restarts
+        roles = {"trader": "trader", "risk officer": "risk", "admin": "admin"}
+        for what, address, password in sign_ins:
+            status, tokens = _call(f"{gateway}/api/v1/auth/login",
+                                   {"email": address, "password": password})
+            assert status == 200, (what, tokens)
+            status, me = _call(f"{gateway}/api/v1/me",
+                               token=tokens["access_token"])  # type: ignore[index]
+            assert status == 200 and me["role"] == roles[what], me  # type: ignore[index]
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+        assert stdout.rstrip().endswith("stopped")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr

@@ -77,6 +77,16 @@ class OpenApiHandler(ApiHandler):
         self.finish(self.application.settings["openapi"])
 
 
+class AsyncApiHandler(ApiHandler):
+    """The websocket protocol of ``/ws`` as an AsyncAPI 3.0 document."""
+
+    async def prepare(self) -> None:
+        pass
+
+    async def get(self) -> None:
+        self.finish(self.application.settings["asyncapi"])
+
+
 class DocsHandler(ApiHandler):
     """The API reference as one self-contained page (no script, nothing fetched)."""
 
@@ -90,10 +100,11 @@ class DocsHandler(ApiHandler):
                         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 
     async def get(self) -> None:
-        self.finish(docs_page(orjson.loads(self.application.settings["openapi"])))
+        self.finish(docs_page(orjson.loads(self.application.settings["openapi"]),
+                              orjson.loads(self.application.settings["asyncapi"])))
 
 
-def docs_page(spec: dict[str, Any]) -> str:
+def docs_page(spec: dict[str, Any], live: dict[str, Any] | None = None) -> str:
     esc = html.escape
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>"
              f"{esc(spec['info']['title'])} API</title><style>body{{font-family:system-ui,"
@@ -102,7 +113,9 @@ def docs_page(spec: dict[str, Any]) -> str:
              ".m{font-weight:bold;text-transform:uppercase;margin-right:.5em}</style></head>"
              f"<body><h1>{esc(spec['info']['title'])} API {esc(spec['info']['version'])}</h1>"
              "<p>The machine-readable document: <a href='/api/openapi.json'>"
-             "/api/openapi.json</a>. Authenticated operations take "
+             "/api/openapi.json</a>; the websocket's, <a href='/api/asyncapi.json'>"
+             "/api/asyncapi.json</a> (AsyncAPI 3.0, summarised <a href='#websocket'>below"
+             "</a>). Authenticated operations take "
              "<code>Authorization: Bearer &lt;access token&gt;</code>.</p>"]
     for path, item in spec["paths"].items():
         for method, op in item.items():
@@ -113,11 +126,37 @@ def docs_page(spec: dict[str, Any]) -> str:
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
                 parts.append(f"<p>Body: <code>{esc(body['schema'].get('$ref', ''))}</code></p>")
+    if live is not None:
+        parts.append(websocket_section(live))
     parts.append("<h2>Schemas</h2>")
     for name, schema in spec["components"]["schemas"].items():
         parts.append(f"<h3 id='{esc(name)}'>{esc(name)}</h3><pre>"
                      f"{esc(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())}</pre>")
     parts.append("</body></html>")
+    return "".join(parts)
+
+
+def websocket_section(live: dict[str, Any]) -> str:
+    """The websocket's messages and close codes, from its AsyncAPI document."""
+    esc = html.escape
+    channel = live["channels"]["live"]
+    parts = ["<h2 id='websocket'>Websocket <code>/ws</code></h2><p>The machine-readable "
+             "document: <a href='/api/asyncapi.json'>/api/asyncapi.json</a> (AsyncAPI "
+             f"3.0).</p><pre>{esc(live['info']['description'])}</pre>"]
+    for direction, title in (("receive", "A client sends"), ("send", "The gateway sends")):
+        parts.append(f"<h3>{title}</h3><ul>")
+        for step in live["operations"].values():
+            if step["action"] != direction:
+                continue
+            name = step["messages"][0]["$ref"].rsplit("/", 1)[-1]
+            message = live["components"]["messages"][name]
+            parts.append(f"<li><code>{esc(name)}</code> — {esc(message['description'])} "
+                         f"(<code>{esc(message['payload'].get('$ref', ''))}</code>)</li>")
+        parts.append("</ul>")
+    parts.append("<h3>Close codes</h3><ul>")
+    parts += [f"<li><code>{entry['code']}</code> — {esc(entry['reason'])}</li>"
+              for entry in channel["x-close-codes"]]
+    parts.append("</ul>")
     return "".join(parts)
 
 
@@ -148,5 +187,6 @@ ROUTES = [
 DOC_ROUTES = [
     (r"/metrics", MetricsHandler),
     (r"/api/openapi.json", OpenApiHandler),
+    (r"/api/asyncapi.json", AsyncApiHandler),
     (r"/api/docs", DocsHandler),
 ]
