@@ -8,9 +8,11 @@ from typing import Any
 
 import orjson
 import tornado.httpserver
+import tornado.httputil
 import tornado.web
 
 from gateway.api import NotFoundHandler
+from gateway.clients import ProxyTrust
 from gateway.handlers import analytics, auth, desk, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
@@ -27,15 +29,27 @@ def api_routes() -> list[tuple[str, type]]:
     return [*system.ROUTES, *auth.ROUTES, *trading.ROUTES, *desk.ROUTES, *analytics.ROUTES]
 
 
+class GatewayApplication(tornado.web.Application):
+    """The application; each request's client address and scheme are settled here, once,
+    before any handler sees it (proxy headers only from ``TRUSTED_PROXIES``)."""
+
+    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any
+                     ) -> Any:  # Tornado's private _HandlerDelegate
+        self.settings["proxies"].apply(request)
+        return super().find_handler(request, **kwargs)
+
+
 def make_app(services: Services, hub: Hub) -> tornado.web.Application:
     routes = api_routes()
     spec = document(routes, "PropTrade", VERSION)
     handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/ws", LiveSocket),
                            (r"/api/.*", NotFoundHandler)]
-    return tornado.web.Application(
+    # No xheaders: Tornado would believe X-Forwarded-For and X-Real-IP from anyone.
+    return GatewayApplication(
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
+        proxies=ProxyTrust(services.settings.trusted_proxies),
         default_handler_class=NotFoundHandler, compress_response=True,
-        xheaders=True, websocket_ping_interval=20, websocket_ping_timeout=60,
+        websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)
 
 
@@ -45,7 +59,7 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
     hub = Hub(services.cache)
     await hub.start()
     app = make_app(services, hub)
-    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_REQUEST)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_REQUEST)
     server.listen(port, host)
     tasks = [asyncio.create_task(services.mailer.run(stop))]
     if services.kafka is not None:

@@ -3,6 +3,14 @@ SQL, never rendered as markup, never a 500."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+from urllib.parse import quote
+
+from tornado.httputil import HTTPHeaders
+
+from gateway.clients import ProxyTrust
 from tests.gateway.conftest import Gateway, token_in
 from tests.gateway.test_journey import PROGRAM
 
@@ -17,7 +25,8 @@ NASTY = [
 ]
 
 
-def test_hostile_names_are_stored_verbatim_and_escaped_in_mail(gateway: Gateway) -> None:
+def test_hostile_names_are_stored_verbatim_and_escaped_in_mail(configured) -> None:
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # the test is the proxy
     for n, text in enumerate(NASTY):
         address = f"n{n}@hostile.test"
         answer = gateway.post("/api/v1/auth/register", {
@@ -66,3 +75,67 @@ def test_hostile_text_in_constrained_fields_is_refused(gateway: Gateway) -> None
                                                  "display_name": "a\u0000b"})
     assert nul.status_code == 422
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == len(NASTY)
+
+
+def logged(caplog, text: str) -> bool:
+    """Whether the access log names ``text`` (a request is logged just after its answer)."""
+    deadline = time.monotonic() + 5
+    while text not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return text in caplog.text
+
+
+def test_forwarded_headers_from_anyone_are_not_believed(gateway: Gateway, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    codes = [gateway.post("/api/v1/auth/register",
+                          {"email": f"x{n}@spoof.test", "password": "correct horse battery"},
+                          headers={"X-Forwarded-For": f"10.7.0.{n}",
+                                   "X-Real-IP": f"10.6.0.{n}"}).status_code
+             for n in range(8)]
+    assert codes == [201] * 5 + [429] * 3
+    assert "10.7.0." not in caplog.text and "10.6.0." not in caplog.text
+    assert logged(caplog, "127.0.0.1")  # the logs name the real peer
+
+
+def test_a_trusted_proxy_names_the_client(configured, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    gateway = configured(trusted_proxies=("127.0.0.1/32", "10.0.0.0/8"))
+
+    def register(n: int, headers: dict) -> int:
+        return gateway.post("/api/v1/auth/register", {
+            "email": f"p{n}@proxy.test", "password": "correct horse battery"},
+            headers=headers).status_code
+
+    # The client's own X-Forwarded-For entries come first; the address the proxy saw is
+    # the last one that is not a trusted proxy: choosing the first ones changes nothing.
+    codes = [register(n, {"X-Forwarded-For": f"192.0.2.{n}, 203.0.113.5"})
+             for n in range(6)]
+    assert codes == [201] * 5 + [429]
+    # Behind two proxies of ours; and X-Real-IP when there is no X-Forwarded-For.
+    assert register(10, {"X-Forwarded-For": "192.0.2.1, 203.0.113.6, 10.0.0.2"}) == 201
+    assert register(11, {"X-Real-IP": "203.0.113.7"}) == 201
+    assert logged(caplog, "203.0.113.6") and logged(caplog, "203.0.113.7")
+    assert "192.0.2." not in caplog.text
+
+
+def test_client_addresses_follow_only_trusted_hops() -> None:
+    trust = ProxyTrust(("127.0.0.1/32", "10.0.0.0/8", "::1/128"))
+    cases = [
+        ("198.51.100.1", {"X-Forwarded-For": "1.2.3.4"}, "198.51.100.1"),
+        ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4"}, "1.2.3.4"),
+        ("127.0.0.1", {"X-Forwarded-For": "9.9.9.9, 1.2.3.4, 10.1.1.1"}, "1.2.3.4"),
+        ("127.0.0.1", {"X-Forwarded-For": "10.1.1.2, 10.1.1.1"}, "10.1.1.2"),
+        ("127.0.0.1", {"X-Forwarded-For": "not-an-address, 10.1.1.1"}, "10.1.1.1"),
+        ("127.0.0.1", {"X-Forwarded-For": "garbage"}, "127.0.0.1"),
+        ("127.0.0.1", {"X-Real-IP": "2001:db8::1"}, "2001:db8::1"),
+        ("127.0.0.1", {"X-Real-IP": "2001:db8::1", "X-Forwarded-For": "1.2.3.4"}, "1.2.3.4"),
+        ("::1", {"X-Forwarded-For": "[2001:db8::2]:4711"}, "2001:db8::2"),
+        ("127.0.0.1", {}, "127.0.0.1"),
+    ]
+    for peer, headers, expected in cases:
+        assert trust.client(peer, HTTPHeaders(headers))[0] == expected, (peer, headers)
+    assert trust.client("127.0.0.1", HTTPHeaders({"X-Forwarded-Proto": "https"}))[1] == "https"
+    assert trust.client("127.0.0.1", HTTPHeaders({"X-Forwarded-Proto": "gopher"}))[1] is None
+    assert trust.client("198.51.100.1", HTTPHeaders({"X-Forwarded-Proto": "https"}))[1] is None
+    assert ProxyTrust(()).client("127.0.0.1", HTTPHeaders({"X-Forwarded-For": "1.2.3.4"})) \
+        == ("127.0.0.1", None)

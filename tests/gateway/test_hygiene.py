@@ -62,7 +62,8 @@ def test_cors_only_for_the_tenants_origins(gateway: Gateway) -> None:
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_security_headers_and_one_error_shape(gateway: Gateway) -> None:
+def test_security_headers_and_one_error_shape(configured) -> None:
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # TLS ends at that proxy
     answer = gateway.get("/api/v1/tenant")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
@@ -216,3 +217,10 @@ def test_the_platform_creates_firms_and_firms_brand_themselves(gateway: Gateway)
     assert gateway.get("/api/v1/tenant", headers=nova).json()["name"] == "Nova Capital"
     # The default firm is untouched.
     assert gateway.get("/api/v1/tenant").json()["name"] == "PropTrade"
+
+
+def test_hsts_only_when_a_trusted_proxy_says_tls(gateway: Gateway) -> None:
+    # No proxy is trusted: anyone can send X-Forwarded-Proto; it changes nothing.
+    for headers in ({"X-Forwarded-Proto": "https"}, {"X-Scheme": "https"}):
+        answer = gateway.get("/api/v1/tenant", headers=headers)
+        assert "Strict-Transport-Security" not in answer.headers, headers
