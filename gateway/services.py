@@ -64,7 +64,8 @@ class Services:
             broker = DemoBroker(link.producer, link.topics)
         metrics = MetricsCache(cache)
         challenges = Challenges(pool, ManualPayments(), broker)
-        directory = TenantDirectory(pool)
+        directory = TenantDirectory(pool, settings.public_base_domain,
+                                    settings.default_firm_url)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
                    RiskDesk(pool, challenges, broker, metrics),

@@ -23,11 +23,9 @@ from gateway.schemas import (
 
 class AuthHandler(ApiHandler):
     @property
-    def base_url(self) -> str:
-        return f"{self.request.protocol}://{self.request.host}"
-
-    @property
     def address(self) -> str:
+        # The client's address as the application settled it (gateway.clients): the
+        # peer, or what a trusted proxy says.
         return self.request.remote_ip or "unknown"
 
 
@@ -37,7 +35,7 @@ class RegisterHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(RegisterIn)
         await self.services.limiter.hit(ratelimit.REGISTER, f"ip:{self.address}")
-        user = await self.services.users.register(self.tenant, body, self.base_url)
+        user = await self.services.users.register(self.tenant, body)
         self.services.mailer.wake.set()
         self.send(user, 201)
 
@@ -88,7 +86,7 @@ class ForgotHandler(AuthHandler):
         body = self.body(ForgotIn)
         await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}",
                                         f"email:{body.email.strip().lower()}")
-        await self.services.users.forgot_password(self.tenant, body.email, self.base_url)
+        await self.services.users.forgot_password(self.tenant, body.email)
         self.services.mailer.wake.set()
         self.send(Accepted(), 202)
 

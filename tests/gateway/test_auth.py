@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import jwt
@@ -262,3 +263,62 @@ def test_registration_and_reset_are_rate_limited_per_address(gateway: Gateway) -
     resets = [gateway.post("/api/v1/auth/password/forgot",
                            {"email": "r0@limits.test"}).status_code for _ in range(6)]
     assert resets == [202] * 5 + [429]
+
+
+def test_mail_links_come_from_configuration_never_from_the_host(configured) -> None:
+    from tests.gateway.test_hygiene import add_tenant
+
+    gateway = configured(public_base_domain="platform.test",
+                         public_url="https://demo.proptrade.test")
+    add_tenant(gateway, "acme", "trade.acme.test")
+    gateway.sql("INSERT INTO tenants (slug, name) VALUES ('beta', 'Beta Funding')")
+    gateway.services.tenants.forget()
+
+    def link(address: str) -> str:
+        body = gateway.sink.wait_for(address, count=len(
+            [m for m in gateway.sink.messages if m["To"] == address]) or 1)[-1]
+        match = re.search(r"(\S+)\?token=", body.get_body(("plain",)).get_content())
+        assert match, body.get_body(("plain",)).get_content()
+        return match.group(1)
+
+    # The default firm, whatever loopback host the request names.
+    gateway.register("ann@example.com", headers={"Host": "localhost:31337"})
+    assert link("ann@example.com") == "https://demo.proptrade.test/verify-email"
+    # A firm with a claimed domain: that domain, over https, even when reached by its
+    # subdomain of the platform.
+    gateway.register("bob@acme.test", headers={"Host": "acme.platform.test"})
+    assert link("bob@acme.test") == "https://trade.acme.test/verify-email"
+    # A firm without a domain of its own: its subdomain of the platform.
+    gateway.register("cat@beta.test", headers={"Host": "beta.platform.test:8443"})
+    assert link("cat@beta.test") == "https://beta.platform.test/verify-email"
+    forgot = gateway.post("/api/v1/auth/password/forgot", {"email": "bob@acme.test"},
+                          headers={"Host": "trade.acme.test"})
+    assert forgot.status_code == 202
+    assert gateway.sink.wait_for("bob@acme.test", count=2)
+    assert link("bob@acme.test") == "https://trade.acme.test/reset-password"
+    # Hosts nobody claimed: a slug under another domain, deeper subdomains, other
+    # addresses, *.localhost.
+    for host in ("acme.attacker.test", "beta.platform.test.attacker.test",
+                 "x.beta.platform.test", "10.1.2.3", "beta.localhost", "platform.test"):
+        answer = gateway.post("/api/v1/auth/password/forgot", {"email": "bob@acme.test"},
+                              headers={"Host": host})
+        assert answer.status_code == 404, host
+        assert error_of(answer)["code"] == "unknown_tenant"
+    time.sleep(0.5)
+    assert len([m for m in gateway.sink.messages if m["To"] == "bob@acme.test"]) == 2
+
+
+def test_without_a_base_domain_only_claimed_hosts_and_loopback_are_served(
+        gateway: Gateway) -> None:
+    from tests.gateway.test_hygiene import add_tenant
+
+    add_tenant(gateway, "acme", "trade.acme.test")
+    assert gateway.get("/api/v1/tenant", headers={"Host": "acme.platform.test"}
+                       ).status_code == 404
+    for host in ("localhost", "127.0.0.1:9", "[::1]:8000"):
+        assert gateway.get("/api/v1/tenant", headers={"Host": host}).json()["slug"] \
+            == "default", host
+    gateway.register("dan@example.com", headers={"Host": "localhost:31337"})
+    body = gateway.sink.wait_for("dan@example.com")[0].get_body(("plain",)).get_content()
+    assert f"http://localhost:{gateway.settings.http_port}/verify-email?token=" in body
+    assert "31337" not in body

@@ -20,7 +20,8 @@ def add_tenant(gateway: Gateway, slug: str, domain: str, origins: list[str] | No
     return int(row["id"])
 
 
-def test_tenant_from_host_and_branding(gateway: Gateway) -> None:
+def test_tenant_from_host_and_branding(configured) -> None:
+    gateway = configured(public_base_domain="platform.test")
     add_tenant(gateway, "acme", "trade.acme.test")
     default = gateway.get("/api/v1/tenant").json()
     assert default["slug"] == "default" and default["name"] == "PropTrade"
@@ -28,7 +29,7 @@ def test_tenant_from_host_and_branding(gateway: Gateway) -> None:
     assert acme == {"slug": "acme", "name": "Acme Capital", "primary_color": "#112233",
                     "accent_color": "#f59e0b", "logo_url": "",
                     "support_email": "help@trade.acme.test"}
-    # A subdomain named after the slug, and a host nobody claimed.
+    # A subdomain of the platform's domain named after the slug, and a host nobody claimed.
     assert gateway.get("/api/v1/tenant",
                        headers={"Host": "acme.platform.test"}).json()["slug"] == "acme"
     unknown = gateway.get("/api/v1/tenant", headers={"Host": "evil.test"})
@@ -46,9 +47,9 @@ def test_users_and_tokens_stay_in_their_tenant(gateway: Gateway) -> None:
     crossed = gateway.get("/api/v1/me", local["access_token"], headers=acme)
     assert crossed.status_code == 401
     assert gateway.get("/api/v1/me", there["access_token"], headers=acme).status_code == 200
-    # Verification mail carries the firm's own branding and host.
+    # Verification mail carries the firm's own branding and domain.
     message = next(m for m in gateway.sink.messages if "Acme" in m["Subject"])
-    assert "trade.acme.test" in message.get_body(("html",)).get_content()
+    assert "https://trade.acme.test/verify-email" in message.get_body(("html",)).get_content()
 
 
 def test_cors_only_for_the_tenants_origins(gateway: Gateway) -> None:
