@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from gateway import audit
+from gateway import audit, roles
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
 from gateway.errors import Conflict, NotFound
@@ -131,16 +131,8 @@ class RiskDesk:
     async def update_user(self, actor: Principal, tenant: Tenant, user_id: int,
                           body: UserAdminIn) -> UserOut:
         async with self.pool.acquire() as connection, connection.transaction():
-            before = await connection.fetchrow(
-                "SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE", user_id,
-                tenant.id)
-            if before is None:
-                raise NotFound("no such user")
-            if body.role == "owner" and actor.role != "owner":
-                raise NotFound("no such role")  # only the platform makes owners
-            if user_id == actor.user_id:
-                raise Conflict("change your own role or access through another admin",
-                               code="self_change")
+            before = await roles.check_user_change(connection, actor, tenant.id, user_id,
+                                                   body.role, body.disabled)
             row = await connection.fetchrow(
                 "UPDATE users SET role = coalesce($2, role), disabled_at = CASE "
                 "WHEN $3::boolean IS NULL THEN disabled_at WHEN $3 THEN "

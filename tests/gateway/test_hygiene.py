@@ -165,7 +165,7 @@ def test_admins_manage_users_and_every_change_is_audited(gateway: Gateway) -> No
     assert gateway.request("PATCH", f"/api/v1/admin/users/{me['id']}", admin,
                            json={"disabled": True}).status_code == 409
     assert gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
-                           json={"role": "owner"}).status_code == 404
+                           json={"role": "owner"}).status_code == 403  # above its own
     blocked = gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
                               json={"disabled": True, "reason": "chargeback fraud"})
     assert blocked.status_code == 200, blocked.text
@@ -225,3 +225,76 @@ def test_hsts_only_when_a_trusted_proxy_says_tls(gateway: Gateway) -> None:
     for headers in ({"X-Forwarded-Proto": "https"}, {"X-Scheme": "https"}):
         answer = gateway.get("/api/v1/tenant", headers=headers)
         assert "Strict-Transport-Security" not in answer.headers, headers
+
+
+def test_ranks_protect_owners_and_peers(configured) -> None:
+    from gateway.schemas import UserAdminIn
+    from gateway.users import Principal
+
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # six sign-ups, six addresses
+    ids = {}
+    for n, (name, role) in enumerate((("own", "owner"), ("own2", "owner"), ("adm", "admin"),
+                                      ("adm2", "admin"), ("rsk", "risk"), ("trd", "trader"))):
+        gateway.verified_user(f"{name}@firm.test",
+                              headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        gateway.promote(f"{name}@firm.test", role)
+        ids[name] = gateway.sql("SELECT id FROM users WHERE email = $1",
+                                f"{name}@firm.test")[0][0]
+    owner = gateway.login("own@firm.test")["access_token"]
+    admin = gateway.login("adm@firm.test")["access_token"]
+
+    def patch(token: str, name: str, body: dict):
+        return gateway.request("PATCH", f"/api/v1/admin/users/{ids[name]}", token, json=body)
+
+    # An admin acts on nobody of its own rank or above, and grants nothing above its own.
+    for name, body in (("own", {"role": "trader"}), ("own", {"disabled": True}),
+                       ("own", {"role": "admin"}), ("adm2", {"disabled": True}),
+                       ("adm2", {"role": "risk"}), ("trd", {"role": "owner"})):
+        refused = patch(admin, name, body)
+        assert refused.status_code == 403, (name, body, refused.text)
+        assert refused.json()["error"]["code"] == "rank", refused.json()
+    assert gateway.login("own@firm.test")["access_token"]
+    assert gateway.get("/api/v1/me", owner).json()["role"] == "owner"
+    # Below its rank, up to its own rank: allowed.
+    assert patch(admin, "rsk", {"role": "admin"}).status_code == 200
+    assert patch(admin, "trd", {"disabled": True}).status_code == 200
+    # The owner acts on anyone but itself, other owners included.
+    assert patch(owner, "adm2", {"disabled": True}).status_code == 200
+    assert patch(owner, "own2", {"role": "admin"}).status_code == 200
+    assert patch(owner, "own", {"role": "admin"}).status_code == 409  # itself
+
+    # A stale view of the actor (its principal still says owner; the row no longer does)
+    # does not let it act on the owner: the rank is read in the transaction.
+    tenant = gateway.call(gateway.services.tenants.resolve("localhost"))
+    stale = Principal(ids["own2"], tenant.id, "owner", "own2@firm.test", "jti", 0)
+    desk = gateway.services.desk
+    try:
+        gateway.call(desk.update_user(stale, tenant, ids["own"], UserAdminIn(role="trader")))
+    except Exception as error:
+        assert getattr(error, "status", None) == 403, error
+    else:
+        raise AssertionError("a demoted owner demoted the last owner")
+
+    # Two owners demoting each other at once: one of them stays owner.
+    gateway.promote("own2@firm.test", "owner")
+
+    async def both() -> list:
+        import asyncio
+
+        first = Principal(ids["own"], tenant.id, "owner", "own@firm.test", "a", 0)
+        second = Principal(ids["own2"], tenant.id, "owner", "own2@firm.test", "b", 0)
+        return await asyncio.gather(
+            desk.update_user(first, tenant, ids["own2"], UserAdminIn(disabled=True)),
+            desk.update_user(second, tenant, ids["own"], UserAdminIn(role="trader")),
+            return_exceptions=True)
+
+    outcomes = gateway.call(both())
+    assert sorted(type(o).__name__ for o in outcomes) == ["Forbidden", "UserOut"], outcomes
+    owners = gateway.sql("SELECT count(*) FROM users WHERE role = 'owner' "
+                         "AND disabled_at IS NULL")[0][0]
+    assert owners == 1
+    actions = [entry["action"] for entry in gateway.get(
+        "/api/v1/admin/audit", gateway.login("own@firm.test" if outcomes[0].__class__
+                                             .__name__ == "UserOut" else "own2@firm.test")
+        ["access_token"]).json()]
+    assert actions == ["user.update"] * 5  # the refused attempts changed nothing
