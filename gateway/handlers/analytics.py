@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from analytics.queries import ALL_TIME, PERIODS
-from gateway.api import ROLES, ApiHandler, operation
+from gateway.api import ROLES, ApiHandler, operation, whole_number
 from gateway.errors import FieldError, NotFound, Unprocessable
 from gateway.handlers.trading import STAFF
 from gateway.schemas import (
@@ -57,11 +57,11 @@ def _range(handler: ApiHandler) -> tuple[int, int]:
 
 
 def _count(handler: ApiHandler, name: str, default: int, low: int, high: int) -> int:
-    text = handler.get_query_argument(name, str(default))
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    number = whole_number(handler.get_query_argument(name, str(default)), low, high)
+    if number is None:
         raise Unprocessable(f"{name}: expected a whole number from {low} to {high}",
                             fields=[FieldError(name, "out of range")])
-    return int(text)
+    return number
 
 
 class AccountHistoryHandler(ApiHandler):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.api import ApiHandler, operation
+from gateway.api import ApiHandler, operation, whole_number
 from gateway.handlers.trading import ADMINS, STAFF, path_id
 from gateway.schemas import AuditOut, ReasonIn, RiskEventOut, UserAdminIn, UserOut
 
 
 def _limit(handler: ApiHandler) -> int:
-    text = handler.get_query_argument("limit", "100")
-    return max(1, min(1000, int(text))) if text.isascii() and text.isdigit() else 100
+    number = whole_number(handler.get_query_argument("limit", "100"), 0, 2**63 - 1)
+    return 100 if number is None else max(1, min(1000, number))
 
 
 class RiskEventsHandler(ApiHandler):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.api import ROLES, ApiHandler, operation
+from gateway.api import ROLES, ApiHandler, operation, whole_number
 from gateway.errors import NotFound
 from gateway.schemas import (
     AccountMetrics,
@@ -19,9 +19,10 @@ STAFF = ("risk", "admin", "owner")
 
 
 def path_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    number = whole_number(text, 1, 2**63 - 1)  # a bigint id
+    if number is None:
         raise NotFound("no such resource")
-    return int(text)
+    return number
 
 
 class CatalogueHandler(ApiHandler):

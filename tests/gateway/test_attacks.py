@@ -139,3 +139,78 @@ def test_client_addresses_follow_only_trusted_hops() -> None:
     assert trust.client("198.51.100.1", HTTPHeaders({"X-Forwarded-Proto": "https"}))[1] is None
     assert ProxyTrust(()).client("127.0.0.1", HTTPHeaders({"X-Forwarded-For": "1.2.3.4"})) \
         == ("127.0.0.1", None)
+
+
+# Numbers no column holds, digits that are not ASCII, and texts that are not numbers.
+OUT_OF_RANGE = ["9223372036854775808", "99999999999999999999999", "-1", "0", "1e30",
+                "-9223372036854775809", "1.5", "0x10", "\u0661\u0660\u0660", "\uff11",
+                "\u00b9", "NaN", "Infinity", "9" * 5000]
+
+
+def test_out_of_range_numbers_and_bad_encodings_everywhere(gateway: Gateway) -> None:
+    gateway.verified_user("root@hostile.test")
+    gateway.promote("root@hostile.test", "owner")
+    owner = gateway.login("root@hostile.test")["access_token"]
+    spec = gateway.get("/api/openapi.json").json()
+    failures = []
+
+    def check(method: str, path: str, answer) -> None:
+        shaped = answer.status_code < 400 or set(answer.json()) == {"error"}
+        if answer.status_code >= 500 or not shaped:
+            failures.append(f"{method} {path}: {answer.status_code} {answer.text[:200]}")
+
+    for template, item in spec["paths"].items():
+        for method, op in item.items():
+            if template == "/api/v1/auth/logout":
+                continue
+            names = re.findall(r"{(\w+)}", template)
+            values = OUT_OF_RANGE if names else ["-"]
+            for value in values:
+                path = template
+                for name in names:
+                    path = path.replace("{" + name + "}", quote(value, safe=""))
+                answer = gateway.request(method.upper(), path, owner)
+                check(method, path, answer)
+                if names:
+                    assert answer.status_code in (400, 404, 405, 422), (path, answer.text)
+            concrete = re.sub(r"{\w+}", "1", template)
+            for parameter in op.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                for value in OUT_OF_RANGE:
+                    answer = gateway.request(method.upper(), concrete, owner,
+                                             params={parameter["name"]: value})
+                    check(method, f"{concrete}?{parameter['name']}={value}", answer)
+            if "requestBody" in op:
+                for body in (b'{"a": "\xff\xfe"}', b'"\xc3\x28"', b'{"\xed\xa0\x80": 1}'):
+                    answer = gateway.request(method.upper(), concrete, owner, data=body,
+                                             headers={"Content-Type": "application/json"})
+                    check(method, f"{concrete} (not UTF-8)", answer)
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                schema = spec["components"]["schemas"][ref.rpartition("/")[2]]
+                for field in schema.get("properties", {}):
+                    for number in (2**63, 10**23, -(2**63) - 1, 1e308, -1):
+                        answer = gateway.request(method.upper(), concrete, owner,
+                                                 json={field: number})
+                        check(method, f"{concrete} {{{field}: {number}}}", answer)
+    assert not failures, "\n".join(failures)
+
+
+def test_out_of_range_numbers_in_a_program(gateway: Gateway) -> None:
+    gateway.verified_user("admin@hostile.test")
+    gateway.promote("admin@hostile.test", "admin")
+    admin = gateway.login("admin@hostile.test")["access_token"]
+    for number in ("9" * 13, "99999999999999999999.99", "1" + "0" * 30, "-1", "1e3"):
+        for field in ("price", "account_size"):
+            answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, field: number}, admin)
+            assert answer.status_code == 422, (field, number, answer.text)
+            assert answer.json()["error"]["fields"][0]["path"] == f"$.{field}"
+    for number in (2**63, 10**23, -(2**63) - 1):
+        addon = gateway.post("/api/v1/admin/programs", {**PROGRAM, "addons": [
+            {"name": "x", "price": number}]}, admin)
+        assert addon.status_code == 422, addon.text
+        assert addon.json()["error"]["fields"][0]["path"] == "$.addons[0].price"
+        program = gateway.request("PUT", f"/api/v1/admin/programs/{number}", admin,
+                                  json=PROGRAM)
+        assert program.status_code == 404, program.text
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0

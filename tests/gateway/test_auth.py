@@ -322,3 +322,51 @@ def test_without_a_base_domain_only_claimed_hosts_and_loopback_are_served(
     body = gateway.sink.wait_for("dan@example.com")[0].get_body(("plain",)).get_content()
     assert f"http://localhost:{gateway.settings.http_port}/verify-email?token=" in body
     assert "31337" not in body
+
+
+def test_bodies_that_are_not_utf8_are_refused(gateway: Gateway) -> None:
+    bodies = [b'{"email": "a\xff@b.co", "password": "correct horse battery"}',
+              b'{"email": "a@b.co", "password": "\xc3\x28\xa0\xa1 horse battery"}',
+              b'{"email": "\xed\xa0\x80@b.co", "password": "x"}']
+    for path in ("/api/v1/auth/login", "/api/v1/auth/register",
+                 "/api/v1/auth/password/forgot"):
+        for body in bodies:
+            answer = gateway.request("POST", path, data=body,
+                                     headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (path, body, answer.text)
+            error = error_of(answer)
+            assert "UTF-8" in error["message"], error
+            assert error["fields"][0]["path"] == "$"
+    assert gateway.sql("SELECT count(*) FROM users")[0][0] == 0
+
+
+def test_tokens_out_of_range_or_living_too_long_are_refused(gateway: Gateway) -> None:
+    tokens = gateway.verified_user("gil@example.com")
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    key = gateway.services.users.signer.secret
+    now = int(time.time())
+
+    def without(name: str) -> dict:
+        return {k: v for k, v in claims.items() if k != name}
+
+    forged = {
+        "sub beyond int64": {**claims, "sub": str(2**63)},
+        "sub of 40 digits": {**claims, "sub": "9" * 40},
+        "sub not an integer": {**claims, "sub": "1.5"},
+        "sub negative": {**claims, "sub": "-1"},
+        "sub in Arabic digits": {**claims, "sub": "\u0661"},
+        "sub a number": {**claims, "sub": 1},
+        "tid beyond int64": {**claims, "tid": 2**64},
+        "epoch beyond int32": {**claims, "ep": 10**30},
+        "a year long": {**claims, "iat": now, "exp": now + 365 * 86400},
+        "16 minutes long": {**claims, "iat": now - 30, "exp": now + 15 * 60},
+        "no iat": without("iat"),
+        "no exp": without("exp"),
+    }
+    for name, payload in forged.items():
+        answer = gateway.get("/api/v1/me", jwt.encode(payload, key, algorithm="HS256"))
+        assert answer.status_code == 401, (name, answer.text)
+        assert error_of(answer)["code"] == "token_invalid", name
+    # As long as the gateway issues, and no longer: accepted.
+    fresh = jwt.encode({**claims, "iat": now, "exp": now + 15 * 60}, key, algorithm="HS256")
+    assert gateway.get("/api/v1/me", fresh).status_code == 200
