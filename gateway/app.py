@@ -17,6 +17,7 @@ from gateway.handlers import analytics, auth, desk, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
 from gateway.services import Services
+from streams.settings import SettingsError, insecure_exposure
 
 log = logging.getLogger("proptrade.gateway")
 
@@ -55,7 +56,13 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
 
 async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
                 ready: asyncio.Event | None = None) -> None:
-    """Serve until ``stop`` is set; the mailer runs alongside."""
+    """Serve until ``stop`` is set; the mailer runs alongside.
+
+    :raises SettingsError: the development ``SECRET_KEY`` on a host other machines reach.
+    """
+    refusal = insecure_exposure(services.settings, host)
+    if refusal is not None:
+        raise SettingsError("SECRET_KEY", "(development key)", refusal)
     hub = Hub(services.cache)
     await hub.start()
     app = make_app(services, hub)

@@ -62,6 +62,10 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"proptrade up: error: {error}", file=sys.stderr)
         return 2
+    refusal = settings.exposed_insecure_key
+    if refusal is not None:
+        print(f"proptrade up: error: {refusal}", file=sys.stderr)
+        return 2
     if settings.uses_insecure_secret_key:
         print(
             "proptrade up: warning: SECRET_KEY is unset, so tokens are signed with the public "
