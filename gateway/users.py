@@ -137,7 +137,8 @@ class Users:
             if user is not None:
                 await self._send_token(connection, tenant, user, "reset", RESET_HOURS)
 
-    async def reset_password(self, tenant: Tenant, token: str, password: str) -> None:
+    async def reset_password(self, tenant: Tenant, token: str, password: str) -> str:
+        """Set a new password with a reset token; returns the account's e-mail address."""
         async with self.pool.acquire() as connection, connection.transaction():
             user = await self._spend_token(connection, tenant, token, "reset")
             check_password(password, user["email"])
@@ -151,6 +152,7 @@ class Users:
                 "UPDATE refresh_tokens SET revoked_at = now() "
                 "WHERE user_id = $1 AND revoked_at IS NULL", user["id"])
         self.forget_user(user["id"])
+        return str(user["email"])
 
     def forget_user(self, user_id: int) -> None:
         """Drop the user's cached principals (its role, access or sessions changed)."""

@@ -54,12 +54,13 @@ class LoginHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(LoginIn)
         limiter = self.services.limiter
-        await limiter.hit(ratelimit.LOGIN, f"ip:{self.address}",
-                          f"email:{body.email.strip().lower()}")
+        attempt = await limiter.logins.attempt(self.tenant.id, body.email, self.address)
         if body.totp_code or body.recovery_code:
             await limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
                               f"email:{body.email.strip().lower()}")
-        self.send(await self.services.users.login(self.tenant, body))
+        tokens = await self.services.users.login(self.tenant, body)
+        await attempt.succeeded()
+        self.send(tokens)
 
 
 class RefreshHandler(AuthHandler):
@@ -97,7 +98,10 @@ class ResetHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(ResetIn)
         await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}")
-        await self.services.users.reset_password(self.tenant, body.token, body.password)
+        email = await self.services.users.reset_password(self.tenant, body.token,
+                                                         body.password)
+        # Whoever was locked out of the account is its owner now: the counts start again.
+        await self.services.limiter.logins.forget_account(self.tenant.id, email)
         self.send(None, 204)
 
 

@@ -12,6 +12,7 @@ import time
 import jwt
 import pyotp
 
+from gateway import ratelimit
 from tests.gateway.conftest import PASSWORD, Gateway, token_in
 
 
@@ -213,23 +214,76 @@ def test_password_reset_by_mail_ends_every_session(gateway: Gateway) -> None:
     assert not [m for m in gateway.sink.messages if "nobody@example.com" in m["To"]]
 
 
-def test_login_is_rate_limited_per_account(gateway: Gateway) -> None:
+PROXY = {"trusted_proxies": ("127.0.0.1/32",)}  # the tests play the reverse proxy
+WRONG = "wrong password!"
+
+
+def attempt(gateway: Gateway, address: str, password: str, client: str):
+    return gateway.post("/api/v1/auth/login", {"email": address, "password": password},
+                        headers={"X-Forwarded-For": client})
+
+
+def test_an_attackers_failures_do_not_lock_the_owner_out(configured) -> None:
+    gateway = configured(**PROXY)
     gateway.verified_user("ivy@example.com")
     codes = []
-    for n in range(12):
-        # Different client addresses (X-Forwarded-For is trusted behind the proxy).
-        answer = gateway.post("/api/v1/auth/login",
-                              {"email": "ivy@example.com", "password": "wrong password!"},
-                              headers={"X-Forwarded-For": f"10.0.0.{n}"})
+    for _ in range(12):
+        answer = attempt(gateway, "ivy@example.com", WRONG, "203.0.113.9")
         codes.append(answer.status_code)
         if answer.status_code == 429:
             assert 0 < int(answer.headers["Retry-After"]) <= 300
             assert error_of(answer)["code"] == "rate_limited"
-    assert codes[:9] == [401] * 9 and 429 in codes
-    # The limit holds even for the right password until the window ends.
-    blocked = gateway.post("/api/v1/auth/login",
-                           {"email": "ivy@example.com", "password": PASSWORD})
-    assert blocked.status_code == 429
+    assert codes == [401] * 10 + [429] * 2
+    # The attacker's address stays held for this account, even with the right password...
+    assert attempt(gateway, "ivy@example.com", PASSWORD, "203.0.113.9").status_code == 429
+    # ... while the owner, from anywhere else, signs in.
+    assert attempt(gateway, "ivy@example.com", PASSWORD, "198.51.100.7").status_code == 200
+
+
+def test_a_distributed_guess_is_held_per_account_but_not_at_the_owners_address(
+        configured) -> None:
+    gateway = configured(**PROXY)
+    gateway.verified_user("kai@example.com")
+    # The owner signed in from home once: that address is known to the account.
+    assert attempt(gateway, "kai@example.com", PASSWORD, "198.51.100.7").status_code == 200
+    codes = [attempt(gateway, "kai@example.com", WRONG, f"203.0.113.{n}").status_code
+             for n in range(ratelimit.LOGIN_ACCOUNT.count + 3)]
+    assert codes == [401] * ratelimit.LOGIN_ACCOUNT.count + [429] * 3
+    # A new address is held with the account (even with the right password) ...
+    assert attempt(gateway, "kai@example.com", PASSWORD, "192.0.2.50").status_code == 429
+    # ... but the owner's known address is not.
+    assert attempt(gateway, "kai@example.com", PASSWORD, "198.51.100.7").status_code == 200
+
+
+def test_a_password_reset_clears_the_lock(configured) -> None:
+    gateway = configured(**PROXY)
+    gateway.verified_user("lea@example.com")
+    for n in range(ratelimit.LOGIN_ACCOUNT.count):
+        attempt(gateway, "lea@example.com", WRONG, f"203.0.113.{n}")
+    for _ in range(ratelimit.LOGIN_PAIR.count):
+        attempt(gateway, "lea@example.com", WRONG, "192.0.2.50")
+    assert attempt(gateway, "lea@example.com", PASSWORD, "192.0.2.50").status_code == 429
+    assert attempt(gateway, "lea@example.com", PASSWORD, "192.0.2.51").status_code == 429
+    assert gateway.post("/api/v1/auth/password/forgot", {"email": "lea@example.com"},
+                        headers={"X-Forwarded-For": "192.0.2.50"}).status_code == 202
+    token = token_in(gateway.sink.wait_for("lea@example.com", count=2)[-1])
+    renewed = "a much better passphrase"
+    assert gateway.post("/api/v1/auth/password/reset", {"token": token, "password": renewed},
+                        headers={"X-Forwarded-For": "192.0.2.50"}).status_code == 204
+    assert attempt(gateway, "lea@example.com", renewed, "192.0.2.50").status_code == 200
+    assert attempt(gateway, "lea@example.com", renewed, "192.0.2.51").status_code == 200
+
+
+def test_a_spray_across_accounts_from_one_address_is_held(gateway: Gateway) -> None:
+    # 30 accounts, one guess each, from one address that claims to be 30 (no proxy is
+    # trusted here, so X-Forwarded-For is not believed).
+    codes = [gateway.post("/api/v1/auth/login",
+                          {"email": f"u{n}@spray.test", "password": "Summer2024!!"},
+                          headers={"X-Forwarded-For": f"10.9.{n}.1",
+                                   "X-Real-IP": f"10.8.{n}.1"}).status_code
+             for n in range(30)]
+    limit = ratelimit.LOGIN_ADDRESS.count
+    assert codes == [401] * limit + [429] * (30 - limit)
 
 
 def test_mail_survives_an_smtp_outage(gateway: Gateway) -> None:
