@@ -17,6 +17,12 @@ from gateway.tenants import Tenant
 from gateway.users import Principal, user_out
 
 
+def like_literal(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (ESCAPE '\\'): ``_`` and ``%``
+    are wildcards, ``\\`` the escape character."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def event_out(row: Any) -> RiskEventOut:
     return RiskEventOut(row["id"], row["login"], row["kind"], row["rule"], row["ts"],
                         orjson.loads(row["payload"]), row["acknowledged_at"],
@@ -122,10 +128,11 @@ class RiskDesk:
         await self.metrics.mark_stopped(login)
 
     async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
-        pattern = None if not query else "%" + query.lower().replace("%", r"\%") + "%"
+        pattern = None if not query else f"%{like_literal(query.lower())}%"
         rows = await self.pool.fetch(
             "SELECT * FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR email LIKE $2 "
-            "OR lower(display_name) LIKE $2) ORDER BY id LIMIT $3", tenant.id, pattern, limit)
+            "ESCAPE '\\' OR lower(display_name) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3",
+            tenant.id, pattern, limit)
         return [user_out(row) for row in rows]
 
     async def update_user(self, actor: Principal, tenant: Tenant, user_id: int,

@@ -298,3 +298,27 @@ def test_ranks_protect_owners_and_peers(configured) -> None:
                                              .__name__ == "UserOut" else "own2@firm.test")
         ["access_token"]).json()]
     assert actions == ["user.update"] * 5  # the refused attempts changed nothing
+
+
+def test_user_search_takes_wildcards_literally(gateway: Gateway) -> None:
+    gateway.verified_user("chief@firm.test")
+    gateway.promote("chief@firm.test", "admin")
+    admin = gateway.login("chief@firm.test")["access_token"]
+    for address in ("a_b@x.test", "axb@x.test", "100%@x.test", "1000@x.test",
+                    "back\\slash@x.test", "backslash@x.test"):
+        gateway.register(address)
+
+    def found(query: str) -> list[str]:
+        answer = gateway.get("/api/v1/admin/users", admin, params={"q": query})
+        assert answer.status_code == 200, answer.text
+        return sorted(user["email"] for user in answer.json())
+
+    assert found("a_b") == ["a_b@x.test"]
+    assert found("_") == ["a_b@x.test"]
+    assert found("0%") == ["100%@x.test"]
+    assert found("%") == ["100%@x.test"]
+    assert found("k\\s") == ["back\\slash@x.test"]
+    assert found("\\") == ["back\\slash@x.test"]
+    assert found("X.TEST") == sorted(["a_b@x.test", "axb@x.test", "100%@x.test",
+                                      "1000@x.test", "back\\slash@x.test",
+                                      "backslash@x.test"])
