@@ -322,3 +322,28 @@ def test_user_search_takes_wildcards_literally(gateway: Gateway) -> None:
     assert found("X.TEST") == sorted(["a_b@x.test", "axb@x.test", "100%@x.test",
                                       "1000@x.test", "back\\slash@x.test",
                                       "backslash@x.test"])
+
+
+def test_digits_are_ascii_in_every_number_string(gateway: Gateway) -> None:
+    from tests.gateway.test_journey import PROGRAM
+
+    gateway.verified_user("chief@firm.test")
+    gateway.promote("chief@firm.test", "admin")
+    admin = gateway.login("chief@firm.test")["access_token"]
+    arabic, devanagari, fullwidth = "\u0661\u0660\u0660", "\u0967\u0966\u0966", "\uff11\uff10"
+    cases = [({"price": arabic}, "$.price"), ({"price": f"{devanagari}.00"}, "$.price"),
+             ({"account_size": fullwidth}, "$.account_size"),
+             ({"price": "99.\u0660\u0660"}, "$.price"),
+             ({"addons": [{"name": "x", "price": arabic}]}, "$.addons[0].price")]
+    for change, path in cases:
+        answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, **change}, admin)
+        assert answer.status_code == 422, (change, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == path
+    origin = gateway.request("PUT", "/api/v1/admin/tenant", admin, json={
+        "branding": {"name": "PropTrade"}, "cors_origins": ["https://app.test:\u0668\u0660"]})
+    assert origin.status_code == 422, origin.text
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+    # The schema says the same: ASCII digits only.
+    money = gateway.get("/api/openapi.json").json()["components"]["schemas"]["ProgramIn"][
+        "properties"]["price"]["pattern"]
+    assert "\\d" not in money and "[0-9]" in money
