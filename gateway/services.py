@@ -63,7 +63,9 @@ class Services:
             await link.start()
             broker = DemoBroker(link.producer, link.topics)
         metrics = MetricsCache(cache)
-        challenges = Challenges(pool, ManualPayments(), broker)
+        # A trader confirming their own payment is a demonstration's shortcut only.
+        payments = ManualPayments(trader_may_confirm=settings.demo_payments)
+        challenges = Challenges(pool, payments, broker)
         directory = TenantDirectory(pool, settings.public_base_domain,
                                     settings.default_firm_url)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),

@@ -74,6 +74,9 @@ def main(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    # A demonstration: traders confirm their own (fake) payments.
+    settings = dataclasses.replace(settings, demo_payments=True)
+
     stop = threading.Event()
     if seconds is not None:
         timer = threading.Timer(seconds, stop.set)
@@ -182,6 +185,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
         mail = (without_password(settings.smtp_url) if settings.smtp_url
                 else f"written to {settings.data_dir / 'outbox.mbox'}")
         _say(f"mail: {mail}")
+        _say("payments: demo (a trader confirms their own manual payment)")
         _say("ready; press Ctrl+C to stop")
     while not stop.is_set() and not any(task.done() for task in tasks):
         await asyncio.sleep(0.2)

@@ -264,3 +264,23 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+
+
+def test_up_is_a_demo_where_traders_confirm_their_own_payments(tmp_path: Path) -> None:
+    process, printed, gateway = start_up(tmp_path, environment(tmp_path))
+    try:
+        assert "payments: demo" in printed
+        api = f"{gateway}/api/v1"
+        token = _staff_token(api, tmp_path)  # any signed-in user may buy
+        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, token)
+        assert status == 201, bought
+        status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment",  # type: ignore[index]
+                             {}, token)
+        assert status == 200 and paid["status"] == "active", paid  # type: ignore[index]
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0

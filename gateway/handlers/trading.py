@@ -87,7 +87,8 @@ class ChallengeHandler(ApiHandler):
 
 
 class ConfirmPaymentHandler(ApiHandler):
-    @operation("Confirm a manual payment: the challenge starts and its account opens",
+    @operation("Confirm your own manual payment (demo deployments only; elsewhere 403 "
+               "payment_settled_by_firm): the challenge starts and its account opens",
                response=ChallengeOut, roles=ROLES, tag="challenges")
     async def post(self, challenge_id: str) -> None:
         self.send(await self.services.challenges.confirm_payment(
