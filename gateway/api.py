@@ -72,6 +72,17 @@ def operation_of(handler: type, method: str) -> Operation | None:
     return getattr(function, "__operation__", None)
 
 
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number in [low, high], or None. One rule for every number read
+    from a path or query: ASCII digits only ("١٠٠" and "¹" are not numbers, although
+    Python's ``isdigit`` and ``int`` take them) and at most 19 of them (``int`` refuses
+    more than 4,300 digits with a ValueError; no column holds more than 19)."""
+    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
 def validation_error(error: msgspec.MsgspecError) -> Unprocessable:
     """A msgspec error as a 422 naming the bad field's path (``$.rules.max_loss``)."""
     match = _AT.match(str(error))
@@ -144,6 +155,10 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def body(self, kind: type[T]) -> T:
         """The request body decoded into ``kind``; 422 with the bad field's path."""
+        problem = utf8_problem(self.request.body)
+        if problem is not None:  # JSON is UTF-8 (RFC 8259 §8.1); say where it stops
+            raise Unprocessable(f"the body is not valid UTF-8: {problem}",
+                                fields=[FieldError("$", "not UTF-8")])
         try:
             value = msgspec.json.decode(self.request.body or b"null", type=kind)
         except msgspec.ValidationError as error:
@@ -177,8 +192,7 @@ class ApiHandler(tornado.web.RequestHandler):
         text = self.get_query_argument(name, None)
         if not text:
             return default
-        if not (text.isascii() and text.isdigit() and len(text) <= 18
-                and low <= int(text) <= high):
+        if whole_number(text, low, high) is None:
             message = f"a whole number from {low} to {high}"
             raise Unprocessable(f"{name}: expected {message}",
                                 fields=[FieldError(name, message)])
@@ -215,6 +229,15 @@ class ApiHandler(tornado.web.RequestHandler):
         if isinstance(value, ApiError):
             return  # an answer, not a fault
         super().log_exception(typ, value, tb)
+
+
+def utf8_problem(body: bytes) -> str | None:
+    """Where ``body`` stops being UTF-8, or None."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"byte 0x{body[error.start]:02x} at offset {error.start} ({error.reason})"
+    return None
 
 
 def _unstorable_text(value: Any, path: str) -> str | None:

@@ -8,14 +8,17 @@ from typing import Any
 
 import orjson
 import tornado.httpserver
+import tornado.httputil
 import tornado.web
 
 from gateway import asyncapi
 from gateway.api import NotFoundHandler
+from gateway.clients import ProxyTrust
 from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
 from gateway.services import Services
+from streams.settings import SettingsError, insecure_exposure
 
 log = logging.getLogger("proptrade.gateway")
 
@@ -29,26 +32,44 @@ def api_routes() -> list[tuple[str, type]]:
             *notices.ROUTES]
 
 
+class GatewayApplication(tornado.web.Application):
+    """The application; each request's client address and scheme are settled here, once,
+    before any handler sees it (proxy headers only from ``TRUSTED_PROXIES``)."""
+
+    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any
+                     ) -> Any:  # Tornado's private _HandlerDelegate
+        self.settings["proxies"].apply(request)
+        return super().find_handler(request, **kwargs)
+
+
 def make_app(services: Services, hub: Hub) -> tornado.web.Application:
     routes = api_routes()
     spec = document(routes, "PropTrade", VERSION)
     handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/ws", LiveSocket),
                            (r"/api/.*", NotFoundHandler)]
-    return tornado.web.Application(
+    # No xheaders: Tornado would believe X-Forwarded-For and X-Real-IP from anyone.
+    return GatewayApplication(
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
         asyncapi=orjson.dumps(asyncapi.document(VERSION)),
+        proxies=ProxyTrust(services.settings.trusted_proxies),
         default_handler_class=NotFoundHandler, compress_response=True,
-        xheaders=True, websocket_ping_interval=20, websocket_ping_timeout=60,
+        websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)
 
 
 async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
                 ready: asyncio.Event | None = None) -> None:
-    """Serve until ``stop`` is set; the mailer runs alongside."""
+    """Serve until ``stop`` is set; the mailer runs alongside.
+
+    :raises SettingsError: the development ``SECRET_KEY`` on a host other machines reach.
+    """
+    refusal = insecure_exposure(services.settings, host)
+    if refusal is not None:
+        raise SettingsError("SECRET_KEY", "(development key)", refusal)
     hub = Hub(services.cache)
     await hub.start()
     app = make_app(services, hub)
-    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_REQUEST)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_REQUEST)
     server.listen(port, host)
     tasks = [asyncio.create_task(services.mailer.run(stop))]
     if services.kafka is not None:

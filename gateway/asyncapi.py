@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from gateway.hub import AUTH_WINDOW, HEARTBEAT, MAX_ACCOUNTS, MAX_PENDING_EVENTS, MAX_STALL
-from gateway.schemas import Role
+from gateway.schemas import AccountStatus, Role
 from streams.outputs import Breach, Objective, Passed, Resumed
 
 MAX_MESSAGE = 64 * 1024  # bytes of one client message (the app's websocket_max_message_size)
@@ -72,7 +72,8 @@ class AccountSnapshot(msgspec.Struct):
     """An account's latest numbers, as the engine computed them."""
 
     login: Login
-    status: Literal["active", "paused", "failed", "passed"]
+    status: Annotated[AccountStatus, msgspec.Meta(
+        description="the account's one status, as every endpoint gives it")]
     ts: Annotated[str, msgspec.Meta(description="event time, ISO 8601 UTC")]
     open_positions: int
     balance: Money
@@ -109,7 +110,8 @@ class Error(msgspec.Struct, tag="error", tag_field="type"):
         "bad_message (not a JSON object with a known type, or accounts not a list of "
         "logins), unauthorized (authenticate first), forbidden (the risk feed is for the "
         "risk desk), not_found (an account that is not yours or does not exist), "
-        "too_many (subscriptions), or the token's own code: token_invalid, "
+        "too_many (subscriptions), too_many_connections or too_many_messages (a cap, "
+        "then close 1008), or the token's own code: token_invalid, "
         "token_expired, token_revoked, account_disabled"))]
     message: str
 
@@ -149,6 +151,9 @@ CLOSE_CODES = [
     {"code": 1000, "reason": "normal closure (the client closed)"},
     {"code": 1006, "reason": "no close frame (what browsers report): the gateway's process "
                              "ended or the network failed; reconnect"},
+    {"code": 1008, "reason": "policy violation: the user's connections "
+                             "(WS_MAX_CONNECTIONS_PER_USER) or this connection's messages a "
+                             "second (WS_MAX_MESSAGES_PER_SECOND) over their cap"},
     {"code": 1009, "reason": f"a client message over {MAX_MESSAGE // 1024} KiB"},
     {"code": 1013, "reason": f"too slow: {MAX_PENDING_EVENTS} risk events waited for the "
                              f"client, or one write waited {MAX_STALL:g} s; reconnect "

@@ -211,8 +211,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         logins = await seed(pool, cache, args.clients)
         say(f"seeded {len(logins)} accounts")
+        # One desk token stands for every client: the per-user cap is lifted to their count.
         env = child_environment(REDIS_PREFIX=prefix, KAFKA_BOOTSTRAP="", LOG_LEVEL="WARNING",
-                                SECRET_KEY=f"bench-{tag}")
+                                SECRET_KEY=f"bench-{tag}",
+                                WS_MAX_CONNECTIONS_PER_USER=str(args.clients))
         log_path = Path(tempfile.mkdtemp(prefix="proptrade-bench-gateway-")) / "gateway.log"
         log = log_path.open("wb")
         gateway = subprocess.Popen(

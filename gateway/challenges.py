@@ -114,8 +114,9 @@ class Challenges:
                               challenge_id: int) -> ChallengeOut:
         """The trader confirms a manual payment (when the provider allows it)."""
         if not self.payments.trader_may_confirm:
-            raise ApiError("this firm confirms payments itself", status=403,
-                           code="forbidden")
+            raise ApiError("the firm settles this payment once it has received it; a "
+                           "trader cannot confirm it", status=403,
+                           code="payment_settled_by_firm")
         async with self.pool.acquire() as connection, connection.transaction():
             challenge = await self._visible(connection, principal, tenant, challenge_id)
             payment = await connection.fetchrow(

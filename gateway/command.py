@@ -25,6 +25,10 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"proptrade gateway: error: {error}", file=sys.stderr)
         return 2
+    refusal = settings.exposed_insecure_key
+    if refusal is not None:
+        print(f"proptrade gateway: error: {refusal}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

@@ -27,10 +27,10 @@ class Firms:
                     "INSERT INTO tenants (slug, name, branding, cors_origins) "
                     "VALUES ($1, $2, $3, $4) RETURNING id", body.slug, body.branding.name,
                     msgspec.json.encode(body.branding).decode(), body.cors_origins)
-                for domain in body.domains:
+                for position, domain in enumerate(body.domains):  # the first is primary
                     await connection.execute(
-                        "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)",
-                        domain, tenant_id)
+                        "INSERT INTO tenant_domains (domain, tenant_id, position) "
+                        "VALUES ($1, $2, $3)", domain, tenant_id, position)
             except asyncpg.UniqueViolationError:
                 raise Conflict("that slug or one of those domains is taken",
                                code="tenant_taken") from None
@@ -59,7 +59,8 @@ class Firms:
     async def _out(self, connection: Any, tenant_id: int) -> TenantOut:
         row = await connection.fetchrow("SELECT * FROM tenants WHERE id = $1", tenant_id)
         domains = [r["domain"] for r in await connection.fetch(
-            "SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY domain",
+            "SELECT domain FROM tenant_domains WHERE tenant_id = $1 "
+            "ORDER BY position, domain",
             tenant_id)]
         branding = msgspec.json.decode(row["branding"])
         branding["name"] = row["name"]

@@ -11,6 +11,14 @@ Protocol (JSON text frames):
 - the server sends ``metrics`` (``{"type": "metrics", "account", "data"}``), ``risk_event``,
   ``heartbeat`` every 15 s, ``subscribed`` and ``error``.
 
+Limits (settings): a user holds at most ``WS_MAX_CONNECTIONS_PER_USER`` connections
+across every gateway process (one more gets ``{"type": "error", "code":
+"too_many_connections"}`` and is closed with 1008, policy violation), and a client sends at
+most ``WS_MAX_MESSAGES_PER_SECOND`` messages a second, in bursts of as many (faster: an
+error ``too_many_messages`` and 1008). Connections are counted in Redis with a lease each
+process renews on every heartbeat, so those of a process that died stop counting within
+:data:`LEASE` seconds.
+
 Every gateway process subscribes in Redis only to the channels its clients want, so any
 process can serve any client. A slow client is never given a growing queue: it gets the
 latest snapshot of each account when it is ready again (older ones are replaced), and
@@ -24,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import deque
 from typing import Any
 
@@ -42,6 +51,8 @@ MAX_PENDING_EVENTS = 1000
 MAX_STALL = 10.0  # s a single write may wait on a slow client
 MAX_ACCOUNTS = 200  # subscriptions per connection
 STAFF = ("risk", "admin", "owner")
+LEASE = 4 * HEARTBEAT  # s a connection counts against its user unless renewed
+POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 
 
 class Hub:
@@ -88,6 +99,39 @@ class Hub:
             await self.pubsub.subscribe(channel)
         members.add(client)
 
+    async def admit(self, user_id: int, connection: str, most: int) -> bool:
+        """Count a connection against its user; False (and not counted) past ``most``."""
+        key, now = self.cache.key("ws", "user", user_id), time.time()
+        async with self.cache.client.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)  # leases nobody renewed
+            pipe.zadd(key, {connection: now + LEASE})
+            pipe.zcard(key)
+            pipe.expire(key, int(LEASE))
+            _, _, count, _ = await pipe.execute()
+        if count > most:
+            await self.cache.client.zrem(key, connection)
+            return False
+        return True
+
+    async def renew(self, user_id: int, connection: str) -> None:
+        key = self.cache.key("ws", "user", user_id)
+        async with self.cache.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {connection: time.time() + LEASE}, xx=True)
+            pipe.expire(key, int(LEASE))
+            await pipe.execute()
+
+    def release(self, user_id: int, connection: str) -> None:
+        """A connection closed: it no longer counts against its user (in the background)."""
+        if self.stopping:
+            return  # its lease runs out
+        self._background(self.cache.client.zrem(self.cache.key("ws", "user", user_id),
+                                                connection))
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._leaving.add(task)
+        task.add_done_callback(self._leaving.discard)
+
     def forget(self, client: Client) -> None:
         """A connection closed: leave its channels (in the background)."""
         async def leave_all() -> None:
@@ -96,9 +140,7 @@ class Hub:
 
         if self.stopping:
             return  # the hub's subscriptions go with it
-        task = asyncio.create_task(leave_all())
-        self._leaving.add(task)
-        task.add_done_callback(self._leaving.discard)
+        self._background(leave_all())
 
     async def leave(self, client: Client, channel: str) -> None:
         members = self.channels.get(channel)
@@ -143,6 +185,11 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         self.client = Client(self)
         self.tasks: list[asyncio.Task[None]] = []
         self.closed = False
+        self.connection_id = uuid.uuid4().hex
+        self.admitted = False  # counted against its user's connections
+        self.refused = False  # closed for sending too fast
+        self.rate = self.services.settings.ws_max_messages_per_second
+        self.allowance, self.checked = float(self.rate), time.monotonic()
 
     def check_origin(self, origin: str) -> bool:
         # Tokens, not cookies, authenticate: a foreign page cannot borrow a session. The
@@ -167,14 +214,40 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
 
     async def _authenticate(self, token: str) -> bool:
         try:
-            self.principal = await self.services.users.authenticate(self.tenant, token)
+            principal = await self.services.users.authenticate(self.tenant, token)
         except ApiError as error:
-            with contextlib.suppress(tornado.websocket.WebSocketClosedError):
-                await self.write_message(orjson.dumps(
-                    {"type": "error", "code": error.code, "message": error.message}))
-            self.close(4001, "authentication failed")
+            await self._refuse(4001, error.code, error.message, "authentication failed")
             return False
-        self.send({"type": "authenticated", "role": self.principal.role})
+        most = self.services.settings.ws_max_connections_per_user
+        if not await self.hub.admit(principal.user_id, self.connection_id, most):
+            await self._refuse(POLICY_VIOLATION, "too_many_connections",
+                               f"at most {most} connections per user; close one first",
+                               f"too many connections: at most {most} per user")
+            return False
+        self.principal, self.admitted = principal, True
+        if self.closed:  # the client left while it was being counted
+            self.admitted = False
+            self.hub.release(principal.user_id, self.connection_id)
+            return False
+        self.send({"type": "authenticated", "role": principal.role})
+        return True
+
+    async def _refuse(self, close_code: int, code: str, message: str, reason: str) -> None:
+        """Say why in an error message, then close with ``close_code`` and ``reason``."""
+        with contextlib.suppress(tornado.websocket.WebSocketClosedError):
+            await self.write_message(orjson.dumps(
+                {"type": "error", "code": code, "message": message}))
+        self.close(close_code, reason)
+
+    def _within_rate(self) -> bool:
+        """A token bucket: ``rate`` messages a second, bursts of ``rate``."""
+        now = time.monotonic()
+        self.allowance = min(float(self.rate),
+                             self.allowance + (now - self.checked) * self.rate)
+        self.checked = now
+        if self.allowance < 1.0:
+            return False
+        self.allowance -= 1.0
         return True
 
     async def _auth_deadline(self) -> None:
@@ -183,6 +256,14 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
             self.close(4001, "no authentication")
 
     async def on_message(self, message: str | bytes) -> None:
+        if self.refused:
+            return  # closing: what is still in flight is not read
+        if not self._within_rate():
+            self.refused = True
+            await self._refuse(POLICY_VIOLATION, "too_many_messages",
+                               f"at most {self.rate} messages a second",
+                               f"too many messages: at most {self.rate} a second")
+            return
         try:
             request = orjson.loads(message)
             kind = request["type"]
@@ -282,6 +363,8 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         while not self.closed:
             await asyncio.sleep(HEARTBEAT)
             self.send({"type": "heartbeat", "ts": time.time()})
+            if self.admitted and self.principal is not None:
+                await self.hub.renew(self.principal.user_id, self.connection_id)
 
     def send(self, message: dict[str, Any]) -> None:
         if not self.closed:
@@ -301,3 +384,6 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         for task in self.tasks:
             task.cancel()
         self.hub.forget(self.client)
+        if self.admitted and self.principal is not None:
+            self.admitted = False
+            self.hub.release(self.principal.user_id, self.connection_id)

@@ -35,7 +35,7 @@ from gateway import mail
 from gateway.errors import FieldError, Unprocessable
 from gateway.programs import money
 from gateway.schemas import NotificationsIn, NotificationsOut
-from gateway.tenants import tenant_of
+from gateway.tenants import TENANT_SELECT, Tenant, tenant_of
 from streams.outputs import Breach
 from streams.settings import Settings
 
@@ -65,24 +65,17 @@ _MODES = {
 }
 
 
-def platform_url(settings: Settings) -> str:
-    """Where the gateway is reached when a firm has claimed no domain of its own."""
-    host = settings.http_host
-    if host in ("0.0.0.0", "::", ""):  # every interface: this machine is localhost
-        host = "localhost"
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.http_port}"
+async def firm_of(connection: Any, tenant_id: int, settings: Settings) -> Tenant:
+    """A firm with its public URL, from configuration (:func:`gateway.tenants.public_url`:
+    its primary domain over https, ``PUBLIC_URL`` for the default firm, else its subdomain
+    of ``PUBLIC_BASE_DOMAIN``), never from a request: the one place mail links start."""
+    row = await connection.fetchrow(TENANT_SELECT + " WHERE t.id = $1", tenant_id)
+    return tenant_of(row, settings.public_base_domain, settings.default_firm_url)
 
 
-async def link_base(connection: Any, tenant_id: int, platform: str) -> str:
-    """The base of every link in a firm's mail, from configuration, never from a request:
-    the firm's claimed domain over https (the first in name order), else the platform's
-    own address. The one place mail links are built from (see the module's note)."""
-    domain = await connection.fetchval(
-        "SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY domain LIMIT 1",
-        tenant_id)
-    return f"https://{domain}" if domain else platform
+async def link_base(connection: Any, tenant_id: int, settings: Settings) -> str:
+    """The base of a firm's links (empty when no host serves the firm: mail then has none)."""
+    return (await firm_of(connection, tenant_id, settings)).public_url
 
 
 def _amount(value: float | Decimal, currency: str) -> str:
@@ -159,9 +152,9 @@ class Notifier:
     """Queues the notices; every method takes the connection of the caller's
     transaction."""
 
-    def __init__(self, pool: Any, platform: str) -> None:
+    def __init__(self, pool: Any, settings: Settings) -> None:
         self.pool = pool
-        self.platform = platform
+        self.settings = settings
 
     # ------------------------------------------------------------------ the notices
 
@@ -299,12 +292,11 @@ class Notifier:
             "WHERE u.id = $1", challenge["user_id"], kind)
         if user is None or (kind in OPTIONAL and user["opted_out"]):
             return
-        tenant = tenant_of(await connection.fetchrow(
-            "SELECT * FROM tenants WHERE id = $1", challenge["tenant_id"]))
-        base = await link_base(connection, tenant.id, self.platform)
+        tenant = await firm_of(connection, challenge["tenant_id"], self.settings)
+        base = tenant.public_url
         await mail.enqueue(connection, tenant, user["email"], kind,
                            name=user["display_name"], program=challenge["program_name"],
                            challenge_id=challenge["id"],
-                           link=f"{base}/challenges/{challenge['id']}",
-                           preferences_link=f"{base}/settings/notifications",
+                           link=f"{base}/challenges/{challenge['id']}" if base else "",
+                           preferences_link=f"{base}/settings/notifications" if base else "",
                            optional=kind in OPTIONAL, **context)

@@ -38,7 +38,7 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
         entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag],
                                  "operationId": f"{method}_{_slug(path)}"}
         parameters = [{"name": name, "in": "path", "required": True,
-                       "schema": {"type": "string"}} for name in re.findall(r"{(\w+)}", path)]
+                       "schema": path_schema(name)} for name in re.findall(r"{(\w+)}", path)]
         parameters += [{"name": name, "in": "query", "required": False,
                         "description": text, "schema": _query_schema(kind)}
                        for name, text, *kind in op.query]
@@ -77,6 +77,16 @@ def _query_schema(kind: list[Any]) -> dict[str, Any]:
     if "enum" in schema:
         schema.setdefault("type", "string")
     return schema
+
+
+# A row id in a path is a bigint; anything else there (out of range, not ASCII digits) is a
+# 404 (gateway.handlers.trading.path_id). Risk events have text ids.
+ID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+TEXT_IDS = ("event_id",)
+
+
+def path_schema(name: str) -> dict[str, Any]:
+    return dict(ID) if name.endswith("_id") and name not in TEXT_IDS else {"type": "string"}
 
 
 def _slug(path: str) -> str:

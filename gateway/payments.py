@@ -1,5 +1,6 @@
-"""Payment providers. ``manual``: the firm settles by hand (bank transfer, crypto) or the
-trader confirms (demo and test deployments); Stripe comes behind the same interface."""
+"""Payment providers. ``manual``: the firm's admins settle by hand (bank transfer, crypto)
+once the money arrived; with ``DEMO_PAYMENTS=1`` (demonstrations: ``proptrade up``) the
+trader may confirm their own. Stripe comes behind the same interface."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class PaymentProvider(Protocol):
 class ManualPayments:
     name = "manual"
 
-    def __init__(self, trader_may_confirm: bool = True) -> None:
+    def __init__(self, trader_may_confirm: bool = False) -> None:
         self.trader_may_confirm = trader_may_confirm
 
     def reference(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from gateway import audit
+from gateway import audit, roles
 from gateway.accounts import LIVE, AccountRegistry, storable
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
@@ -27,6 +27,12 @@ STATE_FILTERS = {
     "acknowledged": "e.acknowledged_at IS NOT NULL",
     "overridden": "e.overridden_at IS NOT NULL",
 }
+
+
+def like_literal(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (ESCAPE '\\'): ``_`` and ``%``
+    are wildcards, ``\\`` the escape character."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def event_out(row: Any) -> RiskEventOut:
@@ -178,25 +184,18 @@ class RiskDesk:
         await self.registry.published({login: "stopped"})
 
     async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
-        pattern = None if not query else "%" + query.lower().replace("%", r"\%") + "%"
+        pattern = None if not query else f"%{like_literal(query.lower())}%"
         rows = await self.pool.fetch(
             "SELECT * FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR email LIKE $2 "
-            "OR lower(display_name) LIKE $2) ORDER BY id LIMIT $3", tenant.id, pattern, limit)
+            "ESCAPE '\\' OR lower(display_name) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3",
+            tenant.id, pattern, limit)
         return [user_out(row) for row in rows]
 
     async def update_user(self, actor: Principal, tenant: Tenant, user_id: int,
                           body: UserAdminIn) -> UserOut:
         async with self.pool.acquire() as connection, connection.transaction():
-            before = await connection.fetchrow(
-                "SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE", user_id,
-                tenant.id)
-            if before is None:
-                raise NotFound("no such user")
-            if body.role == "owner" and actor.role != "owner":
-                raise NotFound("no such role")  # only the platform makes owners
-            if user_id == actor.user_id:
-                raise Conflict("change your own role or access through another admin",
-                               code="self_change")
+            before = await roles.check_user_change(connection, actor, tenant.id, user_id,
+                                                   body.role, body.disabled)
             row = await connection.fetchrow(
                 "UPDATE users SET role = coalesce($2, role), disabled_at = CASE "
                 "WHEN $3::boolean IS NULL THEN disabled_at WHEN $3 THEN "

@@ -151,7 +151,9 @@ class Health(msgspec.Struct):
 
 # -- programs and challenges ----------------------------------------------------------
 
-Money = Annotated[str, msgspec.Meta(pattern=r"^\d{1,12}(\.\d{1,2})?$",
+# Digits are ASCII everywhere: "\d" would take "١٠٠" (Python's re, which msgspec uses,
+# matches any Unicode digit), and Decimal would read it as 100.
+Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
                                     description="an amount as a decimal string, to the cent",
                                     examples=["155.00"])]
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -296,7 +298,7 @@ Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
 Url = Annotated[str, msgspec.Meta(pattern=r"^(https://[^\s<>\"']{1,500})?$")]
 Domain = Annotated[str, msgspec.Meta(
     pattern=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
-Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[a-z0-9.-]+(:\d{1,5})?$")]
+Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")]
 
 
 class BrandingIn(msgspec.Struct, forbid_unknown_fields=True):

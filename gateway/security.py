@@ -5,7 +5,9 @@
   e-mail-derived passwords.
 - Access tokens: JWT HS256 signed with ``SECRET_KEY``, 15 minutes, with a ``jti`` that
   logout puts on a Redis deny-list until the token expires. Only HS256 is accepted, so
-  ``alg: none`` and algorithm confusion fail.
+  ``alg: none`` and algorithm confusion fail; ``iat`` and ``exp`` are required and a token
+  living longer than 15 minutes is refused (the gateway never issues one); every number
+  in it must fit its column (``sub`` and ``tid`` bigint, ``ep`` integer).
 - Opaque tokens (refresh tokens, e-mail links, recovery codes): random, stored as
   SHA-256 digests, so a database leak does not hand out sessions.
 - TOTP (RFC 6238 via pyotp): 30 s steps, one step of drift either way, and each step
@@ -99,6 +101,22 @@ def recovery_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+INT64, INT32 = 2**63 - 1, 2**31 - 1  # the columns' ranges: bigint ids, integer epoch
+
+
+def _whole(value: Any, high: int, low: int = 1, text: bool = False) -> int | None:
+    """A claim as a whole number in [low, high]: a JSON integer, or (``text``) a string of
+    ASCII digits (JWT's ``sub`` is a string); anything else is None."""
+    if text:
+        if not (isinstance(value, str) and 0 < len(value) <= 19 and value.isascii()
+                and value.isdigit()):
+            return None
+        value = int(value)
+    elif not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if low <= value <= high else None
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: int
@@ -138,12 +156,22 @@ class TokenSigner:
             raise Unauthorized("the access token is not valid", code="token_invalid") from None
         if payload.get("typ") != "access":
             raise Unauthorized("not an access token", code="token_invalid")
-        try:
-            return AccessClaims(int(payload["sub"]), int(payload["tid"]), str(payload["role"]),
-                                str(payload["jti"]), int(payload["exp"]),
-                                int(payload.get("ep", 0)))
-        except (KeyError, TypeError, ValueError):
-            raise Unauthorized("the access token is not valid", code="token_invalid") from None
+        user_id = _whole(payload.get("sub"), INT64, text=True)
+        tenant_id = _whole(payload.get("tid"), INT64)
+        epoch = _whole(payload.get("ep", 0), INT32, low=0)
+        issued, expires = _whole(payload.get("iat"), INT64), _whole(payload.get("exp"), INT64)
+        if None in (user_id, tenant_id, epoch, issued, expires) or not isinstance(
+                payload.get("role"), str) or not isinstance(payload.get("jti"), str):
+            raise Unauthorized("the access token is not valid", code="token_invalid")
+        assert user_id is not None and tenant_id is not None and epoch is not None
+        assert issued is not None and expires is not None
+        if expires - issued > ACCESS_SECONDS:
+            # The gateway never issues such a token: whoever made it holds the key, or
+            # wants a session nobody can end by waiting.
+            raise Unauthorized("the access token lives longer than the gateway issues",
+                               code="token_invalid")
+        return AccessClaims(user_id, tenant_id, payload["role"], payload["jti"], expires,
+                            epoch)
 
 
 def new_totp_secret() -> str:

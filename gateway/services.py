@@ -12,7 +12,7 @@ from gateway.firms import Firms
 from gateway.history import History
 from gateway.live import MetricsCache, Outcomes, StreamLink
 from gateway.mail import Mailer, transport_for
-from gateway.notifications import Notifier, platform_url
+from gateway.notifications import Notifier
 from gateway.payments import ManualPayments
 from gateway.programs import Programs
 from gateway.ratelimit import RateLimiter
@@ -67,9 +67,12 @@ class Services:
             broker = DemoBroker(link.producer, link.topics)
         registry = AccountRegistry(pool, cache)
         metrics = MetricsCache(cache, registry)
-        challenges = Challenges(pool, ManualPayments(), broker,
-                                Notifier(pool, platform_url(settings)))
-        directory = TenantDirectory(pool)
+        # A trader confirming their own payment is a demonstration's shortcut only.
+        payments = ManualPayments(trader_may_confirm=settings.demo_payments)
+        challenges = Challenges(pool, payments, broker,
+                                Notifier(pool, settings))
+        directory = TenantDirectory(pool, settings.public_base_domain,
+                                    settings.default_firm_url)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
                    RiskDesk(pool, challenges, broker, metrics, registry),

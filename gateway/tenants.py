@@ -1,9 +1,14 @@
 """White-label tenants: each firm is resolved from the request's host.
 
-A custom domain (``trade.acme.com``) is looked up in ``tenant_domains``; otherwise the
-host's first label is taken as a tenant's slug (``acme.proptrade.example``); a bare
-``localhost`` or IP address gets the default tenant. Any other host is unknown (404), so a
-firm's data is never served under a host it did not claim.
+A host is served when it is a domain a firm claimed (``tenant_domains``), a firm's
+subdomain of the platform's domain (``acme.<PUBLIC_BASE_DOMAIN>``, only when that is
+set), or — for the default firm — ``localhost`` or a bare loopback address. Any other
+host is unknown (404), so a firm's data is never served under a host it did not claim.
+
+Links in a firm's mail come from its configuration, never from the request's ``Host``
+(which the client writes): :attr:`Tenant.public_url` is ``https://`` its primary domain
+(the first it listed), else ``PUBLIC_URL`` for the default firm, else ``https://<slug>.``
+the platform's domain.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Tenant(msgspec.Struct, frozen=True):
     name: str
     branding: Branding
     cors_origins: tuple[str, ...] = ()
+    public_url: str = ""  # where its users reach it (links in mail); no trailing slash
 
 
 def _hostname(host: str) -> str:
@@ -45,21 +51,52 @@ def _hostname(host: str) -> str:
     return host.rstrip(".")
 
 
-def _is_local(hostname: str) -> bool:
-    if hostname in ("localhost", ""):
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
         return True
     try:
-        ipaddress.ip_address(hostname)
+        return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
-    return True
+
+
+def public_url(slug: str, is_default: bool, primary_domain: str | None, base_domain: str,
+               default_url: str) -> str:
+    """Where a firm's users reach it, for links: empty when no host serves it."""
+    if primary_domain:
+        return f"https://{primary_domain}"
+    if is_default:
+        return default_url
+    return f"https://{slug}.{base_domain}" if base_domain else ""
+
+
+TENANT_SELECT = ("SELECT t.*, (SELECT d.domain FROM tenant_domains d WHERE d.tenant_id = t.id "
+           "ORDER BY d.position, d.domain LIMIT 1) AS primary_domain FROM tenants t")
+
+
+def tenant_of(row: Any, base_domain: str = "", default_url: str = "") -> Tenant:
+    """A firm from its row (selected with :data:`TENANT_SELECT`, which adds its primary
+    domain; a row without one counts as a firm with no domain)."""
+    branding = msgspec.convert({"name": row["name"], **orjson.loads(row["branding"])},
+                               Branding)
+    primary = row.get("primary_domain")  # absent from a bare tenants row
+    return Tenant(row["id"], row["slug"], row["name"], branding, tuple(row["cors_origins"]),
+                  public_url(row["slug"], row["is_default"], primary, base_domain,
+                             default_url))
 
 
 class TenantDirectory:
-    """Finds the tenant of a host (cached for :data:`CACHE_SECONDS`)."""
+    """Finds the tenant of a host (cached for :data:`CACHE_SECONDS`).
 
-    def __init__(self, pool: Any) -> None:
+    :param base_domain: the platform's domain (``PUBLIC_BASE_DOMAIN``), or empty.
+    :param default_url: the default firm's public URL (``PUBLIC_URL`` or its default).
+    """
+
+    def __init__(self, pool: Any, base_domain: str = "",
+                 default_url: str = "http://localhost:8000") -> None:
         self.pool = pool
+        self.base_domain = base_domain
+        self.default_url = default_url
         self._cache: dict[str, tuple[float, Tenant | None]] = {}
 
     async def resolve(self, host: str) -> Tenant:
@@ -76,21 +113,28 @@ class TenantDirectory:
     def forget(self) -> None:
         self._cache.clear()
 
+    async def by_id(self, tenant_id: int) -> Tenant | None:
+        """A firm by its id (for work that no request carries, such as notifications)."""
+        row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.id = $1", tenant_id)
+        return None if row is None else self.tenant_of(row)
+
     async def _lookup(self, hostname: str) -> Tenant | None:
-        query = "SELECT t.* FROM tenants t"
-        row = await self.pool.fetchrow(
-            query + " JOIN tenant_domains d ON d.tenant_id = t.id WHERE d.domain = $1",
-            hostname)
-        if row is None and "." in hostname and not _is_local(hostname):
-            row = await self.pool.fetchrow(query + " WHERE t.slug = $1",
-                                           hostname.partition(".")[0])
-        if row is None and (_is_local(hostname) or hostname.endswith(".localhost")):
-            row = await self.pool.fetchrow(query + " WHERE t.is_default")
-        return None if row is None else tenant_of(row)
+        row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.id = (SELECT tenant_id FROM "
+                                       "tenant_domains WHERE domain = $1)", hostname)
+        slug = self._subdomain(hostname)
+        if row is None and slug:
+            row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.slug = $1", slug)
+        if row is None and _is_loopback(hostname):
+            row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.is_default")
+        return None if row is None else self.tenant_of(row)
 
+    def _subdomain(self, hostname: str) -> str | None:
+        """``acme`` for ``acme.<base domain>`` (one label, no deeper), else None."""
+        suffix = f".{self.base_domain}"
+        if not self.base_domain or not hostname.endswith(suffix):
+            return None
+        label = hostname[:-len(suffix)]
+        return label if label and "." not in label else None
 
-def tenant_of(row: Any) -> Tenant:
-    branding = msgspec.convert({"name": row["name"], **orjson.loads(row["branding"])},
-                               Branding)
-    return Tenant(row["id"], row["slug"], row["name"], branding,
-                  tuple(row["cors_origins"]))
+    def tenant_of(self, row: Any) -> Tenant:
+        return tenant_of(row, self.base_domain, self.default_url)

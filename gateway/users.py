@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway import mail
-from gateway.errors import ApiError, Conflict, NotFound, Unauthorized, Unprocessable
+from gateway.errors import (
+    ApiError,
+    Conflict,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from gateway.schemas import LoginIn, RegisterIn, TokensOut, UserOut
 from gateway.security import (
     ACCESS_SECONDS,
@@ -69,7 +76,7 @@ class Users:
 
     # ------------------------------------------------------------------ registration
 
-    async def register(self, tenant: Tenant, body: RegisterIn, base_url: str) -> UserOut:
+    async def register(self, tenant: Tenant, body: RegisterIn) -> UserOut:
         email = body.email.strip().lower()
         check_password(body.password, email)
         password_hash = await hash_password(body.password)
@@ -81,11 +88,16 @@ class Users:
             if row is None:
                 raise Conflict("an account with this e-mail address exists",
                                code="email_taken")
-            await self._send_token(connection, tenant, row, "verify", VERIFY_HOURS, base_url)
+            await self._send_token(connection, tenant, row, "verify", VERIFY_HOURS)
         return user_out(row)
 
     async def _send_token(self, connection: Any, tenant: Tenant, user: Any, purpose: str,
-                          hours: int, base_url: str) -> None:
+                          hours: int) -> None:
+        # The link goes to the firm's configured address, never to the request's Host:
+        # a forged Host would otherwise mail the victim a link to the attacker's server.
+        if not tenant.public_url:
+            raise Unavailable("this firm has no public address to link to (a domain, or "
+                              "PUBLIC_BASE_DOMAIN)")
         token = new_token()
         await connection.execute(
             "INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at) "
@@ -93,7 +105,7 @@ class Users:
             digest(token), user["id"], purpose, hours)
         page = "verify-email" if purpose == "verify" else "reset-password"
         await mail.enqueue(connection, tenant, user["email"], purpose, token=token,
-                           link=f"{base_url}/{page}?token={token}", hours=hours,
+                           link=f"{tenant.public_url}/{page}?token={token}", hours=hours,
                            name=user["display_name"])
 
     async def _spend_token(self, connection: Any, tenant: Tenant, token: str,
@@ -115,7 +127,7 @@ class Users:
                 "WHERE id = $1 RETURNING *", user["id"])
         return user_out(row)
 
-    async def forgot_password(self, tenant: Tenant, email: str, base_url: str) -> None:
+    async def forgot_password(self, tenant: Tenant, email: str) -> None:
         """Mail a reset link when the address has an account; the answer is the same
         either way, so the endpoint does not reveal who is registered."""
         async with self.pool.acquire() as connection, connection.transaction():
@@ -123,10 +135,10 @@ class Users:
                 "SELECT * FROM users WHERE tenant_id = $1 AND email = $2 "
                 "AND disabled_at IS NULL", tenant.id, email.strip().lower())
             if user is not None:
-                await self._send_token(connection, tenant, user, "reset", RESET_HOURS,
-                                       base_url)
+                await self._send_token(connection, tenant, user, "reset", RESET_HOURS)
 
-    async def reset_password(self, tenant: Tenant, token: str, password: str) -> None:
+    async def reset_password(self, tenant: Tenant, token: str, password: str) -> str:
+        """Set a new password with a reset token; returns the account's e-mail address."""
         async with self.pool.acquire() as connection, connection.transaction():
             user = await self._spend_token(connection, tenant, token, "reset")
             check_password(password, user["email"])
@@ -140,6 +152,7 @@ class Users:
                 "UPDATE refresh_tokens SET revoked_at = now() "
                 "WHERE user_id = $1 AND revoked_at IS NULL", user["id"])
         self.forget_user(user["id"])
+        return str(user["email"])
 
     def forget_user(self, user_id: int) -> None:
         """Drop the user's cached principals (its role, access or sessions changed)."""

@@ -17,7 +17,7 @@ import sys
 import asyncpg
 
 from gateway.errors import ApiError
-from gateway.notifications import link_base, platform_url
+from gateway.notifications import link_base
 from gateway.staff import ROLES, create_user
 from storage.database import create_pool
 from storage.migrations import MigrationError, migrate
@@ -65,7 +65,7 @@ async def create(settings: Settings, args: argparse.Namespace, password: str) ->
         row, tenant = await create_user(pool, args.email, password, args.role, args.firm,
                                         args.name)
         async with pool.acquire() as connection:
-            base = await link_base(connection, tenant.id, platform_url(settings))
+            base = await link_base(connection, tenant.id, settings)
     finally:
         await pool.close()
     return (f"created {row['role']} {row['email']} (user {row['id']}) at firm "

@@ -11,7 +11,9 @@ just like leaving it out.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +27,8 @@ __all__ = [
     "SettingsError",
     "child_environment",
     "describe_settings",
+    "insecure_exposure",
+    "is_loopback_host",
     "load_settings",
     "settings_table",
     "without_password",
@@ -133,6 +137,51 @@ def _count(variable: str, raw: str) -> int:
     if value < 1:
         raise SettingsError(variable, raw, "expected a whole number ≥ 1")
     return value
+
+
+def _switch(variable: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(variable, raw, "expected 1 or 0 (true/false, yes/no, on/off)")
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*"
+                     r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _domain(variable: str, raw: str) -> str:
+    domain = raw.strip().lower().rstrip(".")
+    if domain and not _DOMAIN.match(domain):
+        raise SettingsError(variable, raw, "expected a domain name such as proptrade.example")
+    return domain
+
+
+def _public_url(variable: str, raw: str) -> str:
+    """An http(s) URL without query or fragment, kept without its trailing slash."""
+    if not raw:
+        return raw
+    url = _url("http", "https", needs_host=True)(variable, raw.strip())
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise SettingsError(variable, raw, "a public URL takes no query or fragment")
+    return url.rstrip("/")
+
+
+def _networks(variable: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR blocks, normalised (``10.0.0.0/8``)."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(variable, raw,
+                                f"expected addresses or CIDR blocks, got {item!r}") from None
+    return tuple(networks)
 
 
 def _log_level(variable: str, raw: str) -> str:
@@ -278,7 +327,8 @@ class Settings:
         "SECRET_KEY",
         INSECURE_DEV_SECRET_KEY,
         "Signs session tokens (JWT) and cookies. The default is public and only for "
-        "development; `proptrade up` warns while it is in use.",
+        "development: `proptrade up` warns while it is in use, and the gateway refuses to "
+        "start with it unless `HTTP_HOST` is a loopback address.",
         _text,
         secret=True,
     )
@@ -287,6 +337,50 @@ class Settings:
         "INFO",
         f"Logging threshold: {', '.join(LOG_LEVELS)}.",
         _log_level,
+    )
+    public_url: str = _setting(
+        "PUBLIC_URL",
+        "",
+        "Where users reach the default firm, for links in its mail (`https://trade.example`). "
+        "Empty: `http://localhost:<HTTP_PORT>`. Links never follow a request's `Host`.",
+        _public_url,
+    )
+    public_base_domain: str = _setting(
+        "PUBLIC_BASE_DOMAIN",
+        "",
+        "The platform's domain: each firm is also served at `<slug>.<domain>`, its links "
+        "`https://<slug>.<domain>` unless it claimed a domain. Empty: only claimed domains "
+        "(and loopback for the default firm) are served.",
+        _domain,
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Addresses or CIDR blocks of the reverse proxies in front of the gateway, "
+        "comma-separated: only from them are `X-Forwarded-For`, `X-Real-IP` and "
+        "`X-Forwarded-Proto` believed. Empty: from nobody.",
+        _networks,
+    )
+    demo_payments: bool = _setting(
+        "DEMO_PAYMENTS",
+        "0",
+        "1: a trader may confirm their own `manual` payment (demonstrations; `proptrade up` "
+        "turns it on). 0: only the firm's admins settle manual payments.",
+        _switch,
+    )
+    ws_max_connections_per_user: int = _setting(
+        "WS_MAX_CONNECTIONS_PER_USER",
+        "10",
+        "Open websocket connections one user may hold across every gateway process; one "
+        "more is closed (1008).",
+        _count,
+    )
+    ws_max_messages_per_second: int = _setting(
+        "WS_MAX_MESSAGES_PER_SECOND",
+        "20",
+        "Messages a websocket client may send per second (bursts of as many at once); "
+        "faster, the connection is closed (1008).",
+        _count,
     )
 
     @property
@@ -300,6 +394,40 @@ class Settings:
     @property
     def uses_insecure_secret_key(self) -> bool:
         return self.secret_key == INSECURE_DEV_SECRET_KEY
+
+    @property
+    def listens_on_loopback_only(self) -> bool:
+        return is_loopback_host(self.http_host)
+
+    @property
+    def exposed_insecure_key(self) -> str | None:
+        return insecure_exposure(self, self.http_host)
+
+    @property
+    def default_firm_url(self) -> str:
+        return self.public_url or f"http://localhost:{self.http_port}"
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (not ``0.0.0.0`` or empty, which listen on
+    every interface)."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_exposure(settings: Settings, host: str) -> str | None:
+    """Why a gateway listening on ``host`` must not start, or None: the public development
+    ``SECRET_KEY`` lets anyone mint tokens, so it is allowed only on a loopback listener."""
+    if settings.uses_insecure_secret_key and not is_loopback_host(host):
+        return (f"SECRET_KEY is the public development key and HTTP_HOST={host!r} is "
+                "reachable from other machines; set SECRET_KEY (a long random string) or "
+                "listen on 127.0.0.1")
+    return None
 
 
 def _specs() -> Iterator[tuple[str, SettingSpec]]:

@@ -62,6 +62,10 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"proptrade up: error: {error}", file=sys.stderr)
         return 2
+    refusal = settings.exposed_insecure_key
+    if refusal is not None:
+        print(f"proptrade up: error: {refusal}", file=sys.stderr)
+        return 2
     if settings.uses_insecure_secret_key:
         print(
             "proptrade up: warning: SECRET_KEY is unset, so tokens are signed with the public "
@@ -69,6 +73,9 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+
+    # A demonstration: traders confirm their own (fake) payments.
+    settings = dataclasses.replace(settings, demo_payments=True)
 
     stop = threading.Event()
     if seconds is not None:
@@ -181,6 +188,7 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
         mail = (without_password(settings.smtp_url) if settings.smtp_url
                 else f"written to {settings.data_dir / 'outbox.mbox'}")
         _say(f"mail: {mail}")
+        _say("payments: demo (a trader confirms their own manual payment)")
         for what, address, password in sign_ins:
             _say(f"sign in as the demo {what}: {address} / {password}")
         _say("ready; press Ctrl+C to stop")

@@ -106,6 +106,13 @@ def test_none_reads_the_process_environment(monkeypatch) -> None:
         ("CLICKHOUSE_URL", "clickhouse://ch:9000", "http://"),
         ("CLICKHOUSE_URL", "http:///db", "no host"),
         ("LOG_LEVEL", "loud", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("PUBLIC_URL", "trade.example", "http://"),
+        ("PUBLIC_URL", "https://trade.example/?next=x", "no query"),
+        ("PUBLIC_BASE_DOMAIN", "https://platform.example", "domain name"),
+        ("TRUSTED_PROXIES", "10.0.0.1, proxy.internal", "'proxy.internal'"),
+        ("DEMO_PAYMENTS", "maybe", "expected 1 or 0"),
+        ("WS_MAX_CONNECTIONS_PER_USER", "0", "≥ 1"),
+        ("WS_MAX_MESSAGES_PER_SECOND", "lots", "whole number"),
     ],
 )
 def test_a_bad_value_is_reported_with_its_variable(variable: str, value: str, reason: str) -> None:
@@ -150,6 +157,12 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "MAIL_FROM",
         "SECRET_KEY",
         "LOG_LEVEL",
+        "PUBLIC_URL",
+        "PUBLIC_BASE_DOMAIN",
+        "TRUSTED_PROXIES",
+        "DEMO_PAYMENTS",
+        "WS_MAX_CONNECTIONS_PER_USER",
+        "WS_MAX_MESSAGES_PER_SECOND",
     ]
     assert len(specs) == len(dataclasses.fields(Settings))
     assert all(spec.doc.endswith(".") for spec in specs)
@@ -169,3 +182,33 @@ def test_nothing_else_reads_the_environment() -> None:
         if path.name != "settings.py" and reads.search(path.read_text())
     ]
     assert offenders == [], "read settings through streams.settings.load_settings() instead"
+
+
+def test_security_settings_are_parsed_and_default_to_trusting_nobody() -> None:
+    defaults = load_settings({})
+    assert defaults.trusted_proxies == ()
+    assert defaults.public_base_domain == "" and defaults.public_url == ""
+    assert defaults.default_firm_url == "http://localhost:8000"
+    assert defaults.demo_payments is False
+    settings = load_settings({
+        "TRUSTED_PROXIES": " 10.0.0.7 , 172.16.0.0/12,::1 ", "PUBLIC_URL": "https://trade.example/",
+        "PUBLIC_BASE_DOMAIN": "Platform.Example.", "DEMO_PAYMENTS": "1", "HTTP_PORT": "9000"})
+    assert settings.trusted_proxies == ("10.0.0.7/32", "172.16.0.0/12", "::1/128")
+    assert settings.default_firm_url == "https://trade.example"
+    assert settings.public_base_domain == "platform.example"
+    assert settings.demo_payments is True
+    assert load_settings({"HTTP_PORT": "9000"}).default_firm_url == "http://localhost:9000"
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("[::1]", True),
+    ("localhost", True), ("0.0.0.0", False), ("", False), ("::", False),
+    ("192.168.1.10", False), ("gateway.internal", False)])
+def test_the_development_key_is_refused_off_loopback(host: str, loopback: bool) -> None:
+    insecure = load_settings({"HTTP_HOST": host}) if host else Settings(http_host="")
+    assert insecure.listens_on_loopback_only is loopback
+    assert (insecure.exposed_insecure_key is None) is loopback
+    if not loopback:
+        assert "SECRET_KEY" in str(insecure.exposed_insecure_key)
+    keyed = dataclasses.replace(insecure, secret_key="a-real-secret-of-some-length")
+    assert keyed.exposed_insecure_key is None

@@ -375,3 +375,23 @@ def test_up_prints_demo_sign_ins_that_work_and_stay_the_same(tmp_path: Path) -> 
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+
+
+def test_up_is_a_demo_where_traders_confirm_their_own_payments(tmp_path: Path) -> None:
+    process, printed, gateway = start_up(tmp_path, environment(tmp_path))
+    try:
+        assert "payments: demo" in printed
+        api = f"{gateway}/api/v1"
+        token = _staff_token(api, tmp_path)  # any signed-in user may buy
+        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, token)
+        assert status == 201, bought
+        status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment",  # type: ignore[index]
+                             {}, token)
+        assert status == 200 and paid["status"] == "active", paid  # type: ignore[index]
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0

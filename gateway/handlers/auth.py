@@ -23,11 +23,9 @@ from gateway.schemas import (
 
 class AuthHandler(ApiHandler):
     @property
-    def base_url(self) -> str:
-        return f"{self.request.protocol}://{self.request.host}"
-
-    @property
     def address(self) -> str:
+        # The client's address as the application settled it (gateway.clients): the
+        # peer, or what a trusted proxy says.
         return self.request.remote_ip or "unknown"
 
 
@@ -37,7 +35,7 @@ class RegisterHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(RegisterIn)
         await self.services.limiter.hit(ratelimit.REGISTER, f"ip:{self.address}")
-        user = await self.services.users.register(self.tenant, body, self.base_url)
+        user = await self.services.users.register(self.tenant, body)
         self.services.mailer.wake.set()
         self.send(user, 201)
 
@@ -56,12 +54,13 @@ class LoginHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(LoginIn)
         limiter = self.services.limiter
-        await limiter.hit(ratelimit.LOGIN, f"ip:{self.address}",
-                          f"email:{body.email.strip().lower()}")
+        attempt = await limiter.logins.attempt(self.tenant.id, body.email, self.address)
         if body.totp_code or body.recovery_code:
             await limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
                               f"email:{body.email.strip().lower()}")
-        self.send(await self.services.users.login(self.tenant, body))
+        tokens = await self.services.users.login(self.tenant, body)
+        await attempt.succeeded()
+        self.send(tokens)
 
 
 class RefreshHandler(AuthHandler):
@@ -88,7 +87,7 @@ class ForgotHandler(AuthHandler):
         body = self.body(ForgotIn)
         await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}",
                                         f"email:{body.email.strip().lower()}")
-        await self.services.users.forgot_password(self.tenant, body.email, self.base_url)
+        await self.services.users.forgot_password(self.tenant, body.email)
         self.services.mailer.wake.set()
         self.send(Accepted(), 202)
 
@@ -99,7 +98,10 @@ class ResetHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(ResetIn)
         await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}")
-        await self.services.users.reset_password(self.tenant, body.token, body.password)
+        email = await self.services.users.reset_password(self.tenant, body.token,
+                                                         body.password)
+        # Whoever was locked out of the account is its owner now: the counts start again.
+        await self.services.limiter.logins.forget_account(self.tenant.id, email)
         self.send(None, 204)
 
 

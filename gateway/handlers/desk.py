@@ -18,10 +18,7 @@ from gateway.schemas import (
     UserOut,
 )
 
-
-def _limit(handler: ApiHandler) -> int:
-    text = handler.get_query_argument("limit", "100")
-    return max(1, min(1000, int(text))) if text.isascii() and text.isdigit() else 100
+LIMIT = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 
 
 class RiskEventsHandler(ApiHandler):
@@ -34,8 +31,7 @@ class RiskEventsHandler(ApiHandler):
                        "unacknowledged: not yet acknowledged (overridden or not); "
                        "acknowledged; overridden. Default: every state", RiskState),
                       ("account", "a trading account's login (404 when the firm has none)"),
-                      ("limit", "at most this many, 1 to 1000 (100)",
-                       Annotated[int, msgspec.Meta(ge=1, le=1000)])))
+                      ("limit", "at most this many, 1 to 1000 (100)", LIMIT)))
     async def get(self) -> None:
         kind = self.query_choice("kind", RiskKind, "breach")
         state = self.query_choice("state", RiskState)
@@ -72,10 +68,12 @@ class StopHandler(ApiHandler):
 
 class UsersHandler(ApiHandler):
     @operation("Search users by e-mail or name", response=list[UserOut], roles=ADMINS,
-               tag="admin", query=(("q", "part of an e-mail or name"), ("limit", "≤ 1000")))
+               tag="admin", query=(("q", "part of an e-mail or name (taken literally)"),
+                                   ("limit", "at most this many, 1 to 1000 (100)", LIMIT)))
     async def get(self) -> None:
         self.send(await self.services.desk.users(
-            self.tenant, self.get_query_argument("q", None), _limit(self)))
+            self.tenant, self.get_query_argument("q", None),
+            self.query_count("limit", 100, 1, 1000)))
 
 
 class UserHandler(ApiHandler):
@@ -91,9 +89,11 @@ class UserHandler(ApiHandler):
 
 class AuditHandler(ApiHandler):
     @operation("The audit log of admin and risk actions", response=list[AuditOut],
-               roles=ADMINS, tag="admin", query=(("limit", "≤ 1000"),))
+               roles=ADMINS, tag="admin",
+               query=(("limit", "at most this many, 1 to 1000 (100)", LIMIT),))
     async def get(self) -> None:
-        self.send(await self.services.desk.audit_log(self.tenant, _limit(self)))
+        self.send(await self.services.desk.audit_log(self.tenant,
+                                                     self.query_count("limit", 100, 1, 1000)))
 
 
 ROUTES = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.api import ROLES, ApiHandler, operation
+from gateway.api import ROLES, ApiHandler, operation, whole_number
 from gateway.errors import NotFound
 from gateway.schemas import (
     AccountMetrics,
@@ -21,9 +21,10 @@ STAFF = ("risk", "admin", "owner")
 
 
 def path_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    number = whole_number(text, 1, 2**63 - 1)  # a bigint id
+    if number is None:
         raise NotFound("no such resource")
-    return int(text)
+    return number
 
 
 class CatalogueHandler(ApiHandler):
@@ -89,7 +90,8 @@ class ChallengeHandler(ApiHandler):
 
 
 class ConfirmPaymentHandler(ApiHandler):
-    @operation("Confirm a manual payment: the challenge starts and its account opens",
+    @operation("Confirm your own manual payment (demo deployments only; elsewhere 403 "
+               "payment_settled_by_firm): the challenge starts and its account opens",
                response=ChallengeOut, roles=ROLES, tag="challenges")
     async def post(self, challenge_id: str) -> None:
         self.send(await self.services.challenges.confirm_payment(

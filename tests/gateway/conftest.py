@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -96,7 +96,8 @@ def token_in(message: EmailMessage) -> str:
 class Gateway:
     """A running gateway and what a test needs around it."""
 
-    def __init__(self, sink: Sink, history: Store, bootstrap: str = "") -> None:
+    def __init__(self, sink: Sink, history: Store, bootstrap: str = "", **settings: Any
+                 ) -> None:
         self.sink = sink
         self.history = history
         self.port = free_port()
@@ -106,7 +107,7 @@ class Gateway:
             load_settings({}), database_url=DSN, redis_prefix=f"test:{self.schema}:",
             smtp_url=f"smtp://127.0.0.1:{sink.port}",
             secret_key=f"test-secret-{uuid.uuid4().hex}", kafka_bootstrap=bootstrap,
-            kafka_topic_prefix=f"{self.schema}.", feed_partitions=2)
+            kafka_topic_prefix=f"{self.schema}.", feed_partitions=2, **settings)
         self.loop = asyncio.new_event_loop()
         self.stop_event: asyncio.Event | None = None
         self.services: Services | None = None
@@ -219,6 +220,23 @@ def gateway(sink: Sink, history: Store) -> Iterator[Gateway]:
     try:
         yield running
     finally:
+        running.close()
+
+
+@pytest.fixture
+def configured(sink: Sink, history: Store) -> Iterator[Callable[..., Gateway]]:
+    """Start a gateway with some settings changed (``configured(trusted_proxies=...)``,
+    on a broker with ``bootstrap=``); each is closed after the test."""
+    started: list[Gateway] = []
+
+    def start(bootstrap: str = "", **settings: Any) -> Gateway:
+        running = Gateway(sink, history, bootstrap, **settings)
+        started.append(running)
+        running.start()
+        return running
+
+    yield start
+    for running in started:
         running.close()
 
 

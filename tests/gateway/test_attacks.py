@@ -3,6 +3,15 @@ SQL, never rendered as markup, never a 500."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
+from urllib.parse import quote
+
+import pytest
+from tornado.httputil import HTTPHeaders
+
+from gateway.clients import ProxyTrust
 from tests.gateway.conftest import Gateway, token_in
 from tests.gateway.test_journey import PROGRAM
 
@@ -17,7 +26,8 @@ NASTY = [
 ]
 
 
-def test_hostile_names_are_stored_verbatim_and_escaped_in_mail(gateway: Gateway) -> None:
+def test_hostile_names_are_stored_verbatim_and_escaped_in_mail(configured) -> None:
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # the test is the proxy
     for n, text in enumerate(NASTY):
         address = f"n{n}@hostile.test"
         answer = gateway.post("/api/v1/auth/register", {
@@ -70,3 +80,166 @@ def test_hostile_text_in_constrained_fields_is_refused(gateway: Gateway) -> None
                                                  "display_name": "a\u0000b"})
     assert nul.status_code == 422
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == len(NASTY)
+
+
+def logged(caplog, text: str) -> bool:
+    """Whether the access log names ``text`` (a request is logged just after its answer)."""
+    deadline = time.monotonic() + 5
+    while text not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return text in caplog.text
+
+
+def test_forwarded_headers_from_anyone_are_not_believed(gateway: Gateway, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    codes = [gateway.post("/api/v1/auth/register",
+                          {"email": f"x{n}@spoof.test", "password": "correct horse battery"},
+                          headers={"X-Forwarded-For": f"10.7.0.{n}",
+                                   "X-Real-IP": f"10.6.0.{n}"}).status_code
+             for n in range(8)]
+    assert codes == [201] * 5 + [429] * 3
+    assert "10.7.0." not in caplog.text and "10.6.0." not in caplog.text
+    assert logged(caplog, "127.0.0.1")  # the logs name the real peer
+
+
+def test_a_trusted_proxy_names_the_client(configured, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    gateway = configured(trusted_proxies=("127.0.0.1/32", "10.0.0.0/8"))
+
+    def register(n: int, headers: dict) -> int:
+        return gateway.post("/api/v1/auth/register", {
+            "email": f"p{n}@proxy.test", "password": "correct horse battery"},
+            headers=headers).status_code
+
+    # The client's own X-Forwarded-For entries come first; the address the proxy saw is
+    # the last one that is not a trusted proxy: choosing the first ones changes nothing.
+    codes = [register(n, {"X-Forwarded-For": f"192.0.2.{n}, 203.0.113.5"})
+             for n in range(6)]
+    assert codes == [201] * 5 + [429]
+    # Behind two proxies of ours; and X-Real-IP when there is no X-Forwarded-For.
+    assert register(10, {"X-Forwarded-For": "192.0.2.1, 203.0.113.6, 10.0.0.2"}) == 201
+    assert register(11, {"X-Real-IP": "203.0.113.7"}) == 201
+    assert logged(caplog, "203.0.113.6") and logged(caplog, "203.0.113.7")
+    assert "192.0.2." not in caplog.text
+
+
+def test_client_addresses_follow_only_trusted_hops() -> None:
+    trust = ProxyTrust(("127.0.0.1/32", "10.0.0.0/8", "::1/128"))
+    cases = [
+        ("198.51.100.1", {"X-Forwarded-For": "1.2.3.4"}, "198.51.100.1"),
+        ("127.0.0.1", {"X-Forwarded-For": "1.2.3.4"}, "1.2.3.4"),
+        ("127.0.0.1", {"X-Forwarded-For": "9.9.9.9, 1.2.3.4, 10.1.1.1"}, "1.2.3.4"),
+        ("127.0.0.1", {"X-Forwarded-For": "10.1.1.2, 10.1.1.1"}, "10.1.1.2"),
+        ("127.0.0.1", {"X-Forwarded-For": "not-an-address, 10.1.1.1"}, "10.1.1.1"),
+        ("127.0.0.1", {"X-Forwarded-For": "garbage"}, "127.0.0.1"),
+        ("127.0.0.1", {"X-Real-IP": "2001:db8::1"}, "2001:db8::1"),
+        ("127.0.0.1", {"X-Real-IP": "2001:db8::1", "X-Forwarded-For": "1.2.3.4"}, "1.2.3.4"),
+        ("::1", {"X-Forwarded-For": "[2001:db8::2]:4711"}, "2001:db8::2"),
+        ("127.0.0.1", {}, "127.0.0.1"),
+    ]
+    for peer, headers, expected in cases:
+        assert trust.client(peer, HTTPHeaders(headers))[0] == expected, (peer, headers)
+    assert trust.client("127.0.0.1", HTTPHeaders({"X-Forwarded-Proto": "https"}))[1] == "https"
+    assert trust.client("127.0.0.1", HTTPHeaders({"X-Forwarded-Proto": "gopher"}))[1] is None
+    assert trust.client("198.51.100.1", HTTPHeaders({"X-Forwarded-Proto": "https"}))[1] is None
+    assert ProxyTrust(()).client("127.0.0.1", HTTPHeaders({"X-Forwarded-For": "1.2.3.4"})) \
+        == ("127.0.0.1", None)
+
+
+# Numbers no column holds, digits that are not ASCII, and texts that are not numbers.
+OUT_OF_RANGE = ["9223372036854775808", "99999999999999999999999", "-1", "0", "1e30",
+                "-9223372036854775809", "1.5", "0x10", "\u0661\u0660\u0660", "\uff11",
+                "\u00b9", "NaN", "Infinity", "9" * 5000]
+
+
+def test_out_of_range_numbers_and_bad_encodings_everywhere(gateway: Gateway) -> None:
+    gateway.verified_user("root@hostile.test")
+    gateway.promote("root@hostile.test", "owner")
+    owner = gateway.login("root@hostile.test")["access_token"]
+    spec = gateway.get("/api/openapi.json").json()
+    failures = []
+
+    def check(method: str, path: str, answer) -> None:
+        shaped = answer.status_code < 400 or set(answer.json()) == {"error"}
+        if answer.status_code >= 500 or not shaped:
+            failures.append(f"{method} {path}: {answer.status_code} {answer.text[:200]}")
+
+    for template, item in spec["paths"].items():
+        for method, op in item.items():
+            if template == "/api/v1/auth/logout":
+                continue
+            names = re.findall(r"{(\w+)}", template)
+            values = OUT_OF_RANGE if names else ["-"]
+            for value in values:
+                path = template
+                for name in names:
+                    path = path.replace("{" + name + "}", quote(value, safe=""))
+                answer = gateway.request(method.upper(), path, owner)
+                check(method, path, answer)
+                if names:
+                    assert answer.status_code in (400, 404, 405, 422), (path, answer.text)
+            concrete = re.sub(r"{\w+}", "1", template)
+            for parameter in op.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                for value in OUT_OF_RANGE:
+                    answer = gateway.request(method.upper(), concrete, owner,
+                                             params={parameter["name"]: value})
+                    check(method, f"{concrete}?{parameter['name']}={value}", answer)
+            if "requestBody" in op:
+                for body in (b'{"a": "\xff\xfe"}', b'"\xc3\x28"', b'{"\xed\xa0\x80": 1}'):
+                    answer = gateway.request(method.upper(), concrete, owner, data=body,
+                                             headers={"Content-Type": "application/json"})
+                    check(method, f"{concrete} (not UTF-8)", answer)
+                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                schema = spec["components"]["schemas"][ref.rpartition("/")[2]]
+                for field in schema.get("properties", {}):
+                    for number in (2**63, 10**23, -(2**63) - 1, 1e308, -1):
+                        answer = gateway.request(method.upper(), concrete, owner,
+                                                 json={field: number})
+                        check(method, f"{concrete} {{{field}: {number}}}", answer)
+    assert not failures, "\n".join(failures)
+
+
+def test_out_of_range_numbers_in_a_program(gateway: Gateway) -> None:
+    gateway.verified_user("admin@hostile.test")
+    gateway.promote("admin@hostile.test", "admin")
+    admin = gateway.login("admin@hostile.test")["access_token"]
+    for number in ("9" * 13, "99999999999999999999.99", "1" + "0" * 30, "-1", "1e3"):
+        for field in ("price", "account_size"):
+            answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, field: number}, admin)
+            assert answer.status_code == 422, (field, number, answer.text)
+            assert answer.json()["error"]["fields"][0]["path"] == f"$.{field}"
+    for number in (2**63, 10**23, -(2**63) - 1):
+        addon = gateway.post("/api/v1/admin/programs", {**PROGRAM, "addons": [
+            {"name": "x", "price": number}]}, admin)
+        assert addon.status_code == 422, addon.text
+        assert addon.json()["error"]["fields"][0]["path"] == "$.addons[0].price"
+        program = gateway.request("PUT", f"/api/v1/admin/programs/{number}", admin,
+                                  json=PROGRAM)
+        assert program.status_code == 404, program.text
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+
+
+# The engine's program parser (streams/program.py) answers these with OverflowError
+# today; its fix is on the engine's branch of issue 10. Strict: once merged this passes,
+# and the marker must go.
+@pytest.mark.xfail(strict=True, reason="program documents with 10**23: fixed in "
+                   "streams/program.py on the engine branch (issue 10)")
+def test_out_of_range_numbers_in_program_documents(gateway: Gateway) -> None:
+    gateway.verified_user("doc@hostile.test")
+    gateway.promote("doc@hostile.test", "admin")
+    admin = gateway.login("doc@hostile.test")["access_token"]
+    cases = [(rule, field, number) for rule, field in (
+        ("max_loss", "limit"), ("daily_loss", "limit"), ("profit_target", "target"),
+        ("min_trading_days", "days"), ("max_exposure", "lots")) for number in (10**23, -10**23)]
+    failures = []
+    for n, (rule, field, number) in enumerate(cases):
+        answer = gateway.post("/api/v1/admin/programs", {
+            **PROGRAM, "slug": f"p{n}",
+            "phases": [{"name": "P", "document": {"rules": {rule: {field: number}}}}]}, admin)
+        path = answer.json()["error"]["fields"][0]["path"] if answer.status_code == 422 else ""
+        if not path.startswith(f"$.phases[0].document.rules.{rule}"):
+            failures.append(f"{rule}.{field}={number}: {answer.status_code} {answer.text[:120]}")
+    assert not failures, "\n".join(failures)
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import jwt
 import pyotp
 
+from gateway import ratelimit
 from tests.gateway.conftest import PASSWORD, Gateway, token_in
 
 
@@ -212,23 +214,76 @@ def test_password_reset_by_mail_ends_every_session(gateway: Gateway) -> None:
     assert not [m for m in gateway.sink.messages if "nobody@example.com" in m["To"]]
 
 
-def test_login_is_rate_limited_per_account(gateway: Gateway) -> None:
+PROXY = {"trusted_proxies": ("127.0.0.1/32",)}  # the tests play the reverse proxy
+WRONG = "wrong password!"
+
+
+def attempt(gateway: Gateway, address: str, password: str, client: str):
+    return gateway.post("/api/v1/auth/login", {"email": address, "password": password},
+                        headers={"X-Forwarded-For": client})
+
+
+def test_an_attackers_failures_do_not_lock_the_owner_out(configured) -> None:
+    gateway = configured(**PROXY)
     gateway.verified_user("ivy@example.com")
     codes = []
-    for n in range(12):
-        # Different client addresses (X-Forwarded-For is trusted behind the proxy).
-        answer = gateway.post("/api/v1/auth/login",
-                              {"email": "ivy@example.com", "password": "wrong password!"},
-                              headers={"X-Forwarded-For": f"10.0.0.{n}"})
+    for _ in range(12):
+        answer = attempt(gateway, "ivy@example.com", WRONG, "203.0.113.9")
         codes.append(answer.status_code)
         if answer.status_code == 429:
             assert 0 < int(answer.headers["Retry-After"]) <= 300
             assert error_of(answer)["code"] == "rate_limited"
-    assert codes[:9] == [401] * 9 and 429 in codes
-    # The limit holds even for the right password until the window ends.
-    blocked = gateway.post("/api/v1/auth/login",
-                           {"email": "ivy@example.com", "password": PASSWORD})
-    assert blocked.status_code == 429
+    assert codes == [401] * 10 + [429] * 2
+    # The attacker's address stays held for this account, even with the right password...
+    assert attempt(gateway, "ivy@example.com", PASSWORD, "203.0.113.9").status_code == 429
+    # ... while the owner, from anywhere else, signs in.
+    assert attempt(gateway, "ivy@example.com", PASSWORD, "198.51.100.7").status_code == 200
+
+
+def test_a_distributed_guess_is_held_per_account_but_not_at_the_owners_address(
+        configured) -> None:
+    gateway = configured(**PROXY)
+    gateway.verified_user("kai@example.com")
+    # The owner signed in from home once: that address is known to the account.
+    assert attempt(gateway, "kai@example.com", PASSWORD, "198.51.100.7").status_code == 200
+    codes = [attempt(gateway, "kai@example.com", WRONG, f"203.0.113.{n}").status_code
+             for n in range(ratelimit.LOGIN_ACCOUNT.count + 3)]
+    assert codes == [401] * ratelimit.LOGIN_ACCOUNT.count + [429] * 3
+    # A new address is held with the account (even with the right password) ...
+    assert attempt(gateway, "kai@example.com", PASSWORD, "192.0.2.50").status_code == 429
+    # ... but the owner's known address is not.
+    assert attempt(gateway, "kai@example.com", PASSWORD, "198.51.100.7").status_code == 200
+
+
+def test_a_password_reset_clears_the_lock(configured) -> None:
+    gateway = configured(**PROXY)
+    gateway.verified_user("lea@example.com")
+    for n in range(ratelimit.LOGIN_ACCOUNT.count):
+        attempt(gateway, "lea@example.com", WRONG, f"203.0.113.{n}")
+    for _ in range(ratelimit.LOGIN_PAIR.count):
+        attempt(gateway, "lea@example.com", WRONG, "192.0.2.50")
+    assert attempt(gateway, "lea@example.com", PASSWORD, "192.0.2.50").status_code == 429
+    assert attempt(gateway, "lea@example.com", PASSWORD, "192.0.2.51").status_code == 429
+    assert gateway.post("/api/v1/auth/password/forgot", {"email": "lea@example.com"},
+                        headers={"X-Forwarded-For": "192.0.2.50"}).status_code == 202
+    token = token_in(gateway.sink.wait_for("lea@example.com", count=2)[-1])
+    renewed = "a much better passphrase"
+    assert gateway.post("/api/v1/auth/password/reset", {"token": token, "password": renewed},
+                        headers={"X-Forwarded-For": "192.0.2.50"}).status_code == 204
+    assert attempt(gateway, "lea@example.com", renewed, "192.0.2.50").status_code == 200
+    assert attempt(gateway, "lea@example.com", renewed, "192.0.2.51").status_code == 200
+
+
+def test_a_spray_across_accounts_from_one_address_is_held(gateway: Gateway) -> None:
+    # 30 accounts, one guess each, from one address that claims to be 30 (no proxy is
+    # trusted here, so X-Forwarded-For is not believed).
+    codes = [gateway.post("/api/v1/auth/login",
+                          {"email": f"u{n}@spray.test", "password": "Summer2024!!"},
+                          headers={"X-Forwarded-For": f"10.9.{n}.1",
+                                   "X-Real-IP": f"10.8.{n}.1"}).status_code
+             for n in range(30)]
+    limit = ratelimit.LOGIN_ADDRESS.count
+    assert codes == [401] * limit + [429] * (30 - limit)
 
 
 def test_mail_survives_an_smtp_outage(gateway: Gateway) -> None:
@@ -262,3 +317,110 @@ def test_registration_and_reset_are_rate_limited_per_address(gateway: Gateway) -
     resets = [gateway.post("/api/v1/auth/password/forgot",
                            {"email": "r0@limits.test"}).status_code for _ in range(6)]
     assert resets == [202] * 5 + [429]
+
+
+def test_mail_links_come_from_configuration_never_from_the_host(configured) -> None:
+    from tests.gateway.test_hygiene import add_tenant
+
+    gateway = configured(public_base_domain="platform.test",
+                         public_url="https://demo.proptrade.test")
+    add_tenant(gateway, "acme", "trade.acme.test")
+    gateway.sql("INSERT INTO tenants (slug, name) VALUES ('beta', 'Beta Funding')")
+    gateway.services.tenants.forget()
+
+    def link(address: str) -> str:
+        body = gateway.sink.wait_for(address, count=len(
+            [m for m in gateway.sink.messages if m["To"] == address]) or 1)[-1]
+        match = re.search(r"(\S+)\?token=", body.get_body(("plain",)).get_content())
+        assert match, body.get_body(("plain",)).get_content()
+        return match.group(1)
+
+    # The default firm, whatever loopback host the request names.
+    gateway.register("ann@example.com", headers={"Host": "localhost:31337"})
+    assert link("ann@example.com") == "https://demo.proptrade.test/verify-email"
+    # A firm with a claimed domain: that domain, over https, even when reached by its
+    # subdomain of the platform.
+    gateway.register("bob@acme.test", headers={"Host": "acme.platform.test"})
+    assert link("bob@acme.test") == "https://trade.acme.test/verify-email"
+    # A firm without a domain of its own: its subdomain of the platform.
+    gateway.register("cat@beta.test", headers={"Host": "beta.platform.test:8443"})
+    assert link("cat@beta.test") == "https://beta.platform.test/verify-email"
+    forgot = gateway.post("/api/v1/auth/password/forgot", {"email": "bob@acme.test"},
+                          headers={"Host": "trade.acme.test"})
+    assert forgot.status_code == 202
+    assert gateway.sink.wait_for("bob@acme.test", count=2)
+    assert link("bob@acme.test") == "https://trade.acme.test/reset-password"
+    # Hosts nobody claimed: a slug under another domain, deeper subdomains, other
+    # addresses, *.localhost.
+    for host in ("acme.attacker.test", "beta.platform.test.attacker.test",
+                 "x.beta.platform.test", "10.1.2.3", "beta.localhost", "platform.test"):
+        answer = gateway.post("/api/v1/auth/password/forgot", {"email": "bob@acme.test"},
+                              headers={"Host": host})
+        assert answer.status_code == 404, host
+        assert error_of(answer)["code"] == "unknown_tenant"
+    time.sleep(0.5)
+    assert len([m for m in gateway.sink.messages if m["To"] == "bob@acme.test"]) == 2
+
+
+def test_without_a_base_domain_only_claimed_hosts_and_loopback_are_served(
+        gateway: Gateway) -> None:
+    from tests.gateway.test_hygiene import add_tenant
+
+    add_tenant(gateway, "acme", "trade.acme.test")
+    assert gateway.get("/api/v1/tenant", headers={"Host": "acme.platform.test"}
+                       ).status_code == 404
+    for host in ("localhost", "127.0.0.1:9", "[::1]:8000"):
+        assert gateway.get("/api/v1/tenant", headers={"Host": host}).json()["slug"] \
+            == "default", host
+    gateway.register("dan@example.com", headers={"Host": "localhost:31337"})
+    body = gateway.sink.wait_for("dan@example.com")[0].get_body(("plain",)).get_content()
+    assert f"http://localhost:{gateway.settings.http_port}/verify-email?token=" in body
+    assert "31337" not in body
+
+
+def test_bodies_that_are_not_utf8_are_refused(gateway: Gateway) -> None:
+    bodies = [b'{"email": "a\xff@b.co", "password": "correct horse battery"}',
+              b'{"email": "a@b.co", "password": "\xc3\x28\xa0\xa1 horse battery"}',
+              b'{"email": "\xed\xa0\x80@b.co", "password": "x"}']
+    for path in ("/api/v1/auth/login", "/api/v1/auth/register",
+                 "/api/v1/auth/password/forgot"):
+        for body in bodies:
+            answer = gateway.request("POST", path, data=body,
+                                     headers={"Content-Type": "application/json"})
+            assert answer.status_code == 422, (path, body, answer.text)
+            error = error_of(answer)
+            assert "UTF-8" in error["message"], error
+            assert error["fields"][0]["path"] == "$"
+    assert gateway.sql("SELECT count(*) FROM users")[0][0] == 0
+
+
+def test_tokens_out_of_range_or_living_too_long_are_refused(gateway: Gateway) -> None:
+    tokens = gateway.verified_user("gil@example.com")
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    key = gateway.services.users.signer.secret
+    now = int(time.time())
+
+    def without(name: str) -> dict:
+        return {k: v for k, v in claims.items() if k != name}
+
+    forged = {
+        "sub beyond int64": {**claims, "sub": str(2**63)},
+        "sub of 40 digits": {**claims, "sub": "9" * 40},
+        "sub not an integer": {**claims, "sub": "1.5"},
+        "sub negative": {**claims, "sub": "-1"},
+        "sub in Arabic digits": {**claims, "sub": "\u0661"},
+        "sub a number": {**claims, "sub": 1},
+        "tid beyond int64": {**claims, "tid": 2**64},
+        "epoch beyond int32": {**claims, "ep": 10**30},
+        "a year long": {**claims, "iat": now, "exp": now + 365 * 86400},
+        "16 minutes long": {**claims, "iat": now - 30, "exp": now + 15 * 60},
+        "no iat": without("iat"),
+        "no exp": without("exp"),
+    }
+    for name, payload in forged.items():
+        answer = gateway.get("/api/v1/me", jwt.encode(payload, key, algorithm="HS256"))
+        assert answer.status_code == 401, (name, answer.text)
+        assert error_of(answer)["code"] == "token_invalid", name
+    # As long as the gateway issues, and no longer: accepted.
+    fresh = jwt.encode({**claims, "iat": now, "exp": now + 15 * 60}, key, algorithm="HS256")
+    assert gateway.get("/api/v1/me", fresh).status_code == 200

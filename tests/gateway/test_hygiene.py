@@ -20,7 +20,8 @@ def add_tenant(gateway: Gateway, slug: str, domain: str, origins: list[str] | No
     return int(row["id"])
 
 
-def test_tenant_from_host_and_branding(gateway: Gateway) -> None:
+def test_tenant_from_host_and_branding(configured) -> None:
+    gateway = configured(public_base_domain="platform.test")
     add_tenant(gateway, "acme", "trade.acme.test")
     default = gateway.get("/api/v1/tenant").json()
     assert default["slug"] == "default" and default["name"] == "PropTrade"
@@ -28,7 +29,7 @@ def test_tenant_from_host_and_branding(gateway: Gateway) -> None:
     assert acme == {"slug": "acme", "name": "Acme Capital", "primary_color": "#112233",
                     "accent_color": "#f59e0b", "logo_url": "",
                     "support_email": "help@trade.acme.test"}
-    # A subdomain named after the slug, and a host nobody claimed.
+    # A subdomain of the platform's domain named after the slug, and a host nobody claimed.
     assert gateway.get("/api/v1/tenant",
                        headers={"Host": "acme.platform.test"}).json()["slug"] == "acme"
     unknown = gateway.get("/api/v1/tenant", headers={"Host": "evil.test"})
@@ -46,9 +47,9 @@ def test_users_and_tokens_stay_in_their_tenant(gateway: Gateway) -> None:
     crossed = gateway.get("/api/v1/me", local["access_token"], headers=acme)
     assert crossed.status_code == 401
     assert gateway.get("/api/v1/me", there["access_token"], headers=acme).status_code == 200
-    # Verification mail carries the firm's own branding and host.
+    # Verification mail carries the firm's own branding and domain.
     message = next(m for m in gateway.sink.messages if "Acme" in m["Subject"])
-    assert "trade.acme.test" in message.get_body(("html",)).get_content()
+    assert "https://trade.acme.test/verify-email" in message.get_body(("html",)).get_content()
 
 
 def test_cors_only_for_the_tenants_origins(gateway: Gateway) -> None:
@@ -62,7 +63,8 @@ def test_cors_only_for_the_tenants_origins(gateway: Gateway) -> None:
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_security_headers_and_one_error_shape(gateway: Gateway) -> None:
+def test_security_headers_and_one_error_shape(configured) -> None:
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # TLS ends at that proxy
     answer = gateway.get("/api/v1/tenant")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
@@ -163,7 +165,7 @@ def test_admins_manage_users_and_every_change_is_audited(gateway: Gateway) -> No
     assert gateway.request("PATCH", f"/api/v1/admin/users/{me['id']}", admin,
                            json={"disabled": True}).status_code == 409
     assert gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
-                           json={"role": "owner"}).status_code == 404
+                           json={"role": "owner"}).status_code == 403  # above its own
     blocked = gateway.request("PATCH", f"/api/v1/admin/users/{found['id']}", admin,
                               json={"disabled": True, "reason": "chargeback fraud"})
     assert blocked.status_code == 200, blocked.text
@@ -216,3 +218,133 @@ def test_the_platform_creates_firms_and_firms_brand_themselves(gateway: Gateway)
     assert gateway.get("/api/v1/tenant", headers=nova).json()["name"] == "Nova Capital"
     # The default firm is untouched.
     assert gateway.get("/api/v1/tenant").json()["name"] == "PropTrade"
+
+
+def test_hsts_only_when_a_trusted_proxy_says_tls(gateway: Gateway) -> None:
+    # No proxy is trusted: anyone can send X-Forwarded-Proto; it changes nothing.
+    for headers in ({"X-Forwarded-Proto": "https"}, {"X-Scheme": "https"}):
+        answer = gateway.get("/api/v1/tenant", headers=headers)
+        assert "Strict-Transport-Security" not in answer.headers, headers
+
+
+def test_ranks_protect_owners_and_peers(configured) -> None:
+    from gateway.schemas import UserAdminIn
+    from gateway.users import Principal
+
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # six sign-ups, six addresses
+    ids = {}
+    for n, (name, role) in enumerate((("own", "owner"), ("own2", "owner"), ("adm", "admin"),
+                                      ("adm2", "admin"), ("rsk", "risk"), ("trd", "trader"))):
+        gateway.verified_user(f"{name}@firm.test",
+                              headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        gateway.promote(f"{name}@firm.test", role)
+        ids[name] = gateway.sql("SELECT id FROM users WHERE email = $1",
+                                f"{name}@firm.test")[0][0]
+    owner = gateway.login("own@firm.test")["access_token"]
+    admin = gateway.login("adm@firm.test")["access_token"]
+
+    def patch(token: str, name: str, body: dict):
+        return gateway.request("PATCH", f"/api/v1/admin/users/{ids[name]}", token, json=body)
+
+    # An admin acts on nobody of its own rank or above, and grants nothing above its own.
+    for name, body in (("own", {"role": "trader"}), ("own", {"disabled": True}),
+                       ("own", {"role": "admin"}), ("adm2", {"disabled": True}),
+                       ("adm2", {"role": "risk"}), ("trd", {"role": "owner"})):
+        refused = patch(admin, name, body)
+        assert refused.status_code == 403, (name, body, refused.text)
+        assert refused.json()["error"]["code"] == "rank", refused.json()
+    assert gateway.login("own@firm.test")["access_token"]
+    assert gateway.get("/api/v1/me", owner).json()["role"] == "owner"
+    # Below its rank, up to its own rank: allowed.
+    assert patch(admin, "rsk", {"role": "admin"}).status_code == 200
+    assert patch(admin, "trd", {"disabled": True}).status_code == 200
+    # The owner acts on anyone but itself, other owners included.
+    assert patch(owner, "adm2", {"disabled": True}).status_code == 200
+    assert patch(owner, "own2", {"role": "admin"}).status_code == 200
+    assert patch(owner, "own", {"role": "admin"}).status_code == 409  # itself
+
+    # A stale view of the actor (its principal still says owner; the row no longer does)
+    # does not let it act on the owner: the rank is read in the transaction.
+    tenant = gateway.call(gateway.services.tenants.resolve("localhost"))
+    stale = Principal(ids["own2"], tenant.id, "owner", "own2@firm.test", "jti", 0)
+    desk = gateway.services.desk
+    try:
+        gateway.call(desk.update_user(stale, tenant, ids["own"], UserAdminIn(role="trader")))
+    except Exception as error:
+        assert getattr(error, "status", None) == 403, error
+    else:
+        raise AssertionError("a demoted owner demoted the last owner")
+
+    # Two owners demoting each other at once: one of them stays owner.
+    gateway.promote("own2@firm.test", "owner")
+
+    async def both() -> list:
+        import asyncio
+
+        first = Principal(ids["own"], tenant.id, "owner", "own@firm.test", "a", 0)
+        second = Principal(ids["own2"], tenant.id, "owner", "own2@firm.test", "b", 0)
+        return await asyncio.gather(
+            desk.update_user(first, tenant, ids["own2"], UserAdminIn(disabled=True)),
+            desk.update_user(second, tenant, ids["own"], UserAdminIn(role="trader")),
+            return_exceptions=True)
+
+    outcomes = gateway.call(both())
+    assert sorted(type(o).__name__ for o in outcomes) == ["Forbidden", "UserOut"], outcomes
+    owners = gateway.sql("SELECT count(*) FROM users WHERE role = 'owner' "
+                         "AND disabled_at IS NULL")[0][0]
+    assert owners == 1
+    actions = [entry["action"] for entry in gateway.get(
+        "/api/v1/admin/audit", gateway.login("own@firm.test" if outcomes[0].__class__
+                                             .__name__ == "UserOut" else "own2@firm.test")
+        ["access_token"]).json()]
+    assert actions == ["user.update"] * 5  # the refused attempts changed nothing
+
+
+def test_user_search_takes_wildcards_literally(configured) -> None:
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))  # seven sign-ups, addresses
+    gateway.verified_user("chief@firm.test")
+    gateway.promote("chief@firm.test", "admin")
+    admin = gateway.login("chief@firm.test")["access_token"]
+    for n, address in enumerate(("a_b@x.test", "axb@x.test", "100%@x.test", "1000@x.test",
+                                 "back\\slash@x.test", "backslash@x.test")):
+        gateway.register(address, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+
+    def found(query: str) -> list[str]:
+        answer = gateway.get("/api/v1/admin/users", admin, params={"q": query})
+        assert answer.status_code == 200, answer.text
+        return sorted(user["email"] for user in answer.json())
+
+    assert found("a_b") == ["a_b@x.test"]
+    assert found("_") == ["a_b@x.test"]
+    assert found("0%") == ["100%@x.test"]
+    assert found("%") == ["100%@x.test"]
+    assert found("k\\s") == ["back\\slash@x.test"]
+    assert found("\\") == ["back\\slash@x.test"]
+    assert found("X.TEST") == sorted(["a_b@x.test", "axb@x.test", "100%@x.test",
+                                      "1000@x.test", "back\\slash@x.test",
+                                      "backslash@x.test"])
+
+
+def test_digits_are_ascii_in_every_number_string(gateway: Gateway) -> None:
+    from tests.gateway.test_journey import PROGRAM
+
+    gateway.verified_user("chief@firm.test")
+    gateway.promote("chief@firm.test", "admin")
+    admin = gateway.login("chief@firm.test")["access_token"]
+    arabic, devanagari, fullwidth = "\u0661\u0660\u0660", "\u0967\u0966\u0966", "\uff11\uff10"
+    cases = [({"price": arabic}, "$.price"), ({"price": f"{devanagari}.00"}, "$.price"),
+             ({"account_size": fullwidth}, "$.account_size"),
+             ({"price": "99.\u0660\u0660"}, "$.price"),
+             ({"addons": [{"name": "x", "price": arabic}]}, "$.addons[0].price")]
+    for change, path in cases:
+        answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, **change}, admin)
+        assert answer.status_code == 422, (change, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == path
+    origin = gateway.request("PUT", "/api/v1/admin/tenant", admin, json={
+        "branding": {"name": "PropTrade"}, "cors_origins": ["https://app.test:\u0668\u0660"]})
+    assert origin.status_code == 422, origin.text
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+    # The schema says the same: ASCII digits only.
+    money = gateway.get("/api/openapi.json").json()["components"]["schemas"]["ProgramIn"][
+        "properties"]["price"]["pattern"]
+    assert "\\d" not in money and "[0-9]" in money

@@ -45,14 +45,23 @@ def admin_token(gateway: Gateway) -> str:
     return gateway.login("boss@firm.test")["access_token"]
 
 
-def buy_and_pay(gateway: Gateway, token: str) -> dict:
+def buy(gateway: Gateway, token: str) -> dict:
     bought = gateway.post("/api/v1/challenges", {"program": "gold-10k",
                                                  "addons": ["no-time-limit"]}, token)
     assert bought.status_code == 201, bought.text
     challenge = bought.json()
     assert challenge["status"] == "pending_payment"
     assert challenge["payment"]["amount"] == "119.00"  # price + add-on, to the cent
-    paid = gateway.post(f"/api/v1/challenges/{challenge['id']}/confirm-payment", None, token)
+    return challenge
+
+
+def buy_and_pay(gateway: Gateway, token: str, admin: str | None = None) -> dict:
+    """The trader buys; the firm receives the money and an admin (``boss@firm.test`` of
+    :func:`admin_token` unless ``admin`` is given) settles the manual payment."""
+    challenge = buy(gateway, token)
+    admin = admin or gateway.login("boss@firm.test")["access_token"]
+    paid = gateway.post(f"/api/v1/admin/payments/{challenge['payment']['id']}/settle", None,
+                        admin)
     assert paid.status_code == 200, paid.text
     return paid.json()
 
@@ -147,8 +156,9 @@ def test_buy_trade_fail_and_the_desk_overrides(live: tuple[Gateway, Bridge]) -> 
     assert gateway.get(f"/api/v1/accounts/{replacement}", trader).json()["status"] == "stopped"
     assert challenge_of(gateway, trader, challenge["id"])["status"] == "failed"
     audit = gateway.get("/api/v1/admin/audit", admin).json()
-    assert [entry["action"] for entry in audit][:4] == [
-        "account.stop", "breach.override", "breach.acknowledge", "program.create"]
+    assert [entry["action"] for entry in audit][:5] == [
+        "account.stop", "breach.override", "breach.acknowledge", "payment.settle",
+        "program.create"]
     assert audit[1]["actor"] == "desk@firm.test"
     assert audit[1]["before"]["account_status"] == "failed"
     assert audit[1]["after"]["account"] == replacement
@@ -216,7 +226,7 @@ def test_a_pass_under_review_waits_for_an_admin(live: tuple[Gateway, Bridge]) ->
     trader = gateway.verified_user("rev@iew.test")["access_token"]
     challenge = buy_and_pay(gateway, trader)
     [login] = bridge.wait_opened(1)
-    # Paid by hand instead: settling twice is refused.
+    # Settled already: settling twice is refused.
     payment = challenge["payment"]["id"]
     assert gateway.post(f"/api/v1/admin/payments/{payment}/settle", None,
                         admin).status_code == 409
@@ -239,3 +249,27 @@ def test_a_pass_under_review_waits_for_an_admin(live: tuple[Gateway, Bridge]) ->
     assert again.status_code == 409
     audit = gateway.get("/api/v1/admin/audit", admin).json()
     assert audit[0]["action"] == "challenge.approve"
+
+
+def test_a_trader_confirms_their_own_payment_only_in_a_demo(configured, broker) -> None:
+    for demo in (False, True):
+        gateway = configured(broker.bootstrap, demo_payments=demo)
+        admin = admin_token(gateway)
+        assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
+        trader = gateway.verified_user(f"pay{int(demo)}@trader.test")["access_token"]
+        challenge = buy(gateway, trader)
+        confirm = gateway.post(f"/api/v1/challenges/{challenge['id']}/confirm-payment",
+                               None, trader)
+        if demo:
+            assert confirm.status_code == 200, confirm.text
+            assert confirm.json()["status"] == "active"
+            continue
+        assert confirm.status_code == 403, confirm.text
+        error = confirm.json()["error"]
+        assert error["code"] == "payment_settled_by_firm" and "firm" in error["message"]
+        assert challenge_of(gateway, trader, challenge["id"])["status"] == "pending_payment"
+        # Without the demo setting, the firm settles: its admin, once the money is in.
+        settled = gateway.post(f"/api/v1/admin/payments/{challenge['payment']['id']}/settle",
+                               None, admin)
+        assert settled.status_code == 200, settled.text
+        assert settled.json()["status"] == "active"

@@ -11,7 +11,7 @@ import jinja2
 import pytest
 
 from gateway import mail
-from gateway.notifications import KINDS, platform_url, rules_summary
+from gateway.notifications import KINDS, rules_summary
 from gateway.tenants import Branding, Tenant
 from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import PROGRAM, admin_token, wait_until
@@ -184,7 +184,7 @@ def test_a_pass_and_the_next_phase_and_optional_notices_turned_off(
     phase_text = text_of(messages[4])
     assert f"Login: {keen_p2}" in phase_text
     assert "Profit target: 5% (500.00 USD)" in phase_text
-    configured = platform_url(gateway.settings)
+    configured = gateway.settings.default_firm_url
     for message in messages[1:]:
         assert f"{configured}/challenges/" in text_of(message)
         assert "31337" not in text_of(message) + html_of(message)

@@ -124,3 +124,50 @@ def test_a_slow_client_keeps_only_the_latest_snapshot_and_is_dropped_past_a_boun
         assert socket.dropped and "too slow" in socket.dropped[0]
 
     asyncio.run(scenario())
+
+
+def test_connections_per_user_and_messages_per_connection_are_capped(configured) -> None:
+    gateway = configured(ws_max_connections_per_user=2, ws_max_messages_per_second=5)
+    token = gateway.verified_user("cap@ws.test")["access_token"]
+    other = gateway.login("cap@ws.test")["access_token"]  # another session, same user
+
+    async def scenario() -> None:
+        first = await connect(gateway, token)
+        await first.until(lambda m: m["type"] == "authenticated")
+        second = await connect(gateway)
+        await second.send({"type": "auth", "token": other})
+        await second.until(lambda m: m["type"] == "authenticated")
+        third = await connect(gateway, token)
+        refused = await third.until(lambda m: m["type"] == "error")
+        assert refused["code"] == "too_many_connections", refused
+        assert "at most 2" in refused["message"]
+        assert await third.connection.read_message() is None
+        assert third.connection.close_code == 1008
+        assert "at most 2 per user" in third.connection.close_reason
+        # A closed connection stops counting.
+        first.connection.close()
+        await asyncio.sleep(0.5)
+        fourth = await connect(gateway, token)
+        await fourth.until(lambda m: m["type"] == "authenticated")
+
+        # A burst of the allowed rate is served ...
+        for _ in range(5):
+            await second.send({"type": "ping"})
+        await second.until(lambda m: sum(x["type"] == "pong" for x in second.received) >= 5)
+        # ... a flood is not.
+        for _ in range(20):
+            try:
+                await second.send({"type": "ping"})
+            except tornado.websocket.WebSocketClosedError:
+                break  # the server has had enough
+        flooded = await second.until(lambda m: m.get("code") == "too_many_messages")
+        assert "at most 5 messages a second" in flooded["message"]
+        while await second.connection.read_message() is not None:
+            pass
+        assert second.connection.close_code == 1008
+        assert "too many messages" in second.connection.close_reason
+        assert sum(x["type"] == "pong" for x in second.received) < 10
+        for socket in (second, third, fourth):
+            socket.connection.close()
+
+    gateway.call(scenario())
