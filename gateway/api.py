@@ -175,9 +175,9 @@ class ApiHandler(tornado.web.RequestHandler):
     def query_choice(self, name: str, kind: Any, default: str | None = None) -> str | None:
         """A query parameter that takes one of the values of the Literal ``kind`` (absent or
         empty: ``default``); any other value is a 422 naming the parameter and the values
-        it takes — a filter never silently matches nothing."""
+        it takes — a filter never silently matches nothing (an empty value included)."""
         text = self.get_query_argument(name, None)
-        if not text:
+        if text is None:
             return default
         allowed = typing.get_args(kind)
         if text not in allowed:
@@ -188,9 +188,10 @@ class ApiHandler(tornado.web.RequestHandler):
         return text
 
     def query_count(self, name: str, default: int, low: int, high: int) -> int:
-        """A whole-number query parameter in [low, high] (absent: ``default``); 422 else."""
+        """A whole-number query parameter in [low, high] (absent: ``default``); 422 else,
+        an empty value included."""
         text = self.get_query_argument(name, None)
-        if not text:
+        if text is None:
             return default
         if whole_number(text, low, high) is None:
             message = f"a whole number from {low} to {high}"

@@ -242,7 +242,7 @@ def test_a_message_the_document_does_not_describe_is_caught() -> None:
         "max_loss_floor": 0.5}}
     assert document.check(good, "send") == "metrics"
     for bad in ({**good, "extra": 1},
-                {**good, "data": {**good["data"], "status": "stopped"}},
+                {**good, "data": {**good["data"], "status": "closed"}},
                 {**good, "data": {**good["data"], "equity": "1.00"}},
                 {"type": "metrics_v2", "account": "A1"}):
         with pytest.raises(AssertionError):

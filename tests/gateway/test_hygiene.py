@@ -147,7 +147,7 @@ def test_unicode_digits_are_not_numbers(gateway: Gateway) -> None:
     assert gateway.get("/api/v1/challenges/\u00b9", tokens["access_token"]).status_code == 404
     gateway.promote("uni@code.test", "admin")
     admin = gateway.login("uni@code.test")["access_token"]
-    assert gateway.get("/api/v1/admin/audit?limit=\u00b9\u00b2", admin).status_code == 200
+    assert gateway.get("/api/v1/admin/audit?limit=\u00b9\u00b2", admin).status_code == 422
     secret = gateway.post("/api/v1/me/2fa/setup", None, admin).json()["secret"]
     assert secret
     answer = gateway.post("/api/v1/me/2fa/confirm", {"code": "\u00b9" * 6}, admin)

@@ -49,13 +49,14 @@ def acme_firm(gateway: Gateway) -> int:
     return int(created.json()["id"])
 
 
-def buy_and_pay(gateway: Gateway, token: str, **kwargs: object) -> dict:
+def buy_and_pay(gateway: Gateway, token: str, admin: str, **kwargs: object) -> dict:
+    """The trader buys; the firm's admin settles the manual payment."""
     bought = gateway.post("/api/v1/challenges", {"program": "gold-10k",
                                                  "addons": ["no-time-limit"]}, token,
                           **kwargs)
     assert bought.status_code == 201, bought.text
-    paid = gateway.post(f"/api/v1/challenges/{bought.json()['id']}/confirm-payment", None,
-                        token, **kwargs)
+    paid = gateway.post(f"/api/v1/admin/payments/{bought.json()['payment']['id']}/settle",
+                        None, admin, **kwargs)
     assert paid.status_code == 200, paid.text
     return paid.json()
 
@@ -76,7 +77,7 @@ def test_a_challenges_journey_mails_its_trader_in_the_firms_branding(
     trader = gateway.login(trader_address, headers=ACME)["access_token"]
 
     # Bought and paid (the request's host is not where links point: configuration is).
-    challenge = buy_and_pay(gateway, trader, headers=ACME)
+    challenge = buy_and_pay(gateway, trader, admin, headers=ACME)
     [login] = bridge.wait_opened(1)
     receipt, opened = gateway.sink.wait_for(trader_address, 3)[1:3]
     base = "https://trade.acme.test"
@@ -157,7 +158,7 @@ def test_a_pass_and_the_next_phase_and_optional_notices_turned_off(
 
     logins = []
     for token in (keen, quiet):
-        buy_and_pay(gateway, token, headers=spoofed)
+        buy_and_pay(gateway, token, admin, headers=spoofed)
         logins.append(bridge.wait_opened(len(logins) + 1)[-1])
     for position, login in enumerate(logins, start=1):
         bridge.publish(bridge.quote(2000.0),

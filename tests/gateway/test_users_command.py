@@ -37,7 +37,7 @@ def test_users_create_makes_a_verified_user_who_signs_in(
                            "--role", "admin", "--name", "The Boss", "--password-stdin")
     assert status == 0, err
     assert "created admin boss@firm.test" in out and "at firm 'default'" in out
-    assert "sign in at http://127.0.0.1:8000" in out  # the configured address
+    assert "sign in at http://localhost:8000" in out  # the configured address (PUBLIC_URL)
     tokens = gateway.login("boss@firm.test", STRONG)
     me = gateway.get("/api/v1/me", tokens["access_token"]).json()
     assert me["role"] == "admin" and me["email_verified"] and me["display_name"] == "The Boss"
