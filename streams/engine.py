@@ -240,15 +240,19 @@ class Engine:
     # ------------------------------------------------------------------ time
 
     def _advance(self, ts: int, out: list[Output]) -> None:
-        """Move event time forward (never back) and run what falls due."""
+        """Move event time forward (never back) and run what falls due. An account whose
+        rollover and inactivity deadline the same event reveals gets both lines."""
         if self.now is not None and ts <= self.now:
             return
         self.now = ts
+        t = self.table
+        # Closed accounts have no deadline, so these were live when the event came.
+        due = np.flatnonzero(t.deadline[: t.n] <= ts) if ts >= self.next_deadline else None
         for state in self.calendars:
             if ts >= state.next_rollover:
                 self._rollover(state, ts, out)
-        if ts >= self.next_deadline:
-            self._inactivity(ts, out)
+        if due is not None:
+            self._inactivity(due, ts, out)
 
     def _rollover(self, state: CalendarState, ts: int, out: list[Output]) -> None:
         """Start a new trading day for every live account of a calendar (one vector step)."""
@@ -288,12 +292,13 @@ class Engine:
         for row in self._by_account(touched):
             self._check_floors(row, ts, out)
 
-    def _inactivity(self, ts: int, out: list[Output]) -> None:
+    def _inactivity(self, due: Rows, ts: int, out: list[Output]) -> None:
+        """Fail the accounts whose deadline ``ts`` passed; one a rollover of this very event
+        failed already still gets its line (each rule breached on one event does)."""
         t = self.table
-        due = np.flatnonzero(t.deadline[: t.n] <= ts)
         for row in self._by_account(due):
+            out.append(self._breach(row, "inactivity", ts, None))
             if t.status[row] <= PAUSED:
-                out.append(self._breach(row, "inactivity", ts, None))
                 self._close(row, FAILED)
         self.next_deadline = int(t.deadline[: t.n].min()) if t.n else int(NO_DEADLINE)
 
@@ -394,12 +399,16 @@ class Engine:
         self.account_currency.append(event.currency or rules.program.currency)
         self.positions.append({})
         self.calendars[calendar].rows.append(row)
-        self._settle(row, ts, out)
+        # Objectives hold or not whatever event made them: an account opened at or above
+        # its target (with nothing else to meet) passes at its opening.
+        if not self._settle(row, ts, out):
+            self._check_objectives(row, ts, out)
 
     def _on_deal(self, event: Deal, out: list[Output]) -> None:
         row = self._account(event.account)
         sid = self._symbol(event.symbol)
         if self.table.status[row] > PAUSED:
+            self._closed_account_event(to_micros(event.ts), out)
             return  # a failed or passed account stays as it is
         key = str(event.position)
         position = self.positions[row].get(key)
@@ -465,11 +474,16 @@ class Engine:
         t.equity[row] += equity_change + money
         t.day_profit[row] += money
         t.total_profit[row] += money
-        if self._settle(row, ts, out):
-            return
-        if self._check_exposure(row, ts, out):
+        # Every rule the deal breaks gets its line: a floor and the exposure limit both.
+        failed = self._settle(row, ts, out)
+        if self._check_exposure(row, ts, out) or failed:
             return
         self._check_objectives(row, ts, out)
+
+    def _closed_account_event(self, ts: int, out: list[Output]) -> None:
+        """An event of a failed or passed account changes nothing of it, but its time is
+        event time: it reveals the other accounts' rollovers and deadlines."""
+        self._advance(ts, out)
 
     def _open_or_add(self, row: int, block: Block, position: Position | None, key: str,
                      event: Deal, rate: float | None, ts: int) -> float:
@@ -523,6 +537,7 @@ class Engine:
     def _on_balance(self, event: Balance, out: list[Output]) -> None:
         row = self._account(event.account)
         if self.table.status[row] > PAUSED:
+            self._closed_account_event(to_micros(event.ts), out)
             return
         ts = to_micros(event.ts)
         self._advance(ts, out)
@@ -539,6 +554,7 @@ class Engine:
     def _on_swap(self, event: Swap, out: list[Output]) -> None:
         row = self._account(event.account)
         if self.table.status[row] > PAUSED:
+            self._closed_account_event(to_micros(event.ts), out)
             return
         position = self.positions[row].get(str(event.position))
         if position is None:
@@ -560,6 +576,7 @@ class Engine:
         stays until the account's next event (deal, balance, swap) re-bases it."""
         row = self._account(event.account)
         if self.table.status[row] > PAUSED:
+            self._closed_account_event(to_micros(event.ts), out)
             return
         ts = to_micros(event.ts)
         self._advance(ts, out)
@@ -639,7 +656,8 @@ class Engine:
                                         rules.max_lots))
             return False
         out.append(self._breach(row, "max_exposure", ts, None, "fail", volume, rules.max_lots))
-        self._close(row, FAILED)
+        if t.status[row] <= PAUSED:  # not already failed by a floor on the same deal
+            self._close(row, FAILED)
         return True
 
     def _check_objectives(self, row: int, ts: int, out: list[Output]) -> None:

@@ -43,6 +43,8 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
     for i in range(n):
         row = rows[i]
         value = hot[row, 0]
+        # The intraday peak moves while the account is paused too: "the highest equity
+        # since the day's start" is what its daily floor reports.
         if dl_ref[row] == REF_PEAK and value > day_peak[row]:
             day_peak[row] = value
             daily_floor[row] = value - dl_fixed[row] - math.floor(dl_frac[row] * value
@@ -57,7 +59,7 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
         daily = daily_floor[row] if status[row] == ACTIVE else -np.inf
         hot[row, 1] = max(daily, ml_floor[row])
         threshold = np.inf
-        if dl_ref[row] == REF_PEAK and status[row] == ACTIVE:
+        if dl_ref[row] == REF_PEAK:
             threshold = day_peak[row]
         if ml_mode[row] == ML_TRAILING_EQUITY and ml_floor[row] < ml_cap[row]:
             threshold = min(threshold, hwm[row])
