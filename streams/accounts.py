@@ -72,6 +72,7 @@ COLUMNS: dict[str, type] = {
     "met": np.int8,  # objectives met, OBJ_* bits
     "exposure_warned": np.bool_,
 }
+NO_TIME = int(np.iinfo(np.int64).min)  # no event yet (or restored from a version 2 snapshot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +312,8 @@ def thresholds_of(t: AccountTable, rows: npt.NDArray[np.int64]) -> None:
     daily = np.where(status == ACTIVE, t.daily_floor[rows], -INF)
     live = status <= PAUSED
     t.floor_eff[rows] = np.where(live, np.maximum(daily, t.ml_floor[rows]), -INF)
-    peak = np.where((t.dl_ref[rows] == REF_PEAK) & (status == ACTIVE), t.day_peak[rows], INF)
+    # A paused account's intraday peak moves too (its daily floor reports it).
+    peak = np.where(t.dl_ref[rows] == REF_PEAK, t.day_peak[rows], INF)
     trailing = (t.ml_mode[rows] == ML_TRAILING_EQUITY) & (t.ml_floor[rows] < t.ml_cap[rows])
     hwm = np.where(trailing, t.hwm[rows], INF)
     t.track[rows] = np.where(live, np.minimum(peak, hwm), INF)
@@ -327,7 +329,7 @@ def thresholds_one(t: AccountTable, row: int) -> None:
     daily = float(t.daily_floor[row]) if status == ACTIVE else -INF
     t.floor_eff[row] = daily if daily > ml_floor else ml_floor
     track = INF
-    if t.dl_ref[row] == REF_PEAK and status == ACTIVE:
+    if t.dl_ref[row] == REF_PEAK:  # active or paused: the peak moves either way
         track = float(t.day_peak[row])
     if t.ml_mode[row] == ML_TRAILING_EQUITY and ml_floor < t.ml_cap[row]:
         track = min(track, float(t.hwm[row]))

@@ -83,11 +83,17 @@ class Arena:
         self.sid: I8 = np.zeros(16, dtype=np.int64)
         self.conv_sid: I8 = np.zeros(16, dtype=np.int64)
         self.conv_invert = np.zeros(16, dtype=np.bool_)
+        # Per block, upper bounds of its rows' |volume × contract size × 100| and
+        # |open price × that|: a quote is checked against them before it re-marks the
+        # block (``kernels.quote_fits``). They only grow, until the block empties.
+        self.qty_max: F8 = np.zeros(16)
+        self.open_max: F8 = np.zeros(16)
 
     def new_block(self, sid: int, currency: str) -> Block:
         block = Block(self, len(self.blocks), sid, currency)
         if block.id == len(self.start):
-            for name in ("start", "n", "sid", "conv_sid", "conv_invert"):
+            for name in ("start", "n", "sid", "conv_sid", "conv_invert", "qty_max",
+                         "open_max"):
                 old = getattr(self, name)
                 new = np.zeros(len(old) * 2, dtype=old.dtype)
                 new[: len(old)] = old
@@ -142,7 +148,7 @@ class Block:
     """The open positions on one symbol of the accounts of one currency."""
 
     __slots__ = ("arena", "capacity", "conv_invert", "conv_sid", "currency", "id", "n",
-                 "positions", "sid", "start")
+                 "open_max", "positions", "qty_max", "sid", "start")
 
     def __init__(self, arena: Arena, block_id: int, sid: int, currency: str) -> None:
         self.arena = arena
@@ -155,6 +161,7 @@ class Block:
         self.capacity = 0
         self.n = 0
         self.positions: list[Position] = []
+        self.qty_max = self.open_max = 0.0  # as Arena.qty_max / open_max, read faster
 
     def set_conversion(self, conv_sid: int, invert: bool) -> None:
         self.conv_sid, self.conv_invert = conv_sid, invert
@@ -169,6 +176,7 @@ class Block:
         self._set_coef(row, position, qty100)
         arena.account[row] = position.account
         arena.marks[row] = mark
+        self._bound(position, qty100)
         self.positions.append(position)
         position.block, position.slot = self, slot
         self.n += 1
@@ -191,6 +199,9 @@ class Block:
         coef[:, 2] = -(opens * qty100)
         self.arena.marks[rows] = marks
         self.arena.account[rows] = [p.account for p in positions]
+        if n:
+            self.qty_max = self.arena.qty_max[self.id] = float(np.abs(qty100).max())
+            self.open_max = self.arena.open_max[self.id] = float(np.abs(coef[:, 2]).max())
         for slot, position in enumerate(positions):
             position.block, position.slot = self, slot
         self.positions = list(positions)
@@ -213,6 +224,8 @@ class Block:
         self.positions.pop()
         self.n = last
         arena.n[self.id] = last
+        if last == 0:
+            self.qty_max = self.open_max = arena.qty_max[self.id] = arena.open_max[self.id] = 0.0
         position.block, position.slot = None, -1
         return mark
 
@@ -222,7 +235,16 @@ class Block:
         previous = float(self.arena.marks[row])
         self._set_coef(row, position, qty100)
         self.arena.marks[row] = mark
+        self._bound(position, qty100)
         return previous
+
+    def _bound(self, position: Position, qty100: float) -> None:
+        qty = abs(qty100)
+        if qty > self.qty_max:
+            self.qty_max = self.arena.qty_max[self.id] = qty
+        value = abs(position.open_price * qty100)
+        if value > self.open_max:
+            self.open_max = self.arena.open_max[self.id] = value
 
     def _set_coef(self, row: int, position: Position, qty100: float) -> None:
         coef = self.arena.coef[row]

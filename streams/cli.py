@@ -30,6 +30,8 @@ COMMANDS: Final = (
         "run the engine over a JSON Lines event file and print its answers",
     ),
     Command(("bench", "engine"), "streams.bench", "measure the engine's throughput"),
+    Command(("bench", "replay"), "streams.bench_replay",
+            "measure `proptrade replay` end to end on a generated 2,000,000-event feed"),
     Command(("bench", "stream"), "streams.bench_stream",
             "measure a worker on the broker: sustained rates and latency"),
     Command(("bench", "gateway"), "gateway.bench",

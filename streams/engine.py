@@ -29,6 +29,7 @@ from streams.accounts import (
     FAILED,
     INF,
     NO_DEADLINE,
+    NO_TIME,
     PASSED,
     PAUSED,
     STATUS_NAMES,
@@ -51,12 +52,21 @@ from streams.events import (
     format_ts,
     to_micros,
 )
-from streams.money import round_cents, to_cents, to_units
+from streams.money import MAX_HOLDING, MAX_HOLDING_CENTS, round_cents, to_cents, to_units
 from streams.outputs import Breach, Objective, Output, Passed, Resumed, State
 from streams.program import Program, ProgramError, parse_program
 from streams.tradingday import TradingCalendar
 
 VOLUME_EPSILON = 1e-9  # lots; volumes are decimal fractions summed in binary floating point
+# Deal ids an account remembers beyond those of its latest instant. A redelivered deal
+# carries its original time, so one older than the account's last event is refused as
+# going back in time whether remembered or not; the ids of the latest instant are always
+# kept, so no redelivery is ever applied. These few name the usual case (a bridge
+# resending its last deals) for what it is, and catch one stamped anew while it is among
+# them. 16 ids cost about 1.1 KB an account (a list of strings; a dict of them measured
+# 2 KB); a closed account forgets them (its deals change nothing).
+DEAL_MEMORY = 16
+_HOLDING = f"{MAX_HOLDING:,.0f}"
 
 Rows = npt.NDArray[np.int64]
 
@@ -103,6 +113,13 @@ class Engine:
         self.bid = np.zeros(64)
         self.ask = np.zeros(64)
         self.quoted = np.zeros(64, dtype=np.bool_)
+        self.quote_ts = np.full(64, NO_TIME, dtype=np.int64)  # per symbol: its last quote
+        # Per account, plain lists (read on every event of the account: a list item costs
+        # a fifth of a numpy scalar): its last event's time (µs), its last deals' ids and
+        # the time of the latest of them.
+        self.last_ts: list[int] = []
+        self.deal_ids: list[list[str] | None] = []
+        self.deal_ts: list[int] = []
         self.book = Arena()
         self.blocks: dict[tuple[int, str], Block] = {}
         self.marked_by: list[list[Block]] = []  # per symbol: the blocks its quotes move
@@ -192,23 +209,36 @@ class Engine:
             return first + 1
         run = (np.array(sids, dtype=np.int64), np.array(bids), np.array(asks),
                np.array(stamps, dtype=np.int64))
+        book = self.book
         k, count = 0, end - first
         while k < count:
             boundary = min([self.next_deadline, *(c.next_rollover for c in self.calendars)])
-            k, n_touched, marked, latest = kernels.on_quotes(*run, k, count, boundary,
-                                                             *self._kernel_args())
+            k, n_touched, marked, latest_ts, refused = kernels.on_quotes(
+                *run, k, count, boundary, self.quote_ts, book.qty_max, book.open_max,
+                MAX_HOLDING_CENTS, *self._kernel_args())
             self.marks += marked
-            if latest >= 0 and (self.now is None or latest > self.now):
-                self.now = latest
+            if latest_ts >= 0 and (self.now is None or latest_ts > self.now):
+                self.now = latest_ts
             if n_touched:
                 out: list[Output] = []
                 self._report_touched(n_touched, stamps[k - 1], out)
                 if out:
                     answers.append((first + k - 1, out))
+            elif refused:
+                quote = events[first + k]
+                assert isinstance(quote, Quote)
+                answers.append((first + k, self._backwards_quote(quote, sids[k])
+                                if refused == kernels.REFUSED_BACKWARDS
+                                else self._too_valuable(quote)))
+                k += 1
             elif k < count:  # a rollover or a deadline falls due: the ordinary path
-                outputs = self.apply(events[first + k])
-                if outputs:
-                    answers.append((first + k, outputs))
+                try:
+                    outputs = self.apply(events[first + k])
+                except FeedError as error:  # its price may still be refused
+                    answers.append((first + k, error))
+                else:
+                    if outputs:
+                        answers.append((first + k, outputs))
                 k += 1
         return end
 
@@ -240,15 +270,19 @@ class Engine:
     # ------------------------------------------------------------------ time
 
     def _advance(self, ts: int, out: list[Output]) -> None:
-        """Move event time forward (never back) and run what falls due."""
+        """Move event time forward (never back) and run what falls due. An account whose
+        rollover and inactivity deadline the same event reveals gets both lines."""
         if self.now is not None and ts <= self.now:
             return
         self.now = ts
+        t = self.table
+        # Closed accounts have no deadline, so these were live when the event came.
+        due = np.flatnonzero(t.deadline[: t.n] <= ts) if ts >= self.next_deadline else None
         for state in self.calendars:
             if ts >= state.next_rollover:
                 self._rollover(state, ts, out)
-        if ts >= self.next_deadline:
-            self._inactivity(ts, out)
+        if due is not None:
+            self._inactivity(due, ts, out)
 
     def _rollover(self, state: CalendarState, ts: int, out: list[Output]) -> None:
         """Start a new trading day for every live account of a calendar (one vector step)."""
@@ -288,12 +322,13 @@ class Engine:
         for row in self._by_account(touched):
             self._check_floors(row, ts, out)
 
-    def _inactivity(self, ts: int, out: list[Output]) -> None:
+    def _inactivity(self, due: Rows, ts: int, out: list[Output]) -> None:
+        """Fail the accounts whose deadline ``ts`` passed; one a rollover of this very event
+        failed already still gets its line (each rule breached on one event does)."""
         t = self.table
-        due = np.flatnonzero(t.deadline[: t.n] <= ts)
         for row in self._by_account(due):
+            out.append(self._breach(row, "inactivity", ts, None))
             if t.status[row] <= PAUSED:
-                out.append(self._breach(row, "inactivity", ts, None))
                 self._close(row, FAILED)
         self.next_deadline = int(t.deadline[: t.n].min()) if t.n else int(NO_DEADLINE)
 
@@ -320,8 +355,10 @@ class Engine:
             self.bid = np.resize(self.bid, sid * 2)
             self.ask = np.resize(self.ask, sid * 2)
             self.quoted = np.resize(self.quoted, sid * 2)
+            self.quote_ts = np.resize(self.quote_ts, sid * 2)
         self.bid[sid] = self.ask[sid] = 0.0
         self.quoted[sid] = False
+        self.quote_ts[sid] = NO_TIME
         self.marked_by.append([])
         self._marked_by_changed = True
         for block in self.blocks.values():
@@ -333,9 +370,17 @@ class Engine:
         if event.ask < event.bid:
             raise FeedError(f"ask {event.ask} is below bid {event.bid}")
         ts = to_micros(event.ts)
+        if ts < self.quote_ts.item(sid):
+            raise self._backwards_quote(event, sid)
+        book, args = self.book, self._kernel_args()
+        bounds = (*args[:5], book.n, book.sid, book.conv_sid, book.conv_invert, book.qty_max,
+                  book.open_max, MAX_HOLDING_CENTS)
+        if not kernels.quote_fits(sid, event.bid, event.ask, *bounds):
+            raise self._too_valuable(event)
         self._advance(ts, out)
         self.bid[sid], self.ask[sid], self.quoted[sid] = event.bid, event.ask, True
-        n_touched, marked = kernels.on_quote(sid, *self._kernel_args())
+        self.quote_ts[sid] = ts
+        n_touched, marked = kernels.on_quote(sid, *args)
         self.marks += marked
         self._report_touched(n_touched, ts, out)
 
@@ -352,6 +397,17 @@ class Engine:
         return (self.bid, self.ask, self.quoted, self._by_symbol, self._block_ids, book.start,
                 book.n, book.sid, book.conv_sid, book.conv_invert, book.coef, book.marks,
                 book.account, t.hot, self._touched, self._rising, peaks)
+
+    def _backwards_quote(self, quote: Quote, sid: int) -> FeedError:
+        return FeedError(f"ts {format_ts(to_micros(quote.ts))} is before the last quote of "
+                         f"{quote.symbol} ({format_ts(self.quote_ts.item(sid))}): a symbol's "
+                         "quotes may not go back in time")
+
+    @staticmethod
+    def _too_valuable(quote: Quote) -> FeedError:
+        return FeedError(f"quote {quote.bid:g}/{quote.ask:g} on {quote.symbol} would value an "
+                         f"open position beyond {_HOLDING} (volume × contract size × price), "
+                         "the range the engine's cents arithmetic holds exactly")
 
     def _report_touched(self, n_touched: int, ts: int, out: list[Output]) -> None:
         """Breach lines for the accounts the kernel found on a floor (in account order)."""
@@ -393,13 +449,29 @@ class Engine:
         self.account_rules.append(rules)
         self.account_currency.append(event.currency or rules.program.currency)
         self.positions.append({})
+        self.last_ts.append(ts)
+        self.deal_ids.append(None)
+        self.deal_ts.append(NO_TIME)
         self.calendars[calendar].rows.append(row)
-        self._settle(row, ts, out)
+        # Objectives hold or not whatever event made them: an account opened at or above
+        # its target (with nothing else to meet) passes at its opening.
+        if not self._settle(row, ts, out):
+            self._check_objectives(row, ts, out)
 
     def _on_deal(self, event: Deal, out: list[Output]) -> None:
         row = self._account(event.account)
         sid = self._symbol(event.symbol)
-        if self.table.status[row] > PAUSED:
+        t = self.table
+        deal = str(event.deal)
+        remembered = self.deal_ids[row]
+        if remembered is not None and deal in remembered:
+            raise FeedError(f"deal {event.deal!r} of account {event.account!r} was already "
+                            "applied: a deal counts once (a redelivery is ignored)")
+        ts = to_micros(event.ts)
+        if ts < self.last_ts[row]:
+            raise self._backwards(row, ts)
+        if t.status[row] > PAUSED:
+            self._closed_account_event(row, ts, out)
             return  # a failed or passed account stays as it is
         key = str(event.position)
         position = self.positions[row].get(key)
@@ -428,6 +500,22 @@ class Engine:
                 )
         block = self._block(sid, row)
         rate = self._rate(block)
+        # The position's value may not go beyond what the cents arithmetic holds exactly:
+        # (volume × contract size × 100) × (the higher of the deal's price and the ask,
+        # never below the bid) plus the open price's term, converted; what the quote pass
+        # checks too (kernels.quote_fits).
+        if position is None:
+            volume, open_price = event.volume, event.price
+        elif event.entry == "in":
+            volume = position.volume + event.volume
+            open_price = (position.open_price * position.volume
+                          + event.price * event.volume) / volume
+        else:
+            volume, open_price = event.volume, position.open_price
+        qty = volume * self.symbols[sid].contract_size * 100.0
+        value = qty * (max(event.price, self.ask.item(sid)) + open_price)
+        if not value * (1.0 if rate is None else rate) <= MAX_HOLDING_CENTS:
+            raise self._too_valuable_deal(event, value * (1.0 if rate is None else rate))
         profit = 0
         if event.profit is not None:
             profit = to_cents(event.profit)
@@ -442,34 +530,85 @@ class Engine:
             qty = signed_qty100(position.is_buy, event.volume, self.symbols[sid].contract_size)
             profit = int(mark_one(position.is_buy, position.open_price, qty, event.price,
                                   event.price, rate))
+        money = profit + self._cents(event.commission) + self._cents(event.fee)
+        accrued = 0
+        if event.entry == "in":
+            money += self._cents(event.swap)
+        else:
+            assert position is not None
+            realised, accrued = self._realised_swap(position, event)
+            money += realised
+        if not abs(t.balance.item(row) + money) <= MAX_HOLDING_CENTS:
+            raise self._too_rich(row, money, event)
 
-        ts = to_micros(event.ts)
         self._advance(ts, out)
-        t = self.table
+        self.last_ts[row] = ts
         if t.status[row] > PAUSED:  # failed by a rollover or inactivity this very event
             return
-        money = profit + self._cents(event.commission) + self._cents(event.fee)
+        # Remember its id: the last DEAL_MEMORY of the account, and all of its latest
+        # instant (see DEAL_MEMORY).
+        if remembered is None:
+            remembered = self.deal_ids[row] = []
+        if ts > self.deal_ts[row]:
+            # A new instant: the ids remembered so far are all older than it, so all but
+            # the last few may go. Within one instant none goes.
+            self.deal_ts[row] = ts
+            if len(remembered) >= DEAL_MEMORY:
+                del remembered[:len(remembered) - DEAL_MEMORY + 1]
+        remembered.append(deal)
         equity_change = -float(t.offset[row])
         t.offset[row] = 0.0
         if event.entry == "in":
             equity_change += self._open_or_add(row, block, position, key, event, rate, ts)
             t.open_volume[row] += event.volume
-            money += self._cents(event.swap)
         else:
             assert position is not None
-            swap, change = self._reduce(row, block, position, event, rate)
-            money += swap
+            change = self._reduce(row, block, position, event, rate, accrued)
             equity_change += change
             t.open_volume[row] = max(0.0, float(t.open_volume[row]) - event.volume)
         t.balance[row] += money
         t.equity[row] += equity_change + money
         t.day_profit[row] += money
         t.total_profit[row] += money
-        if self._settle(row, ts, out):
-            return
-        if self._check_exposure(row, ts, out):
+        # Every rule the deal breaks gets its line: a floor and the exposure limit both.
+        failed = self._settle(row, ts, out)
+        if self._check_exposure(row, ts, out) or failed:
             return
         self._check_objectives(row, ts, out)
+
+    def _in_order(self, row: int, ts: int) -> None:
+        """Refuse an event of an account older than the account's last event."""
+        if ts < self.last_ts[row]:
+            raise self._backwards(row, ts)
+
+    def _backwards(self, row: int, ts: int) -> FeedError:
+        last = self.last_ts[row]
+        return FeedError(f"ts {format_ts(ts)} is before the last event of account "
+                         f"{self.account_ids[row]!r} ({format_ts(last)}): an account's "
+                         "events may not go back in time")
+
+    def _closed_account_event(self, row: int, ts: int, out: list[Output]) -> None:
+        """An event of a failed or passed account changes nothing of it, but its time is
+        event time: it reveals the other accounts' rollovers and deadlines."""
+        self._advance(ts, out)
+        self.last_ts[row] = ts
+
+    @staticmethod
+    def _too_valuable_deal(event: Deal, cents: float) -> FeedError:
+        return FeedError(f"deal {event.deal!r} would make position {str(event.position)!r} "
+                         f"worth {cents / 100:.4g} (volume × contract size × price), beyond "
+                         f"{_HOLDING}, the range the engine's cents arithmetic holds exactly")
+
+    def _too_rich(self, row: int, change: float, event: Deal | Balance) -> FeedError:
+        """A deal or balance operation that would take the balance beyond the range the
+        cents arithmetic holds exactly."""
+        balance = self.table.balance.item(row) + change
+        what = (f"deal {event.deal!r}" if isinstance(event, Deal)
+                else f"{event.kind} of {event.amount:g}")
+        return FeedError(f"{what} would take the balance of account "
+                         f"{self.account_ids[row]!r} to {balance / 100:.4g}, beyond "
+                         f"±{_HOLDING}, the range the engine's cents arithmetic holds "
+                         "exactly")
 
     def _open_or_add(self, row: int, block: Block, position: Position | None, key: str,
                      event: Deal, rate: float | None, ts: int) -> float:
@@ -498,14 +637,22 @@ class Engine:
         mark = self._mark(block, position.is_buy, position.open_price, qty, rate)
         return mark - block.set_row(position, qty, mark)
 
-    def _reduce(self, row: int, block: Block, position: Position, event: Deal,
-                rate: float | None) -> tuple[int, float]:
-        """Close part or all of a position; returns (realised swap, equity change of marks)."""
+    @staticmethod
+    def _realised_swap(position: Position, event: Deal) -> tuple[int, int]:
+        """(realised, accrued) swap of a closing deal, in cents: the accrued swap of the
+        share closed, unless the deal gives ``swap``, which is then the realised amount."""
         remaining = position.volume - event.volume
         share = min(1.0, event.volume / position.volume)
         accrued = position.swap if remaining <= VOLUME_EPSILON else round_cents(
             position.swap * share)
-        realised = accrued if event.swap is None else to_cents(event.swap)
+        return (accrued if event.swap is None else to_cents(event.swap)), accrued
+
+    def _reduce(self, row: int, block: Block, position: Position, event: Deal,
+                rate: float | None, accrued: int) -> float:
+        """Close part or all of a position, whose ``accrued`` swap (cents) is realised;
+        returns the equity change of marks and swaps (the realised swap is part of the
+        deal's money)."""
+        remaining = position.volume - event.volume
         position.swap -= accrued
         change = -float(accrued)
         if remaining <= VOLUME_EPSILON:
@@ -518,18 +665,23 @@ class Engine:
                                 self.symbols[block.sid].contract_size)
             mark = self._mark(block, position.is_buy, position.open_price, qty, rate)
             change += mark - block.set_row(position, qty, mark)
-        return realised, change
+        return change
 
     def _on_balance(self, event: Balance, out: list[Output]) -> None:
         row = self._account(event.account)
-        if self.table.status[row] > PAUSED:
-            return
         ts = to_micros(event.ts)
-        self._advance(ts, out)
-        if self.table.status[row] > PAUSED:
-            return
+        self._in_order(row, ts)
         t = self.table
+        if t.status[row] > PAUSED:
+            self._closed_account_event(row, ts, out)
+            return
         amount = to_cents(event.amount)
+        if not abs(t.balance.item(row) + amount) <= MAX_HOLDING_CENTS:
+            raise self._too_rich(row, amount, event)
+        self._advance(ts, out)
+        self.last_ts[row] = ts
+        if t.status[row] > PAUSED:
+            return
         t.equity[row] += amount - t.offset[row]
         t.offset[row] = 0.0
         t.balance[row] += amount
@@ -538,19 +690,26 @@ class Engine:
 
     def _on_swap(self, event: Swap, out: list[Output]) -> None:
         row = self._account(event.account)
-        if self.table.status[row] > PAUSED:
+        ts = to_micros(event.ts)
+        self._in_order(row, ts)
+        t = self.table
+        if t.status[row] > PAUSED:
+            self._closed_account_event(row, ts, out)
             return
         position = self.positions[row].get(str(event.position))
         if position is None:
             raise FeedError(f"position {str(event.position)!r} of account "
                             f"{event.account!r} is not open")
-        ts = to_micros(event.ts)
-        self._advance(ts, out)
-        if self.table.status[row] > PAUSED:
-            return
         amount = to_cents(event.amount)
+        if not abs(position.swap + amount) <= MAX_HOLDING_CENTS:
+            raise FeedError(f"swap would accrue beyond ±{_HOLDING} on position "
+                            f"{position.key!r}, the range the engine's cents arithmetic "
+                            "holds exactly")
+        self._advance(ts, out)
+        self.last_ts[row] = ts
+        if t.status[row] > PAUSED:
+            return
         position.swap += amount
-        t = self.table
         t.equity[row] += amount - t.offset[row]
         t.offset[row] = 0.0
         self._settle(row, ts, out)
@@ -559,11 +718,14 @@ class Engine:
         """Broker-reported equity: the truth for that instant; the gap to our own marks
         stays until the account's next event (deal, balance, swap) re-bases it."""
         row = self._account(event.account)
-        if self.table.status[row] > PAUSED:
-            return
         ts = to_micros(event.ts)
-        self._advance(ts, out)
+        self._in_order(row, ts)
         t = self.table
+        if t.status[row] > PAUSED:
+            self._closed_account_event(row, ts, out)
+            return
+        self._advance(ts, out)
+        self.last_ts[row] = ts
         if t.status[row] > PAUSED:
             return
         ours = float(t.equity[row] - t.offset[row])
@@ -639,7 +801,8 @@ class Engine:
                                         rules.max_lots))
             return False
         out.append(self._breach(row, "max_exposure", ts, None, "fail", volume, rules.max_lots))
-        self._close(row, FAILED)
+        if t.status[row] <= PAUSED:  # not already failed by a floor on the same deal
+            self._close(row, FAILED)
         return True
 
     def _check_objectives(self, row: int, ts: int, out: list[Output]) -> None:
@@ -700,6 +863,7 @@ class Engine:
             if position.block is not None:
                 position.block.remove(position)
         t.deadline[row] = NO_DEADLINE
+        self.deal_ids[row] = None  # its deals change nothing from now on
         acc.thresholds_one(t, row)
 
     # ------------------------------------------------------------------ helpers

@@ -12,11 +12,36 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from streams.money import MAX_AMOUNT, MAX_CONTRACT_SIZE, MAX_PRICE, MAX_VOLUME
+
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
-Positive = Annotated[float, msgspec.Meta(gt=0)]
-Id = Annotated[str, msgspec.Meta(min_length=1)] | int
 Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+# Numbers are bounded to what the engine's cents arithmetic holds exactly (``money``);
+# the bounds are checked by the decoder itself (C, no cost per event in Python), so a
+# file (``replay``, ``proptrade feed``) and the broker (the workers, the analytics sink)
+# refuse the same lines.
+Price = Annotated[float, msgspec.Meta(gt=0, le=MAX_PRICE)]
+Volume = Annotated[float, msgspec.Meta(gt=0, le=MAX_VOLUME)]
+ContractSize = Annotated[float, msgspec.Meta(gt=0, le=MAX_CONTRACT_SIZE)]
+Money = Annotated[float, msgspec.Meta(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+# Ids travel as msgpack integers on Kafka, which hold 64 bits.
+Id = Annotated[str, msgspec.Meta(min_length=1)] | Annotated[
+    int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+# The range of each bounded field, as error messages state it (``describe_error``).
+_EXACT = "the range the engine's cents arithmetic holds exactly"
+RANGES = {
+    "bid": f"0 < price ≤ {MAX_PRICE:,.0f}, {_EXACT}",
+    "ask": f"0 < price ≤ {MAX_PRICE:,.0f}, {_EXACT}",
+    "price": f"0 < price ≤ {MAX_PRICE:,.0f}, {_EXACT}",
+    "volume": f"0 < volume ≤ {MAX_VOLUME:,.0f} lots, {_EXACT}",
+    "contract_size": f"0 < contract size ≤ {MAX_CONTRACT_SIZE:,.0f}, {_EXACT}",
+    **{name: f"an amount within ±{MAX_AMOUNT:,.0f}, {_EXACT}"
+       for name in ("balance", "amount", "profit", "commission", "swap", "fee", "equity")},
+    "deal": "a string, or an integer within 64 bits as Kafka carries it",
+    "position": "a string, or an integer within 64 bits as Kafka carries it",
+}
 
 
 class Symbol(msgspec.Struct, tag="symbol", tag_field="type", frozen=True):
@@ -28,7 +53,7 @@ class Symbol(msgspec.Struct, tag="symbol", tag_field="type", frozen=True):
     """
 
     symbol: Name
-    contract_size: Positive
+    contract_size: ContractSize
     profit_currency: Currency
     base_currency: Currency | None = None
 
@@ -36,15 +61,15 @@ class Symbol(msgspec.Struct, tag="symbol", tag_field="type", frozen=True):
 class Quote(msgspec.Struct, tag="quote", tag_field="type", frozen=True):
     ts: Timestamp
     symbol: Name
-    bid: Positive
-    ask: Positive
+    bid: Price
+    ask: Price
 
 
 class Account(msgspec.Struct, tag="account", tag_field="type", frozen=True):
     ts: Timestamp
     account: Name
     program: Name
-    balance: float | None = None
+    balance: Money | None = None
     currency: Currency | None = None
 
 
@@ -56,18 +81,18 @@ class Deal(msgspec.Struct, tag="deal", tag_field="type", frozen=True):
     symbol: Name
     side: Literal["buy", "sell"]
     entry: Literal["in", "out"]
-    volume: Positive
-    price: Positive
-    profit: float | None = None
-    commission: float | None = None
-    swap: float | None = None
-    fee: float | None = None
+    volume: Volume
+    price: Price
+    profit: Money | None = None
+    commission: Money | None = None
+    swap: Money | None = None
+    fee: Money | None = None
 
 
 class Balance(msgspec.Struct, tag="balance", tag_field="type", frozen=True):
     ts: Timestamp
     account: Name
-    amount: float
+    amount: Money
     kind: Literal["deposit", "withdrawal", "credit", "correction"]
 
 
@@ -75,14 +100,14 @@ class Swap(msgspec.Struct, tag="swap", tag_field="type", frozen=True):
     ts: Timestamp
     account: Name
     position: Id
-    amount: float
+    amount: Money
 
 
 class Equity(msgspec.Struct, tag="equity", tag_field="type", frozen=True):
     ts: Timestamp
     account: Name
-    equity: float
-    balance: float | None = None
+    equity: Money
+    balance: Money | None = None
 
 
 class Clock(msgspec.Struct, tag="clock", tag_field="type", frozen=True):
@@ -129,10 +154,17 @@ def format_ts(micros: int) -> str:
 
 
 def describe_error(exc: msgspec.MsgspecError) -> str:
-    """A decoding error as ``field: reason`` (``volume: Expected `float` > 0.0``)."""
+    """A decoding error as ``field: reason`` (``volume: Expected `float` > 0.0``); a
+    number out of its range also says the range the engine holds exactly
+    (``bid: Expected `float` <= 1000000000.0 (0 < price ≤ 1,000,000,000, …)``)."""
     message = str(exc)
     head, sep, path = message.rpartition(" - at `$")
     if not sep:
         return message
     field = path.rstrip("`").lstrip(".")
+    bounds = RANGES.get(field)
+    if bounds is not None and (head.startswith(("Expected `float` <", "Expected `float` >",
+                                                "Expected `int` <", "Expected `int` >"))
+                               or "out of range" in head):
+        head = f"{head} ({bounds})"
     return f"{field}: {head}" if field else head

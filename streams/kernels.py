@@ -43,6 +43,8 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
     for i in range(n):
         row = rows[i]
         value = hot[row, 0]
+        # The intraday peak moves while the account is paused too: "the highest equity
+        # since the day's start" is what its daily floor reports.
         if dl_ref[row] == REF_PEAK and value > day_peak[row]:
             day_peak[row] = value
             daily_floor[row] = value - dl_fixed[row] - math.floor(dl_frac[row] * value
@@ -57,7 +59,7 @@ def raise_peaks(rows: I8, n: int, hot: F8, status: npt.NDArray[np.int8],
         daily = daily_floor[row] if status[row] == ACTIVE else -np.inf
         hot[row, 1] = max(daily, ml_floor[row])
         threshold = np.inf
-        if dl_ref[row] == REF_PEAK and status[row] == ACTIVE:
+        if dl_ref[row] == REF_PEAK:
             threshold = day_peak[row]
         if ml_mode[row] == ML_TRAILING_EQUITY and ml_floor[row] < ml_cap[row]:
             threshold = min(threshold, hwm[row])
@@ -131,32 +133,84 @@ def on_quote(sid: int, bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I
 
 
 @njit(cache=True, nogil=True)
+def quote_fits(sid: int, new_bid: float, new_ask: float, bid: F8, ask: F8, quoted: B1,
+               by_symbol: I8, block_ids: I8, count: I8, block_sid: I8, conv_sid: I8,
+               conv_invert: B1, qty_max: F8, open_max: F8, limit: float) -> bool:
+    """Whether a quote on ``sid`` at ``new_bid``/``new_ask`` keeps every open position it
+    re-marks (priced by it, or converted through it) worth at most ``limit`` cents, the
+    range the cents arithmetic holds exactly. Bounded by block, from the blocks' largest
+    quantity and open value (``Arena.qty_max``, ``open_max``): |mark| ≤ (qty × price +
+    |open × qty|) × rate. A few operations per block, nothing per position."""
+    for k in range(by_symbol[sid], by_symbol[sid + 1]):
+        block = block_ids[k]
+        if count[block] == 0:
+            continue
+        price_sid = block_sid[block]
+        if price_sid == sid:
+            b, a = new_bid, new_ask
+        elif quoted[price_sid]:
+            b, a = bid[price_sid], ask[price_sid]
+        else:
+            continue
+        rate = 1.0
+        pair = conv_sid[block]
+        if pair == -2:
+            continue
+        if pair != -1:
+            if pair == sid:
+                mid = (new_bid + new_ask) / 2.0
+            elif quoted[pair]:
+                mid = (bid[pair] + ask[pair]) / 2.0
+            else:
+                continue
+            rate = 1.0 / mid if conv_invert[block] else mid
+        if (qty_max[block] * max(b, a) + open_max[block]) * rate > limit:
+            return False
+    return True
+
+
+# Why on_quotes stopped before the end of a run (besides a floor touched).
+GO_ON, REFUSED_BACKWARDS, REFUSED_VALUE = 0, 1, 2
+
+
+@njit(cache=True, nogil=True)
 def on_quotes(sids: I8, bids: F8, asks: F8, stamps: I8, first: int, last: int, boundary: int,
+              quote_ts: I8, qty_max: F8, open_max: F8, limit: float,
               bid: F8, ask: F8, quoted: B1, by_symbol: I8, block_ids: I8, start: I8,
               count: I8, block_sid: I8, conv_sid: I8, conv_invert: B1, coef: F8, marks: F8,
               account: I8, hot: F8, touched: I8, rising: I8, peaks: Columns
-              ) -> tuple[int, int, int, int]:
+              ) -> tuple[int, int, int, int, int]:
     """Apply quotes ``first`` to ``last`` (exclusive) of a run, one :func:`on_quote` each,
-    until one touches a floor or one reaches ``boundary`` (a trading-day rollover or an
-    inactivity deadline, which the engine handles in Python). Returns (the next quote to
-    apply, accounts touched by the last one applied, positions marked, latest time)."""
+    until one touches a floor, one reaches ``boundary`` (a trading-day rollover or an
+    inactivity deadline, which the engine handles in Python), or one is refused and not
+    applied: older than its symbol's last quote (``quote_ts``, which each applied quote
+    stamps; ``REFUSED_BACKWARDS``) or valuing a position beyond ``limit``
+    (:func:`quote_fits`; ``REFUSED_VALUE``). Returns (the next quote to apply — the
+    refused one when one is —, accounts touched by the last one applied, positions
+    marked, latest time, GO_ON or why it was refused)."""
     marked = 0
     latest = -1
     for k in range(first, last):
         if stamps[k] >= boundary:
-            return k, 0, marked, latest
+            return k, 0, marked, latest, GO_ON
         sid = sids[k]
+        if stamps[k] < quote_ts[sid]:
+            return k, 0, marked, latest, REFUSED_BACKWARDS
+        if not quote_fits(sid, bids[k], asks[k], bid, ask, quoted, by_symbol, block_ids, count,
+                          block_sid, conv_sid, conv_invert, qty_max, open_max, limit):
+            return k, 0, marked, latest, REFUSED_VALUE
         bid[sid] = bids[k]
         ask[sid] = asks[k]
         quoted[sid] = True
+        quote_ts[sid] = stamps[k]
         n_touched, moved = on_quote(sid, bid, ask, quoted, by_symbol, block_ids, start, count,
                                     block_sid, conv_sid, conv_invert, coef, marks, account,
                                     hot, touched, rising, peaks)
         marked += moved
         latest = max(latest, stamps[k])
         if n_touched:
-            return k + 1, n_touched, marked, latest
-    return last, 0, marked, latest
+            return k + 1, n_touched, marked, latest, GO_ON
+    return last, 0, marked, latest, GO_ON
 
 
 def warm_up() -> None:
@@ -166,6 +220,8 @@ def warm_up() -> None:
     columns = (np.zeros(4, dtype=np.int8), np.zeros(4, dtype=np.int8), f8, f8, f8, f8,
                np.zeros(4, dtype=np.int8), f8, f8, f8, f8, f8)
     by_symbol = np.zeros(2, dtype=np.int64)
-    on_quotes(i8[:1], f8[:1], f8[:1], i8[:1], 0, 1, 1, f8, f8, b1, by_symbol, i8, i8, i8, i8,
-              i8, b1, np.zeros((4, 3)), f8, i8, np.zeros((4, 3)), i8, i8, columns)
+    on_quotes(i8[:1], f8[:1], f8[:1], i8[:1], 0, 1, 1, i8, f8, f8, 1.0, f8, f8, b1, by_symbol,
+              i8, i8, i8, i8, i8, b1, np.zeros((4, 3)), f8, i8, np.zeros((4, 3)), i8, i8,
+              columns)
+    quote_fits(0, 1.0, 1.0, f8, f8, b1, by_symbol, i8, i8, i8, i8, b1, f8, f8, 1.0)
     raise_peaks(i8, 0, np.zeros((4, 3)), *columns)

@@ -16,6 +16,20 @@ import math
 CENTS_PER_UNIT = 100
 ROUND_HALF = 0.5 + 1e-6
 
+# The range the cents arithmetic holds exactly. float64 holds every whole number of cents
+# up to 2**53 (about 9.0e15 cents, 9.0e13 in the account currency); a number beyond it
+# loses cents, and an infinite one (a price of 1e308 times a volume) wrapped an equity to
+# -9.22e16 once cast to int64. So every input is bounded, each well inside that limit:
+MAX_AMOUNT = 10.0**12  # a money amount of an event or a program (±), in currency units
+MAX_HOLDING = 10.0**13  # a position's value and an account's balance (±), currency units
+MAX_PRICE = 10.0**9  # a price (bid, ask, deal price), > 0; BTCJPY trades near 1.6e7
+MAX_VOLUME = 10.0**9  # lots of one deal, > 0 (its position's value is bounded too)
+MAX_CONTRACT_SIZE = 10.0**9  # units per lot, > 0
+# A position's value is volume × contract size × price in the account currency; marks and
+# balances stay within MAX_HOLDING = 1e15 cents, so an account's equity (balance plus its
+# marks) is exact to the cent until it holds eight positions each worth 1e13.
+MAX_HOLDING_CENTS = MAX_HOLDING * CENTS_PER_UNIT
+
 
 def to_cents(amount: float) -> int:
     """Round an amount in currency units to whole cents (half-up)."""

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from streams.money import MAX_AMOUNT, MAX_VOLUME
+
 DAILY_REFERENCES = (
     "day_start_balance",
     "day_start_equity",
@@ -38,6 +40,13 @@ _RULE_FIELDS: dict[str, set[str]] = {
     "inactivity": {"days"},
 }
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# Bounds of the numbers, so that every amount the engine derives from them (a floor, a
+# target: initial × (1 + 10) at most) stays in the range its cents arithmetic holds
+# exactly (``money``), and so that no number the platform stores is beyond what JSON
+# libraries and PostgreSQL hold (an integer of 10**23 once reached a 500).
+_EXACT = "the range the engine's cents arithmetic holds exactly"
+MAX_FRACTION = 10.0  # a profit target or lock level, as a fraction of the initial balance
+MAX_DAYS = 36_500  # a hundred years: trading days, inactivity days
 
 
 class ProgramError(ValueError):
@@ -115,11 +124,15 @@ def parse_program(document: bytes | str | Mapping[str, Any]) -> Program:
             raise ProgramError("", f"not valid JSON ({exc})") from None
     data = _mapping(document, "")
     _no_unknown(data, _TOP_FIELDS, "")
+    for label in ("name", "description"):  # kept as given: text only
+        if label in data:
+            _string(data, label, "")
     program_id = _string(data, "id", "")
     currency = _string(data, "currency", "", default="USD")
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise ProgramError("currency", f"{currency!r} is not a three-letter ISO currency code")
-    initial = _number(data, "initial_balance", "", minimum=0.0, exclusive=True)
+    initial = _number(data, "initial_balance", "", minimum=0.0, exclusive=True,
+                      maximum=MAX_AMOUNT, why=_EXACT)
     timezone, starts_at = _day(data.get("day"))
     rules = _mapping(data.get("rules", {}), "rules")
     _no_unknown(rules, set(_RULE_FIELDS), "rules")
@@ -179,7 +192,8 @@ def _max_loss(value: Any) -> MaxLoss | None:
     limit, amount = _limit_or_amount(value, path)
     lock_at = None
     if "lock_at" in value:
-        lock_at = _number(value, "lock_at", path, minimum=0.0)
+        lock_at = _number(value, "lock_at", path, minimum=0.0, maximum=MAX_FRACTION,
+                          why=_EXACT)
     return MaxLoss(
         limit=limit,
         amount=amount,
@@ -192,7 +206,8 @@ def _max_loss(value: Any) -> MaxLoss | None:
 def _profit_target(value: Any) -> float | None:
     if value is None:
         return None
-    return _number(value, "target", "rules.profit_target", minimum=0.0, exclusive=True)
+    return _number(value, "target", "rules.profit_target", minimum=0.0, exclusive=True,
+                   maximum=MAX_FRACTION, why=_EXACT)
 
 
 def _min_trading_days(value: Any) -> MinTradingDays | None:
@@ -200,8 +215,9 @@ def _min_trading_days(value: Any) -> MinTradingDays | None:
         return None
     path = "rules.min_trading_days"
     days = value.get("days")
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise ProgramError(f"{path}.days", f"{days!r} is not a whole number of days ≥ 1")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise ProgramError(f"{path}.days",
+                           f"{days!r} is not a whole number of days from 1 to {MAX_DAYS:,}")
     count = _choice(value, "count", path, TRADING_DAY_COUNTS, "position_opened")
     min_day_profit = 0.0
     if count == "profitable_day":
@@ -226,14 +242,15 @@ def _max_exposure(value: Any) -> MaxExposure | None:
     if value is None:
         return None
     path = "rules.max_exposure"
-    lots = _number(value, "lots", path, minimum=0.0, exclusive=True)
+    lots = _number(value, "lots", path, minimum=0.0, exclusive=True, maximum=MAX_VOLUME)
     return MaxExposure(lots=lots, action=_choice(value, "action", path, ("fail", "warn"), "fail"))
 
 
 def _inactivity(value: Any) -> float | None:
     if value is None:
         return None
-    return _number(value, "days", "rules.inactivity", minimum=0.0, exclusive=True)
+    return _number(value, "days", "rules.inactivity", minimum=0.0, exclusive=True,
+                   maximum=MAX_DAYS)
 
 
 def _limit_or_amount(value: Mapping[str, Any], path: str) -> tuple[float | None, float | None]:
@@ -242,7 +259,8 @@ def _limit_or_amount(value: Mapping[str, Any], path: str) -> tuple[float | None,
         raise ProgramError(path, "give exactly one of 'limit' (a fraction) or 'amount' (money)")
     if has_limit:
         return _number(value, "limit", path, minimum=0.0, maximum=1.0, exclusive=True), None
-    return None, _number(value, "amount", path, minimum=0.0, exclusive=True)
+    return None, _number(value, "amount", path, minimum=0.0, exclusive=True,
+                         maximum=MAX_AMOUNT, why=_EXACT)
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
@@ -279,6 +297,7 @@ def _number(
     minimum: float | None = None,
     maximum: float | None = None,
     exclusive: bool = False,
+    why: str = "",
 ) -> float:
     field = f"{path}.{key}" if path else key
     if key not in value:
@@ -292,7 +311,8 @@ def _number(
         bound = ">" if exclusive else "≥"
         raise ProgramError(field, f"{number!r} must be {bound} {minimum:g}")
     if maximum is not None and number > maximum:
-        raise ProgramError(field, f"{number!r} must be ≤ {maximum:g}")
+        bound = f"{maximum:,.0f}" if maximum >= 1000 else f"{maximum:g}"
+        raise ProgramError(field, f"{number!r} must be ≤ {bound}" + (f" ({why})" if why else ""))
     return float(number)
 
 

@@ -8,6 +8,12 @@ Every flush sends one batch to every partition of ``feed.quotes`` and ``feed.acc
 empty where nothing is pending: the batch's watermark tells the shards merging that
 partition that nothing numbered lower is still coming (``merge``). About 6 partitions ×
 one small message per flush; flushing every 500 events or 5 ms keeps that negligible.
+
+An account event reaches only its partition's shard, yet its time is event time for every
+account (CONTRACTS.md §3: a rollover is revealed by the first event past the day
+boundary, whoever it is for). So an account event later than every event before it is
+preceded by a time mark, numbered just before it, in the batch of ``feed.quotes``
+partition 0 (``wire.Batch.marks``), which every shard reads and applies as a ``clock``.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any
 
 import msgspec
 
-from streams.events import Event
-from streams.topics import Topics, route
+from streams.accounts import NO_TIME
+from streams.events import Event, to_micros
+from streams.topics import ACCOUNT_EVENTS, Topics, route
 from streams.wire import make_batch
 
 
@@ -33,6 +40,8 @@ class FeedPublisher:
         self.seq = -1
         self.sent = 0
         self._pending: dict[tuple[str, int], tuple[list[int], list[Event]]] = {}
+        self._time = NO_TIME  # µs: the latest event time numbered so far
+        self._marks: list[int] = []  # time marks for feed.quotes[0]: seq, µs, seq, µs, …
         for topic, count in ((topics.quotes, topics.quote_partitions),
                              (topics.accounts, topics.partitions)):
             for partition in range(count):
@@ -66,7 +75,16 @@ class FeedPublisher:
         return self.seq + 1
 
     def add(self, event: Event) -> int:
-        """Number an event and queue it for its partition; returns its number."""
+        """Number an event and queue it for its partition; returns its number. An account
+        event that moves the feed's time is preceded by a time mark (module docstring)."""
+        ts = getattr(event, "ts", None)
+        if ts is not None:
+            micros = to_micros(ts)
+            if micros > self._time:
+                self._time = micros
+                if isinstance(event, ACCOUNT_EVENTS):
+                    self.seq += 1
+                    self._marks += (self.seq, micros)
         self.seq += 1
         seqs, events = self._pending[route(event, self.topics)]
         seqs.append(self.seq)
@@ -75,15 +93,18 @@ class FeedPublisher:
 
     @property
     def pending(self) -> int:
-        return sum(len(seqs) for seqs, _ in self._pending.values())
+        return sum(len(seqs) for seqs, _ in self._pending.values()) + len(self._marks) // 2
 
     async def flush(self) -> None:
         """Send a batch (maybe empty) to every partition and wait until all are stored."""
         sends = []
+        marked = (self.topics.quotes, 0)
         for (topic, partition), (seqs, events) in self._pending.items():
-            payload = make_batch(self.source, self.seq, list(seqs), list(events))
+            marks = self._marks if (topic, partition) == marked else None
+            payload = make_batch(self.source, self.seq, list(seqs), list(events), marks)
             sends.append(await self.producer.send(topic, payload, partition=partition))
             self.sent += len(seqs)
             seqs.clear()
             events.clear()
+        self._marks = []
         await asyncio.gather(*sends)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from streams.engine import Engine, FeedError
-from streams.events import Event, describe_error, msgpack_decoder
+from streams.events import Clock, Event, describe_error, from_micros, msgpack_decoder
 from streams.merge import Merger
 from streams.program import Program
 from streams.snapshot import capture, restore, seal
@@ -49,8 +49,9 @@ class Results:
 
 def decode_batch(origin: str, payload: bytes, letters: list[DeadLetter]
                  ) -> tuple[int, list[int], list[Event]]:
-    """A batch's watermark, numbers and events; what cannot be decoded (the whole message,
-    or one event of it) becomes a dead letter from ``origin`` (``topic[p]@offset``)."""
+    """A batch's watermark, numbers and events (its time marks as clocks, in number
+    order); what cannot be decoded (the whole message, or one event of it) becomes a dead
+    letter from ``origin`` (``topic[p]@offset``)."""
     try:
         batch = batch_decoder.decode(payload)
     except msgspec.MsgspecError as exc:
@@ -58,12 +59,21 @@ def decode_batch(origin: str, payload: bytes, letters: list[DeadLetter]
         return -1, [], []
     seqs: list[int] = []
     events: list[Event] = []
+    marks = batch.marks
+    m = 0
     for seq, raw in zip(batch.seqs, batch.events, strict=True):
+        while m < len(marks) and marks[m] < seq:  # time marks: clocks at their numbers
+            seqs.append(marks[m])
+            events.append(Clock(ts=from_micros(marks[m + 1])))
+            m += 2
         try:
             events.append(msgpack_decoder.decode(raw))
             seqs.append(seq)
         except msgspec.MsgspecError as exc:
             letters.append(DeadLetter(origin, describe_error(exc), bytes(raw)))
+    for rest in range(m, len(marks) - 1, 2):
+        seqs.append(marks[rest])
+        events.append(Clock(ts=from_micros(marks[rest + 1])))
     return batch.upto, seqs, events
 
 

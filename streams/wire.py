@@ -21,12 +21,22 @@ from streams.outputs import Output
 
 
 class Batch(msgspec.Struct, array_like=True, frozen=True):
-    """Events of one producer for one partition, in the producer's order."""
+    """Events of one producer for one partition, in the producer's order.
+
+    ``marks`` (on ``feed.quotes`` partition 0, which every shard reads) carries the feed's
+    event time to the shards that do not see the events moving it: ``[seq, µs, seq, µs,
+    …]``, each numbered just before an account event that took the feed's time past every
+    earlier event's. A shard applies each as a ``clock`` at that number, so a rollover or
+    an inactivity deadline is revealed in every shard by the first event past it, whatever
+    partition that event is on — as ``proptrade replay`` reveals it. Other readers (the
+    analytics sink) ignore them.
+    """
 
     source: str
     upto: int  # watermark: events numbered ≤ upto for this partition have all been sent
     seqs: list[int]
     events: list[msgspec.Raw]
+    marks: list[int] = []
 
 
 class Answer(msgspec.Struct, array_like=True, frozen=True):
@@ -81,8 +91,10 @@ def encode(value: object) -> bytes:
     return _encoder.encode(value)
 
 
-def make_batch(source: str, upto: int, seqs: list[int], events: list[Event]) -> bytes:
+def make_batch(source: str, upto: int, seqs: list[int], events: list[Event],
+               marks: list[int] | None = None) -> bytes:
     """Encode a batch (each event encoded on its own, see the module docstring)."""
     return _encoder.encode(
-        Batch(source, upto, seqs, [msgspec.Raw(_encoder.encode(e)) for e in events])
+        Batch(source, upto, seqs, [msgspec.Raw(_encoder.encode(e)) for e in events],
+              marks or [])
     )

@@ -400,3 +400,60 @@ def test_apply_many_on_a_long_feed_with_rollovers_and_breaches():
     assert len(expected) > 20
     assert got == expected
     assert many.states() == one.states()
+
+
+disorder = st.lists(st.tuples(st.sampled_from(["redeliver", "stale", "huge"]),
+                              st.integers(0, 10**6), st.integers(0, 10**6)),
+                    min_size=1, max_size=8)
+
+
+def _disordered(events: list[Event], draws: list[tuple[str, int, int]]) -> list[Event]:
+    """``events`` with redelivered deals, quotes from the past and quotes at prices that
+    would value a position beyond the exact range, inserted at drawn places."""
+    events = list(events)
+    for kind, where, which in draws:
+        at = 1 + where % len(events)
+        before = [e for e in events[:at] if isinstance(e, Deal if kind == "redeliver"
+                                                     else Quote)]
+        if not before:
+            continue
+        copied = before[which % len(before)]
+        if kind == "huge":  # now, at a price 1e8 times higher
+            assert isinstance(copied, Quote)
+            latest = max(e.ts for e in events[:at] if isinstance(e, Quote | Deal))
+            copied = msgspec.structs.replace(copied, ts=latest, bid=copied.bid * 1e8,
+                                             ask=copied.ask * 1e8)
+        events.insert(at, copied)
+    return events
+
+
+@PROPERTY
+@given(feeds, disorder, st.integers(0, 200))
+def test_refusals_are_the_same_in_runs_alone_and_after_a_restore(feed, draws, cut):
+    """Redeliveries, stale quotes and quotes beyond the exact range: refused alike by
+    ``apply`` one by one and by the compiled runs of ``apply_many``, and by an engine
+    restored from a snapshot taken anywhere; everything else answered alike."""
+    events = _disordered(build(*feed[:2], feed[2]), draws)
+    one, many = engine(), engine()
+    expected = []
+    for index, event in enumerate(events):
+        try:
+            outputs = one.apply(event)
+        except FeedError as error:
+            expected.append((index, str(error)))
+            continue
+        if outputs:
+            expected.append((index, [encode_line(o) for o in outputs]))
+    got = [(index, str(result) if isinstance(result, FeedError)
+            else [encode_line(o) for o in result]) for index, result in many.apply_many(events)]
+    assert got == expected
+    assert snapshot(many) == snapshot(one)
+    cut = min(cut, len(events))
+    first = engine()
+    first.apply_many(events[:cut])
+    resumed = restore(snapshot(first))
+    rest = [(index + cut, str(result) if isinstance(result, FeedError)
+             else [encode_line(o) for o in result])
+            for index, result in resumed.apply_many(events[cut:])]
+    assert rest == [(index, answer) for index, answer in expected if index >= cut]
+    assert snapshot(resumed) == snapshot(one)

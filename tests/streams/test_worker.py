@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -22,6 +26,8 @@ from storage.database import drop_schema
 from streams.accounts import STATUS_NAMES
 from streams.broker import EmbeddedBroker
 from streams.checkpoints import CheckpointStore
+from streams.engine import Engine, FeedError
+from streams.events import Deal
 from streams.feed import publish
 from streams.topics import Topics, partition_of
 from streams.wire import metrics_decoder
@@ -167,6 +173,55 @@ def test_bad_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(stream)
 
     asyncio.run(scenario())
 
+
+
+def test_refusals_of_the_feed_checks_go_to_dead_letters_as_in_replay(stream) -> None:
+    """A deal delivered twice, one going back in time and one whose volume is beyond the
+    exact range: refused by the worker with the same reasons replay gives, as dead letters
+    naming ``topic[partition]@offset``; the answers stay those of the clean feed."""
+    bootstrap, topics, group, schema = stream
+    events = make_feed(seed=6, accounts=6, steps=400)
+    engine = Engine(programs())  # the deal redelivered: one of an account still active
+    for at, deal in enumerate(events):
+        with contextlib.suppress(FeedError):
+            engine.apply(deal)
+        if (at > len(events) // 2 and isinstance(deal, Deal) and deal.entry == "in"
+                and engine.state(deal.account).status == "active"):
+            break
+    earlier = next(e for e in events[at + 1:] if isinstance(e, Deal) and e.entry == "in"
+                   and e.account == deal.account)
+    back = msgspec.structs.replace(earlier, deal=900_001, position=900_001,
+                                   ts=deal.ts - timedelta(seconds=1))
+    huge = msgspec.structs.replace(deal, deal=900_002, position=900_002, volume=1e300)
+    clean = list(events)
+    dirty = [*events[:at + 1], deal, *events[at + 1:]]
+    later = dirty.index(earlier)
+    dirty[later + 1:later + 1] = [back, huge]
+    expected = expected_answers(clean)
+
+    async def scenario() -> None:
+        await publish(dirty, bootstrap, topics, speed=0)
+        worker = Worker(bootstrap, topics, programs(), group, CheckpointStore(DSN, schema),
+                        session_timeout_ms=6000)
+
+        async def done() -> bool:
+            return await caught_up(worker, len(dirty) - 1, topics.partitions)() and \
+                len(await dead_letters_on(bootstrap, topics)) >= 3
+
+        await run_worker_until(worker, done)
+        letters = await dead_letters_on(bootstrap, topics)
+        reasons = sorted(letter.reason for letter in letters)
+        assert len(letters) == 3, reasons
+        assert any("already applied" in reason for reason in reasons), reasons
+        assert any("back in time" in reason for reason in reasons), reasons
+        assert any(reason.startswith("volume: ") and "1,000,000,000 lots" in reason
+                   for reason in reasons), reasons
+        partition = partition_of(deal.account, topics.partitions)
+        assert all(re.fullmatch(rf"{re.escape(topics.accounts)}\[{partition}\]@\d+",
+                                letter.origin) for letter in letters), letters
+        assert by_account(await answers_on(bootstrap, topics)) == expected
+
+    asyncio.run(scenario())
 
 
 # -- separate worker processes: kill -9 and take-over -------------------------------------
