@@ -221,11 +221,6 @@ def test_out_of_range_numbers_in_a_program(gateway: Gateway) -> None:
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
 
 
-# The engine's program parser (streams/program.py) answers these with OverflowError
-# today; its fix is on the engine's branch of issue 10. Strict: once merged this passes,
-# and the marker must go.
-@pytest.mark.xfail(strict=True, reason="program documents with 10**23: fixed in "
-                   "streams/program.py on the engine branch (issue 10)")
 def test_out_of_range_numbers_in_program_documents(gateway: Gateway) -> None:
     gateway.verified_user("doc@hostile.test")
     gateway.promote("doc@hostile.test", "admin")
