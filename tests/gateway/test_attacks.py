@@ -243,3 +243,42 @@ def test_out_of_range_numbers_in_program_documents(gateway: Gateway) -> None:
             failures.append(f"{rule}.{field}={number}: {answer.status_code} {answer.text[:120]}")
     assert not failures, "\n".join(failures)
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+
+
+def test_a_trailing_newline_breaks_every_pattern(gateway: Gateway) -> None:
+    # Python's "$" also matches before a final "\n" (msgspec validates with Python's re):
+    # "100\n" would pass "^[0-9]+$" and be stored with its newline.
+    import msgspec
+
+    from gateway import schemas
+
+    cases = [(schemas.Money, "100"), (schemas.Slug, "acme"), (schemas.Domain, "acme.example"),
+             (schemas.Email, "ann@acme.example"), (schemas.Name, "Ann"),
+             (schemas.CurrencyCode, "USD"), (schemas.Color, "#123456"),
+             (schemas.Url, "https://acme.example/logo.png"),
+             (schemas.Origin, "https://app.acme.example")]
+    for kind, good in cases:
+        assert msgspec.convert(good, kind) == good
+        for bad in (good + "\n", good + "\r\n", "\n" + good):
+            with pytest.raises(msgspec.ValidationError):
+                msgspec.convert(bad, kind)
+    # Through the API: refused with the field's path, nothing stored.
+    gateway.verified_user("nl@hostile.test")
+    gateway.promote("nl@hostile.test", "owner")
+    owner = gateway.login("nl@hostile.test")["access_token"]
+    for field, value in (("price", "100\n"), ("slug", "gold\n"), ("currency", "USD\n")):
+        answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, field: value}, owner)
+        assert answer.status_code == 422, (field, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == f"$.{field}"
+    for change, path in (({"slug": "acme\n"}, "$.slug"),
+                         ({"domains": ["acme.example\n"]}, "$.domains[0]")):
+        firm = {"slug": "acme", "branding": {"name": "Acme"}, **change}
+        answer = gateway.post("/api/v1/owner/tenants", firm, owner)
+        assert answer.status_code == 422, (change, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == path
+    answer = gateway.post("/api/v1/auth/register", {"email": "x@acme.example\n",
+                                                    "password": "correct horse battery"})
+    assert answer.status_code == 422 and answer.json()["error"]["fields"][0]["path"] == \
+        "$.email"
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+    assert gateway.sql("SELECT count(*) FROM tenants")[0][0] == 1
