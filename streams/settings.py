@@ -139,6 +139,11 @@ def _count(variable: str, raw: str) -> int:
     return value
 
 
+def _optional_switch(variable: str, raw: str) -> bool | None:
+    """A switch that may be left unset (None), for a default that depends on the command."""
+    return _switch(variable, raw) if raw.strip() else None
+
+
 def _switch(variable: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -361,12 +366,13 @@ class Settings:
         "`X-Forwarded-Proto` believed. Empty: from nobody.",
         _networks,
     )
-    demo_payments: bool = _setting(
+    demo_payments: bool | None = _setting(
         "DEMO_PAYMENTS",
-        "0",
-        "1: a trader may confirm their own `manual` payment (demonstrations; `proptrade up` "
-        "turns it on). 0: only the firm's admins settle manual payments.",
-        _switch,
+        "",
+        "1: a trader may confirm their own `manual` payment (demonstrations). 0: only the "
+        "firm's admins settle manual payments. Empty: off, except under `proptrade up`, "
+        "which turns it on (write 0 to keep it off there too).",
+        _optional_switch,
     )
     ws_max_connections_per_user: int = _setting(
         "WS_MAX_CONNECTIONS_PER_USER",

@@ -189,7 +189,7 @@ def test_security_settings_are_parsed_and_default_to_trusting_nobody() -> None:
     assert defaults.trusted_proxies == ()
     assert defaults.public_base_domain == "" and defaults.public_url == ""
     assert defaults.default_firm_url == "http://localhost:8000"
-    assert defaults.demo_payments is False
+    assert defaults.demo_payments is None  # unset: off, except under `proptrade up`
     settings = load_settings({
         "TRUSTED_PROXIES": " 10.0.0.7 , 172.16.0.0/12,::1 ", "PUBLIC_URL": "https://trade.example/",
         "PUBLIC_BASE_DOMAIN": "Platform.Example.", "DEMO_PAYMENTS": "1", "HTTP_PORT": "9000"})
@@ -212,3 +212,12 @@ def test_the_development_key_is_refused_off_loopback(host: str, loopback: bool) 
         assert "SECRET_KEY" in str(insecure.exposed_insecure_key)
     keyed = dataclasses.replace(insecure, secret_key="a-real-secret-of-some-length")
     assert keyed.exposed_insecure_key is None
+
+
+def test_demo_payments_tells_unset_from_off() -> None:
+    # `proptrade up` turns an unset DEMO_PAYMENTS on; a 0 written out stays off.
+    assert load_settings({}).demo_payments is None
+    assert load_settings({"DEMO_PAYMENTS": ""}).demo_payments is None
+    assert load_settings({"DEMO_PAYMENTS": "0"}).demo_payments is False
+    assert load_settings({"DEMO_PAYMENTS": "off"}).demo_payments is False
+    assert load_settings({"DEMO_PAYMENTS": "1"}).demo_payments is True
