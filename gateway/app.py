@@ -61,11 +61,14 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
                 ready: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set; the mailer runs alongside.
 
-    :raises SettingsError: the development ``SECRET_KEY`` on a host other machines reach.
+    :raises SettingsError: the development ``SECRET_KEY`` where other machines reach the
+        gateway, or a key too short.
     """
     refusal = insecure_exposure(services.settings, host)
     if refusal is not None:
-        raise SettingsError("SECRET_KEY", "(development key)", refusal)
+        shown = ("(development key)" if services.settings.uses_insecure_secret_key
+                 else "(not shown)")
+        raise SettingsError("SECRET_KEY", shown, refusal)
     hub = Hub(services.cache)
     await hub.start()
     app = make_app(services, hub)

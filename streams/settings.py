@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "INSECURE_DEV_SECRET_KEY",
     "LOG_LEVELS",
+    "MIN_SECRET_BYTES",
     "SettingSpec",
     "Settings",
     "SettingsError",
@@ -189,6 +190,20 @@ def _networks(variable: str, raw: str) -> tuple[str, ...]:
     return tuple(networks)
 
 
+#: The fewest bytes a ``SECRET_KEY`` of the operator's may have: HS256's own key size
+#: (RFC 7518 §3.2), so guessing the key is no shorter than forging a signature.
+MIN_SECRET_BYTES: Final = 32
+
+
+def _secret_key(variable: str, raw: str) -> str:
+    size = len(raw.encode())
+    if raw != INSECURE_DEV_SECRET_KEY and size < MIN_SECRET_BYTES:
+        raise SettingsError(variable, f"({size} bytes, not shown)",
+                            f"a secret key needs at least {MIN_SECRET_BYTES} bytes; use a "
+                            "long random string (e.g. `openssl rand -base64 48`)")
+    return raw
+
+
 def _log_level(variable: str, raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
@@ -331,10 +346,12 @@ class Settings:
     secret_key: str = _setting(
         "SECRET_KEY",
         INSECURE_DEV_SECRET_KEY,
-        "Signs session tokens (JWT) and cookies. The default is public and only for "
-        "development: `proptrade up` warns while it is in use, and the gateway refuses to "
-        "start with it unless `HTTP_HOST` is a loopback address.",
-        _text,
+        "Signs session tokens (JWT) and cookies; at least 32 bytes. The default is public "
+        "and only for development: `proptrade up` warns while it is in use, and the "
+        "gateway refuses to start with it unless `HTTP_HOST` is a loopback address and "
+        "no other machine is let in (`TRUSTED_PROXIES`, `PUBLIC_BASE_DOMAIN` and "
+        "`PUBLIC_URL` other than a loopback URL all unset).",
+        _secret_key,
         secret=True,
     )
     log_level: str = _setting(
@@ -427,12 +444,35 @@ def is_loopback_host(host: str) -> bool:
 
 
 def insecure_exposure(settings: Settings, host: str) -> str | None:
-    """Why a gateway listening on ``host`` must not start, or None: the public development
-    ``SECRET_KEY`` lets anyone mint tokens, so it is allowed only on a loopback listener."""
-    if settings.uses_insecure_secret_key and not is_loopback_host(host):
+    """Why a gateway listening on ``host`` must not start, or None.
+
+    The public development ``SECRET_KEY`` lets anyone mint tokens, so it is allowed only
+    where no other machine reaches the gateway: a loopback listener is not enough when a
+    reverse proxy forwards to it (``TRUSTED_PROXIES``, the usual production layout: the
+    gateway on 127.0.0.1 behind nginx) or the firms have public names
+    (``PUBLIC_BASE_DOMAIN``, a ``PUBLIC_URL`` off loopback). A key of the operator's must
+    be :data:`MIN_SECRET_BYTES` long (checked here too: a hand-built Settings skips the
+    parser)."""
+    if not settings.uses_insecure_secret_key:
+        size = len(settings.secret_key.encode())
+        if size < MIN_SECRET_BYTES:
+            return (f"SECRET_KEY is {size} bytes; a secret key needs at least "
+                    f"{MIN_SECRET_BYTES} bytes (a long random string)")
+        return None
+    fix = "set SECRET_KEY (a long random string, at least 32 bytes)"
+    if not is_loopback_host(host):
         return (f"SECRET_KEY is the public development key and HTTP_HOST={host!r} is "
-                "reachable from other machines; set SECRET_KEY (a long random string) or "
-                "listen on 127.0.0.1")
+                f"reachable from other machines; {fix} or listen on 127.0.0.1")
+    if settings.trusted_proxies:
+        return ("SECRET_KEY is the public development key and TRUSTED_PROXIES is set: a "
+                f"proxy brings other machines' requests to this gateway; {fix}")
+    if settings.public_base_domain:
+        return ("SECRET_KEY is the public development key and PUBLIC_BASE_DOMAIN="
+                f"{settings.public_base_domain!r} serves firms to other machines; {fix}")
+    public_host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    if public_host is not None and not is_loopback_host(public_host):
+        return ("SECRET_KEY is the public development key and PUBLIC_URL="
+                f"{settings.public_url!r} names a host other machines reach; {fix}")
     return None
 
 

@@ -56,7 +56,7 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env.update(
         PROPTRADE_DATA_DIR=str(tmp_path / "data"),
         KAFKA_BOOTSTRAP="",
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-of-at-least-32-bytes",
         PYTHONUNBUFFERED="1",
         DATABASE_URL=f"postgresql://localhost:5432/{database}",
         REDIS_PREFIX=f"test:{database}:",
