@@ -12,6 +12,7 @@ import tornado.httputil
 import tornado.web
 
 from gateway import asyncapi
+from gateway.accesslog import log_request
 from gateway.api import NotFoundHandler
 from gateway.clients import ProxyTrust
 from gateway.handlers import analytics, auth, desk, notices, system, trading
@@ -53,6 +54,7 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
         asyncapi=orjson.dumps(asyncapi.document(VERSION)),
         proxies=ProxyTrust(services.settings.trusted_proxies),
         default_handler_class=NotFoundHandler, compress_response=True,
+        log_function=log_request,  # no access token from /ws?token= in the logs
         websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)
 

@@ -39,6 +39,7 @@ from typing import Any
 import orjson
 import tornado.websocket
 
+from gateway.accesslog import request_summary
 from gateway.errors import ApiError
 from gateway.tenants import Tenant
 from gateway.users import Principal
@@ -190,6 +191,9 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         self.refused = False  # closed for sending too fast
         self.rate = self.services.settings.ws_max_messages_per_second
         self.allowance, self.checked = float(self.rate), time.monotonic()
+
+    def _request_summary(self) -> str:
+        return request_summary(self.request)  # /ws?token=: Tornado's warnings, redacted
 
     def check_origin(self, origin: str) -> bool:
         # Tokens, not cookies, authenticate: a foreign page cannot borrow a session. The

@@ -282,3 +282,35 @@ def test_a_trailing_newline_breaks_every_pattern(gateway: Gateway) -> None:
         "$.email"
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
     assert gateway.sql("SELECT count(*) FROM tenants")[0][0] == 1
+
+
+def test_the_access_log_keeps_tokens_out(configured, caplog) -> None:
+    # /ws?token=<access token> is how browsers authenticate a websocket: the URL must not
+    # carry a working token into the logs.
+
+    import tornado.websocket
+
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    caplog.set_level(logging.INFO, logger="tornado.general")
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))
+    access = gateway.verified_user("log@hostile.test")["access_token"]
+
+    async def websocket(url: str) -> None:
+        connection = await tornado.websocket.websocket_connect(url)
+        assert await connection.read_message() is not None  # authenticated, or an error
+        connection.close()
+
+    gateway.call(websocket(f"ws://127.0.0.1:{gateway.port}/ws?token={access}"))
+    gateway.call(websocket(f"ws://127.0.0.1:{gateway.port}/ws?x=1&tok%65n={access}"))
+    headers = {"X-Forwarded-For": "203.0.113.44"}
+    gateway.get(f"/api/v1/me?token={access}&access_token={access}&q=kept", access,
+                headers=headers)
+    # A host no firm claimed: refused before the upgrade, and logged as a warning too.
+    assert gateway.request("GET", f"/ws?token={access}",
+                           headers={"Host": "nobody.test"}).status_code == 404
+    assert logged(caplog, "q=kept")
+    assert logged(caplog, "/ws?x=1&tok%65n=[redacted]")
+    assert "/ws?token=[redacted] (127.0.0.1)" in caplog.text
+    assert "token=[redacted]&access_token=[redacted]&q=kept (203.0.113.44)" in caplog.text
+    assert access not in caplog.text
+    assert access.split(".")[2] not in caplog.text  # not even the signature
