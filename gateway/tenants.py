@@ -55,6 +55,7 @@ class Tenant(msgspec.Struct, frozen=True):
     branding: Branding
     cors_origins: tuple[str, ...] = ()
     public_url: str = ""  # where its users reach it (links in mail); no trailing slash
+    is_default: bool = False  # the platform's own firm: its owner is the platform's
 
 
 def _hostname(host: str) -> str:
@@ -97,7 +98,7 @@ def tenant_of(row: Any, base_domain: str = "", default_url: str = "") -> Tenant:
     primary = row.get("primary_domain")  # absent from a bare tenants row
     return Tenant(row["id"], row["slug"], row["name"], branding, tuple(row["cors_origins"]),
                   public_url(row["slug"], row["is_default"], primary, base_domain,
-                             default_url))
+                             default_url), row["is_default"])
 
 
 class TenantDirectory:
@@ -131,6 +132,17 @@ class TenantDirectory:
         if cached[1] is None:
             raise NotFound(f"no firm is served at {hostname}", code="unknown_tenant")
         return cached[1]
+
+    def claim_problem(self, domain: str) -> str | None:
+        """Why a firm may not claim ``domain`` (a name of the schema's Domain shape), or
+        None: the platform's domain and everything under it are the platform's subdomains
+        (a claim there would shadow a firm's), ``*.localhost`` the default firm's."""
+        if self._under_base(domain):
+            return (f"{domain} is the platform's domain ({self.base_domain}) or under it: "
+                    "firms are served there by their slug")
+        if domain == "localhost" or domain.endswith(".localhost"):
+            return f"{domain} is a loopback name"
+        return None
 
     def _could_match(self, hostname: str) -> bool:
         """Whether a firm could be served at ``hostname``: loopback, a one-label subdomain
