@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway import ratelimit
 from gateway.api import ROLES, ApiHandler, operation
+from gateway.clients import limit_subject
 from gateway.schemas import (
     Accepted,
     CodeIn,
@@ -24,9 +25,9 @@ from gateway.schemas import (
 class AuthHandler(ApiHandler):
     @property
     def address(self) -> str:
-        # The client's address as the application settled it (gateway.clients): the
-        # peer, or what a trusted proxy says.
-        return self.request.remote_ip or "unknown"
+        # The client as the limits count it: its address as the application settled it
+        # (the peer, or what a trusted proxy says), an IPv6 one by its /64.
+        return limit_subject(self.request.remote_ip or "unknown")
 
 
 class RegisterHandler(AuthHandler):

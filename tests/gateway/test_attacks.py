@@ -314,3 +314,34 @@ def test_the_access_log_keeps_tokens_out(configured, caplog) -> None:
     assert "token=[redacted]&access_token=[redacted]&q=kept (203.0.113.44)" in caplog.text
     assert access not in caplog.text
     assert access.split(".")[2] not in caplog.text  # not even the signature
+
+
+def test_ipv6_addresses_count_by_their_64_block() -> None:
+    from gateway.clients import limit_subject
+
+    assert limit_subject("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert limit_subject("2001:db8:1:2::1") == limit_subject("2001:db8:1:2:ffff::9")
+    assert limit_subject("2001:db8:1:3::1") != limit_subject("2001:db8:1:2::1")
+    assert limit_subject("203.0.113.9") == "203.0.113.9"
+    assert limit_subject("::ffff:203.0.113.9") == "203.0.113.9"
+    assert limit_subject("::1") == "::/64"
+    assert limit_subject("unknown") == "unknown"
+
+
+def test_rotating_ipv6_addresses_within_a_64_share_the_limits(configured) -> None:
+    # A home or a cloud host is given a whole /64: 2**64 addresses to rotate through.
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))
+
+    def register(n: int, client: str) -> int:
+        return gateway.post("/api/v1/auth/register", {
+            "email": f"v6-{n}@rotate.test", "password": "correct horse battery"},
+            headers={"X-Forwarded-For": client}).status_code
+
+    codes = [register(n, f"2001:db8:77:1::{n + 1:x}") for n in range(6)]
+    assert codes == [201] * 5 + [429]
+    assert register(6, "2001:db8:77:2::1") == 201  # the next /64 is someone else
+    logins = [gateway.post("/api/v1/auth/login", {"email": "v6-0@rotate.test",
+                                                  "password": "wrong password!"},
+                           headers={"X-Forwarded-For": f"2001:db8:99:1:{n:x}::1"}
+                           ).status_code for n in range(12)]
+    assert logins == [401] * 10 + [429] * 2
