@@ -18,6 +18,7 @@ from gateway.clients import ProxyTrust
 from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
+from gateway.security import cookie_secret
 from gateway.services import Services
 from streams.settings import SettingsError, insecure_exposure
 
@@ -53,6 +54,7 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
         asyncapi=orjson.dumps(asyncapi.document(VERSION)),
         proxies=ProxyTrust(services.settings.trusted_proxies),
+        cookie_secret=cookie_secret(services.settings.secret_key),
         default_handler_class=NotFoundHandler, compress_response=True,
         log_function=log_request,  # no access token from /ws?token= in the logs
         websocket_ping_interval=20, websocket_ping_timeout=60,
