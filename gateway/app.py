@@ -95,7 +95,8 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
             task.result()  # a consumer that died takes the gateway down, loudly
     finally:
         stop.set()
-        server.stop()
+        server.stop()  # no new connections, then the websockets say goodbye
+        await hub.close_all()
         await server.close_all_connections()
         await asyncio.gather(*tasks, return_exceptions=True)
         await hub.stop()

@@ -398,6 +398,14 @@ class Settings:
         "more is closed (1008).",
         _count,
     )
+    ws_max_unauthenticated_per_address: int = _setting(
+        "WS_MAX_UNAUTHENTICATED_PER_ADDRESS",
+        "20",
+        "Websocket connections one client address (an IPv6 one by its /64) may hold on one "
+        "gateway process before they authenticate (at most 10 s each); one more is closed "
+        "(1008).",
+        _count,
+    )
     ws_max_messages_per_second: int = _setting(
         "WS_MAX_MESSAGES_PER_SECOND",
         "20",

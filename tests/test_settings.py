@@ -112,6 +112,7 @@ def test_none_reads_the_process_environment(monkeypatch) -> None:
         ("TRUSTED_PROXIES", "10.0.0.1, proxy.internal", "'proxy.internal'"),
         ("DEMO_PAYMENTS", "maybe", "expected 1 or 0"),
         ("WS_MAX_CONNECTIONS_PER_USER", "0", "≥ 1"),
+        ("WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "-3", "≥ 1"),
         ("WS_MAX_MESSAGES_PER_SECOND", "lots", "whole number"),
     ],
 )
@@ -162,6 +163,7 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "TRUSTED_PROXIES",
         "DEMO_PAYMENTS",
         "WS_MAX_CONNECTIONS_PER_USER",
+        "WS_MAX_UNAUTHENTICATED_PER_ADDRESS",
         "WS_MAX_MESSAGES_PER_SECOND",
     ]
     assert len(specs) == len(dataclasses.fields(Settings))
