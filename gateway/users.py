@@ -163,9 +163,6 @@ class Users:
 
     # ------------------------------------------------------------------ sessions
 
-    async def login(self, tenant: Tenant, body: LoginIn) -> TokensOut:
-        return await self.complete_login(await self.check_password(tenant, body), body)
-
     async def check_password(self, tenant: Tenant, body: LoginIn) -> Any:
         """The user whose e-mail address and password ``body`` gives (its row); the same
         401 for an unknown address, in the same time."""
