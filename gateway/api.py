@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 import tornado.web
 
+from gateway.accesslog import request_summary
 from gateway.errors import (
     ApiError,
     FieldError,
@@ -230,6 +231,9 @@ class ApiHandler(tornado.web.RequestHandler):
         if isinstance(value, ApiError):
             return  # an answer, not a fault
         super().log_exception(typ, value, tb)
+
+    def _request_summary(self) -> str:
+        return request_summary(self.request)  # Tornado's own warnings: no tokens either
 
 
 def utf8_problem(body: bytes) -> str | None:

@@ -12,11 +12,13 @@ import tornado.httputil
 import tornado.web
 
 from gateway import asyncapi
+from gateway.accesslog import log_request
 from gateway.api import NotFoundHandler
 from gateway.clients import ProxyTrust
 from gateway.handlers import analytics, auth, desk, notices, system, trading
 from gateway.hub import Hub, LiveSocket
 from gateway.openapi import document
+from gateway.security import cookie_secret
 from gateway.services import Services
 from streams.settings import SettingsError, insecure_exposure
 
@@ -52,7 +54,9 @@ def make_app(services: Services, hub: Hub) -> tornado.web.Application:
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),
         asyncapi=orjson.dumps(asyncapi.document(VERSION)),
         proxies=ProxyTrust(services.settings.trusted_proxies),
+        cookie_secret=cookie_secret(services.settings.secret_key),
         default_handler_class=NotFoundHandler, compress_response=True,
+        log_function=log_request,  # no access token from /ws?token= in the logs
         websocket_ping_interval=20, websocket_ping_timeout=60,
         websocket_max_message_size=64 * 1024)
 
@@ -61,11 +65,14 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
                 ready: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set; the mailer runs alongside.
 
-    :raises SettingsError: the development ``SECRET_KEY`` on a host other machines reach.
+    :raises SettingsError: the development ``SECRET_KEY`` where other machines reach the
+        gateway, or a key too short.
     """
     refusal = insecure_exposure(services.settings, host)
     if refusal is not None:
-        raise SettingsError("SECRET_KEY", "(development key)", refusal)
+        shown = ("(development key)" if services.settings.uses_insecure_secret_key
+                 else "(not shown)")
+        raise SettingsError("SECRET_KEY", shown, refusal)
     hub = Hub(services.cache)
     await hub.start()
     app = make_app(services, hub)
@@ -88,7 +95,8 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
             task.result()  # a consumer that died takes the gateway down, loudly
     finally:
         stop.set()
-        server.stop()
+        server.stop()  # no new connections, then the websockets say goodbye
+        await hub.close_all()
         await server.close_all_connections()
         await asyncio.gather(*tasks, return_exceptions=True)
         await hub.stop()

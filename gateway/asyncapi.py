@@ -110,8 +110,8 @@ class Error(msgspec.Struct, tag="error", tag_field="type"):
         "bad_message (not a JSON object with a known type, or accounts not a list of "
         "logins), unauthorized (authenticate first), forbidden (the risk feed is for the "
         "risk desk), not_found (an account that is not yours or does not exist), "
-        "too_many (subscriptions), too_many_connections or too_many_messages (a cap, "
-        "then close 1008), or the token's own code: token_invalid, "
+        "too_many (subscriptions), too_many_connections, too_many_unauthenticated or "
+        "too_many_messages (a cap, then close 1008), or the token's own code: token_invalid, "
         "token_expired, token_revoked, account_disabled"))]
     message: str
 
@@ -149,11 +149,17 @@ MESSAGES: dict[str, tuple[type, str, str, str]] = {
 
 CLOSE_CODES = [
     {"code": 1000, "reason": "normal closure (the client closed)"},
+    {"code": 1001, "reason": "going away: the gateway is stopping (a restart or a "
+                             "scale-down) and gave the connection's place back; reconnect "
+                             "(and resubscribe) at once"},
     {"code": 1006, "reason": "no close frame (what browsers report): the gateway's process "
-                             "ended or the network failed; reconnect"},
+                             "ended without stopping (a crash, a kill) or the network "
+                             "failed; reconnect"},
     {"code": 1008, "reason": "policy violation: the user's connections "
-                             "(WS_MAX_CONNECTIONS_PER_USER) or this connection's messages a "
-                             "second (WS_MAX_MESSAGES_PER_SECOND) over their cap"},
+                             "(WS_MAX_CONNECTIONS_PER_USER), this address's connections "
+                             "waiting to authenticate (WS_MAX_UNAUTHENTICATED_PER_ADDRESS) "
+                             "or this connection's messages a second "
+                             "(WS_MAX_MESSAGES_PER_SECOND) over their cap"},
     {"code": 1009, "reason": f"a client message over {MAX_MESSAGE // 1024} KiB"},
     {"code": 1013, "reason": f"too slow: {MAX_PENDING_EVENTS} risk events waited for the "
                              f"client, or one write waited {MAX_STALL:g} s; reconnect "

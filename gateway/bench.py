@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -213,7 +214,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         say(f"seeded {len(logins)} accounts")
         # One desk token stands for every client: the per-user cap is lifted to their count.
         env = child_environment(REDIS_PREFIX=prefix, KAFKA_BOOTSTRAP="", LOG_LEVEL="WARNING",
-                                SECRET_KEY=f"bench-{tag}",
+                                SECRET_KEY=f"bench-{tag}-{secrets.token_hex(16)}",
                                 WS_MAX_CONNECTIONS_PER_USER=str(args.clients))
         log_path = Path(tempfile.mkdtemp(prefix="proptrade-bench-gateway-")) / "gateway.log"
         log = log_path.open("wb")

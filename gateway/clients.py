@@ -41,6 +41,16 @@ def _address(text: str) -> Address | None:
     return address
 
 
+def limit_subject(address: str) -> str:
+    """The client as per-address limits count it: an IPv6 address by its /64, the block
+    one subscriber (a home, a cloud host) is given and can rotate through at will
+    (RFC 6177); an IPv4 address (an IPv4-mapped one included) as itself."""
+    found = _address(address)
+    if isinstance(found, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((found, 64), strict=False))
+    return address if found is None else str(found)
+
+
 class ProxyTrust:
     """The proxies whose forwarding headers are believed (none by default)."""
 

@@ -80,8 +80,8 @@ class TooLarge(ApiError):
 class TooManyRequests(ApiError):
     status, code = 429, "rate_limited"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many attempts; retry in {retry_after} s",
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message or f"too many attempts; retry in {retry_after} s",
                          headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 

@@ -8,7 +8,8 @@ import asyncpg
 import msgspec
 
 from gateway import audit
-from gateway.errors import Conflict
+from gateway.errors import Conflict, FieldError, NotFound, Unprocessable
+from gateway.roles import OWNER
 from gateway.schemas import BrandingIn, TenantIn, TenantOut, TenantSettingsIn
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.users import Principal
@@ -19,8 +20,21 @@ class Firms:
         self.pool = pool
         self.directory = directory
 
-    async def create(self, actor: Principal, body: TenantIn) -> TenantOut:
-        """A new firm (the platform owner's act), with its domains."""
+    async def create(self, actor: Principal, tenant: Tenant, body: TenantIn) -> TenantOut:
+        """A new firm, with its domains: the platform owner's act (an owner of the default
+        firm, at the default firm's host). A firm's own owner runs that firm only: to it
+        the route does not exist.
+
+        :raises NotFound: the caller is not the platform's owner.
+        :raises Unprocessable: a domain that is the platform's (``$.domains[i]``).
+        """
+        if not tenant.is_default or actor.role != OWNER:
+            raise NotFound("no such resource")
+        for index, domain in enumerate(body.domains):
+            problem = self.directory.claim_problem(domain)
+            if problem is not None:
+                path = f"$.domains[{index}]"
+                raise Unprocessable(f"{path}: {problem}", fields=[FieldError(path, problem)])
         async with self.pool.acquire() as connection, connection.transaction():
             try:
                 tenant_id = await connection.fetchval(

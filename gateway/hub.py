@@ -17,7 +17,18 @@ across every gateway process (one more gets ``{"type": "error", "code":
 most ``WS_MAX_MESSAGES_PER_SECOND`` messages a second, in bursts of as many (faster: an
 error ``too_many_messages`` and 1008). Connections are counted in Redis with a lease each
 process renews on every heartbeat, so those of a process that died stop counting within
-:data:`LEASE` seconds.
+:data:`LEASE` seconds; a lease's expiry is read from Redis's clock (``TIME``), so a host
+whose clock runs fast cannot expire the others' leases. A gateway that stops closes each
+connection with 1001 (going away) and gives its leases back first, so reconnecting tabs
+are admitted at once by the processes that remain.
+
+Before authenticating, one client address (an IPv6 one by its /64) holds at most
+``WS_MAX_UNAUTHENTICATED_PER_ADDRESS`` connections on one process (one more: an error
+``too_many_unauthenticated`` and 1008). Counted in the process, not in Redis: what such a
+connection costs (a socket, a coroutine, memory for at most :data:`AUTH_WINDOW` seconds)
+is the process's own, a count in the process dies with it, and an unauthenticated client
+gets no Redis round trip to spend; behind a balancer an address holds at most that many
+per process.
 
 Every gateway process subscribes in Redis only to the channels its clients want, so any
 process can serve any client. A slow client is never given a growing queue: it gets the
@@ -39,6 +50,8 @@ from typing import Any
 import orjson
 import tornado.websocket
 
+from gateway.accesslog import request_summary
+from gateway.clients import limit_subject
 from gateway.errors import ApiError
 from gateway.tenants import Tenant
 from gateway.users import Principal
@@ -52,7 +65,33 @@ MAX_STALL = 10.0  # s a single write may wait on a slow client
 MAX_ACCOUNTS = 200  # subscriptions per connection
 STAFF = ("risk", "admin", "owner")
 LEASE = 4 * HEARTBEAT  # s a connection counts against its user unless renewed
-POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
+GOING_AWAY = 1001  # RFC 6455 §7.4.1: the server is going down
+POLICY_VIOLATION = 1008
+CLOSE_WAIT = 2.0  # s a stopping gateway waits for its clients' close frames
+
+# Leases on Redis's clock. KEYS[1]: the user's leases; ARGV: the connection, the lease's
+# seconds, the most the user may hold. 1 admitted, 0 not (and not counted).
+_ADMIT = """
+local now = redis.call('TIME')
+local at = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', at)
+redis.call('ZADD', KEYS[1], at + tonumber(ARGV[2]), ARGV[1])
+local count = redis.call('ZCARD', KEYS[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
+if count > tonumber(ARGV[3]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+return 1
+"""
+# KEYS[1]: the user's leases; ARGV: the connection, the lease's seconds.
+_RENEW = """
+local now = redis.call('TIME')
+local at = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', at + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
+return 1
+"""
 
 
 class Hub:
@@ -65,12 +104,48 @@ class Hub:
         self.reader: asyncio.Task[None] | None = None
         self._leaving: set[asyncio.Task[None]] = set()
         self.stopping = False
+        self.sockets: set[LiveSocket] = set()  # open on this process
+        self.unauthenticated: dict[str, int] = {}  # client address → connections waiting
+        self._admit = cache.client.register_script(_ADMIT)
+        self._renew = cache.client.register_script(_RENEW)
 
     async def start(self) -> None:
         self.pubsub = self.cache.client.pubsub(ignore_subscribe_messages=True)
         # A placeholder channel keeps the connection in subscriber mode from the start.
         await self.pubsub.subscribe(self.cache.key("live", "hub"))
         self.reader = asyncio.create_task(self._read())
+
+    async def close_all(self) -> None:
+        """The gateway is stopping: give every connection's lease back, close each with
+        1001 (going away), and wait (at most :data:`CLOSE_WAIT` s) for them to close."""
+        leases = [socket.give_up_lease() for socket in list(self.sockets)]
+        held = [lease for lease in leases if lease is not None]
+        if held:
+            async with self.cache.client.pipeline(transaction=False) as pipe:
+                for user_id, connection in held:
+                    pipe.zrem(self.cache.key("ws", "user", user_id), connection)
+                await pipe.execute()
+        for socket in list(self.sockets):
+            socket.close(GOING_AWAY, "the gateway is stopping; reconnect")
+        deadline = time.monotonic() + CLOSE_WAIT
+        while self.sockets and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def hold_unauthenticated(self, address: str, most: int) -> bool:
+        """Count a connection of ``address`` waiting to authenticate; False (and not
+        counted) past ``most``."""
+        count = self.unauthenticated.get(address, 0)
+        if count >= most:
+            return False
+        self.unauthenticated[address] = count + 1
+        return True
+
+    def release_unauthenticated(self, address: str) -> None:
+        count = self.unauthenticated.get(address, 0) - 1
+        if count > 0:
+            self.unauthenticated[address] = count
+        else:
+            self.unauthenticated.pop(address, None)
 
     async def stop(self) -> None:
         self.stopping = True
@@ -100,25 +175,15 @@ class Hub:
         members.add(client)
 
     async def admit(self, user_id: int, connection: str, most: int) -> bool:
-        """Count a connection against its user; False (and not counted) past ``most``."""
-        key, now = self.cache.key("ws", "user", user_id), time.time()
-        async with self.cache.client.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)  # leases nobody renewed
-            pipe.zadd(key, {connection: now + LEASE})
-            pipe.zcard(key)
-            pipe.expire(key, int(LEASE))
-            _, _, count, _ = await pipe.execute()
-        if count > most:
-            await self.cache.client.zrem(key, connection)
-            return False
-        return True
+        """Count a connection against its user (leases nobody renewed are dropped first);
+        False (and not counted) past ``most``."""
+        admitted = await self._admit(keys=[self.cache.key("ws", "user", user_id)],
+                                     args=[connection, LEASE, most])
+        return bool(admitted)
 
     async def renew(self, user_id: int, connection: str) -> None:
-        key = self.cache.key("ws", "user", user_id)
-        async with self.cache.client.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {connection: time.time() + LEASE}, xx=True)
-            pipe.expire(key, int(LEASE))
-            await pipe.execute()
+        await self._renew(keys=[self.cache.key("ws", "user", user_id)],
+                          args=[connection, LEASE])
 
     def release(self, user_id: int, connection: str) -> None:
         """A connection closed: it no longer counts against its user (in the background)."""
@@ -187,9 +252,14 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         self.closed = False
         self.connection_id = uuid.uuid4().hex
         self.admitted = False  # counted against its user's connections
+        self.waiting = False  # counted against its address until it authenticates
+        self.address = limit_subject(self.request.remote_ip or "unknown")
         self.refused = False  # closed for sending too fast
         self.rate = self.services.settings.ws_max_messages_per_second
         self.allowance, self.checked = float(self.rate), time.monotonic()
+
+    def _request_summary(self) -> str:
+        return request_summary(self.request)  # /ws?token=: Tornado's warnings, redacted
 
     def check_origin(self, origin: str) -> bool:
         # Tokens, not cookies, authenticate: a foreign page cannot borrow a session. The
@@ -205,6 +275,15 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
 
     async def open(self, *args: str) -> None:
         self.services.telemetry.websockets.inc()
+        self.hub.sockets.add(self)
+        most = self.services.settings.ws_max_unauthenticated_per_address
+        if not self.hub.hold_unauthenticated(self.address, most):
+            await self._refuse(POLICY_VIOLATION, "too_many_unauthenticated",
+                               f"at most {most} connections from one address may wait to "
+                               "authenticate; authenticate or close one first",
+                               f"too many connections before authentication: at most {most}")
+            return
+        self.waiting = True
         token = self.get_query_argument("token", None)
         if token:
             await self._authenticate(token)
@@ -225,6 +304,7 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
                                f"too many connections: at most {most} per user")
             return False
         self.principal, self.admitted = principal, True
+        self._stop_waiting()
         if self.closed:  # the client left while it was being counted
             self.admitted = False
             self.hub.release(principal.user_id, self.connection_id)
@@ -376,14 +456,28 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
         self.services.telemetry.dropped.inc()
         self.close(1013, reason[:120])
 
+    def _stop_waiting(self) -> None:
+        if self.waiting:
+            self.waiting = False
+            self.hub.release_unauthenticated(self.address)
+
+    def give_up_lease(self) -> tuple[int, str] | None:
+        """Stop counting against the user here; the lease, for the caller to remove."""
+        if not (self.admitted and self.principal is not None):
+            return None
+        self.admitted = False
+        return self.principal.user_id, self.connection_id
+
     def on_close(self) -> None:
         if not self.closed:
             self.services.telemetry.websockets.dec()
         self.closed = True
+        self.hub.sockets.discard(self)
+        self._stop_waiting()
         self.client.wake.set()
         for task in self.tasks:
             task.cancel()
         self.hub.forget(self.client)
-        if self.admitted and self.principal is not None:
-            self.admitted = False
-            self.hub.release(self.principal.user_id, self.connection_id)
+        lease = self.give_up_lease()
+        if lease is not None:
+            self.hub.release(*lease)

@@ -11,13 +11,18 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+# The end of a pattern. Python's "$" (msgspec validates with Python's re) also matches
+# before a final "\n", so "100\n" would pass "^[0-9]+$"; "\Z" is no ECMA-262 regex (the
+# dialect of the OpenAPI document's patterns), so the newline is refused by a lookahead
+# both read alike.
+END = r"(?!\n)$"
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
 Email = Annotated[str, msgspec.Meta(
-    pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$", max_length=254,
+    pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}{END}", max_length=254,
     description="an e-mail address")]
 Password = Annotated[str, msgspec.Meta(max_length=1024)]
 # Printable text without control characters (names shown to other people).
-Name = Annotated[str, msgspec.Meta(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=100)]
+Name = Annotated[str, msgspec.Meta(pattern=rf"^[^\x00-\x1f\x7f]*{END}", max_length=100)]
 Code = Annotated[str, msgspec.Meta(max_length=32)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 Role = Literal["trader", "risk", "admin", "owner"]
@@ -153,11 +158,11 @@ class Health(msgspec.Struct):
 
 # Digits are ASCII everywhere: "\d" would take "١٠٠" (Python's re, which msgspec uses,
 # matches any Unicode digit), and Decimal would read it as 100.
-Money = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+Money = Annotated[str, msgspec.Meta(pattern=rf"^[0-9]{{1,12}}(\.[0-9]{{1,2}})?{END}",
                                     description="an amount as a decimal string, to the cent",
                                     examples=["155.00"])]
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Slug = Annotated[str, msgspec.Meta(pattern=rf"^[a-z0-9][a-z0-9-]{{0,62}}{END}")]
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=rf"^[A-Z]{{3}}{END}")]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500,
                                      pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 
@@ -294,11 +299,11 @@ class AccountMetrics(msgspec.Struct):
 
 # -- tenants ------------------------------------------------------------------------
 
-Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
-Url = Annotated[str, msgspec.Meta(pattern=r"^(https://[^\s<>\"']{1,500})?$")]
+Color = Annotated[str, msgspec.Meta(pattern=rf"^#[0-9a-fA-F]{{6}}{END}")]
+Url = Annotated[str, msgspec.Meta(pattern=rf"^(https://[^\s<>\"']{{1,500}})?{END}")]
 Domain = Annotated[str, msgspec.Meta(
-    pattern=r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
-Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")]
+    pattern=rf"^(?=.{{1,253}}{END})([a-z0-9]([a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z]{{2,63}}{END}")]
+Origin = Annotated[str, msgspec.Meta(pattern=rf"^https?://[a-z0-9.-]+(:[0-9]{{1,5}})?{END}")]
 
 
 class BrandingIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -174,6 +174,12 @@ class TokenSigner:
                             epoch)
 
 
+def cookie_secret(secret: str) -> str:
+    """The key of the application's signed cookies, derived from ``SECRET_KEY`` (never the
+    access tokens' key itself)."""
+    return hashlib.sha256(b"proptrade.cookies\0" + secret.encode()).hexdigest()
+
+
 def new_totp_secret() -> str:
     return pyotp.random_base32()
 

@@ -67,8 +67,9 @@ class Services:
             broker = DemoBroker(link.producer, link.topics)
         registry = AccountRegistry(pool, cache)
         metrics = MetricsCache(cache, registry)
-        # A trader confirming their own payment is a demonstration's shortcut only.
-        payments = ManualPayments(trader_may_confirm=settings.demo_payments)
+        # A trader confirming their own payment is a demonstration's shortcut only (unset:
+        # off; `proptrade up` sets it unless the operator wrote DEMO_PAYMENTS=0).
+        payments = ManualPayments(trader_may_confirm=settings.demo_payments is True)
         challenges = Challenges(pool, payments, broker,
                                 Notifier(pool, settings))
         directory = TenantDirectory(pool, settings.public_base_domain,

@@ -137,8 +137,10 @@ class Users:
             if user is not None:
                 await self._send_token(connection, tenant, user, "reset", RESET_HOURS)
 
-    async def reset_password(self, tenant: Tenant, token: str, password: str) -> str:
-        """Set a new password with a reset token; returns the account's e-mail address."""
+    async def reset_password(self, tenant: Tenant, token: str, password: str
+                             ) -> tuple[int, str]:
+        """Set a new password with a reset token; returns the account's id and e-mail
+        address."""
         async with self.pool.acquire() as connection, connection.transaction():
             user = await self._spend_token(connection, tenant, token, "reset")
             check_password(password, user["email"])
@@ -152,7 +154,7 @@ class Users:
                 "UPDATE refresh_tokens SET revoked_at = now() "
                 "WHERE user_id = $1 AND revoked_at IS NULL", user["id"])
         self.forget_user(user["id"])
-        return str(user["email"])
+        return int(user["id"]), str(user["email"])
 
     def forget_user(self, user_id: int) -> None:
         """Drop the user's cached principals (its role, access or sessions changed)."""
@@ -161,13 +163,20 @@ class Users:
 
     # ------------------------------------------------------------------ sessions
 
-    async def login(self, tenant: Tenant, body: LoginIn) -> TokensOut:
+    async def check_password(self, tenant: Tenant, body: LoginIn) -> Any:
+        """The user whose e-mail address and password ``body`` gives (its row); the same
+        401 for an unknown address, in the same time."""
         email = body.email.strip().lower()
         user = await self.pool.fetchrow(
             "SELECT * FROM users WHERE tenant_id = $1 AND email = $2", tenant.id, email)
         stored = user["password_hash"] if user is not None else DUMMY_HASH
         if not await verify_password(stored, body.password) or user is None:
             raise Unauthorized("wrong e-mail address or password", code="bad_credentials")
+        return user
+
+    async def complete_login(self, user: Any, body: LoginIn) -> TokensOut:
+        """Tokens for a user whose password was right: if its account is enabled and
+        verified, and with the second factor when it has two-factor auth on."""
         if user["disabled_at"] is not None:
             raise Unauthorized("this account is disabled", code="account_disabled")
         if user["email_verified_at"] is None:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "INSECURE_DEV_SECRET_KEY",
     "LOG_LEVELS",
+    "MIN_SECRET_BYTES",
     "SettingSpec",
     "Settings",
     "SettingsError",
@@ -139,6 +140,11 @@ def _count(variable: str, raw: str) -> int:
     return value
 
 
+def _optional_switch(variable: str, raw: str) -> bool | None:
+    """A switch that may be left unset (None), for a default that depends on the command."""
+    return _switch(variable, raw) if raw.strip() else None
+
+
 def _switch(variable: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -182,6 +188,20 @@ def _networks(variable: str, raw: str) -> tuple[str, ...]:
             raise SettingsError(variable, raw,
                                 f"expected addresses or CIDR blocks, got {item!r}") from None
     return tuple(networks)
+
+
+#: The fewest bytes a ``SECRET_KEY`` of the operator's may have: HS256's own key size
+#: (RFC 7518 §3.2), so guessing the key is no shorter than forging a signature.
+MIN_SECRET_BYTES: Final = 32
+
+
+def _secret_key(variable: str, raw: str) -> str:
+    size = len(raw.encode())
+    if raw != INSECURE_DEV_SECRET_KEY and size < MIN_SECRET_BYTES:
+        raise SettingsError(variable, f"({size} bytes, not shown)",
+                            f"a secret key needs at least {MIN_SECRET_BYTES} bytes; use a "
+                            "long random string (e.g. `openssl rand -base64 48`)")
+    return raw
 
 
 def _log_level(variable: str, raw: str) -> str:
@@ -326,10 +346,12 @@ class Settings:
     secret_key: str = _setting(
         "SECRET_KEY",
         INSECURE_DEV_SECRET_KEY,
-        "Signs session tokens (JWT) and cookies. The default is public and only for "
-        "development: `proptrade up` warns while it is in use, and the gateway refuses to "
-        "start with it unless `HTTP_HOST` is a loopback address.",
-        _text,
+        "Signs session tokens (JWT) and cookies; at least 32 bytes. The default is public "
+        "and only for development: `proptrade up` warns while it is in use, and the "
+        "gateway refuses to start with it unless `HTTP_HOST` is a loopback address and "
+        "no other machine is let in (`TRUSTED_PROXIES`, `PUBLIC_BASE_DOMAIN` and "
+        "`PUBLIC_URL` other than a loopback URL all unset).",
+        _secret_key,
         secret=True,
     )
     log_level: str = _setting(
@@ -361,18 +383,27 @@ class Settings:
         "`X-Forwarded-Proto` believed. Empty: from nobody.",
         _networks,
     )
-    demo_payments: bool = _setting(
+    demo_payments: bool | None = _setting(
         "DEMO_PAYMENTS",
-        "0",
-        "1: a trader may confirm their own `manual` payment (demonstrations; `proptrade up` "
-        "turns it on). 0: only the firm's admins settle manual payments.",
-        _switch,
+        "",
+        "1: a trader may confirm their own `manual` payment (demonstrations). 0: only the "
+        "firm's admins settle manual payments. Empty: off, except under `proptrade up`, "
+        "which turns it on (write 0 to keep it off there too).",
+        _optional_switch,
     )
     ws_max_connections_per_user: int = _setting(
         "WS_MAX_CONNECTIONS_PER_USER",
         "10",
         "Open websocket connections one user may hold across every gateway process; one "
         "more is closed (1008).",
+        _count,
+    )
+    ws_max_unauthenticated_per_address: int = _setting(
+        "WS_MAX_UNAUTHENTICATED_PER_ADDRESS",
+        "20",
+        "Websocket connections one client address (an IPv6 one by its /64) may hold on one "
+        "gateway process before they authenticate (at most 10 s each); one more is closed "
+        "(1008).",
         _count,
     )
     ws_max_messages_per_second: int = _setting(
@@ -421,12 +452,35 @@ def is_loopback_host(host: str) -> bool:
 
 
 def insecure_exposure(settings: Settings, host: str) -> str | None:
-    """Why a gateway listening on ``host`` must not start, or None: the public development
-    ``SECRET_KEY`` lets anyone mint tokens, so it is allowed only on a loopback listener."""
-    if settings.uses_insecure_secret_key and not is_loopback_host(host):
+    """Why a gateway listening on ``host`` must not start, or None.
+
+    The public development ``SECRET_KEY`` lets anyone mint tokens, so it is allowed only
+    where no other machine reaches the gateway: a loopback listener is not enough when a
+    reverse proxy forwards to it (``TRUSTED_PROXIES``, the usual production layout: the
+    gateway on 127.0.0.1 behind nginx) or the firms have public names
+    (``PUBLIC_BASE_DOMAIN``, a ``PUBLIC_URL`` off loopback). A key of the operator's must
+    be :data:`MIN_SECRET_BYTES` long (checked here too: a hand-built Settings skips the
+    parser)."""
+    if not settings.uses_insecure_secret_key:
+        size = len(settings.secret_key.encode())
+        if size < MIN_SECRET_BYTES:
+            return (f"SECRET_KEY is {size} bytes; a secret key needs at least "
+                    f"{MIN_SECRET_BYTES} bytes (a long random string)")
+        return None
+    fix = "set SECRET_KEY (a long random string, at least 32 bytes)"
+    if not is_loopback_host(host):
         return (f"SECRET_KEY is the public development key and HTTP_HOST={host!r} is "
-                "reachable from other machines; set SECRET_KEY (a long random string) or "
-                "listen on 127.0.0.1")
+                f"reachable from other machines; {fix} or listen on 127.0.0.1")
+    if settings.trusted_proxies:
+        return ("SECRET_KEY is the public development key and TRUSTED_PROXIES is set: a "
+                f"proxy brings other machines' requests to this gateway; {fix}")
+    if settings.public_base_domain:
+        return ("SECRET_KEY is the public development key and PUBLIC_BASE_DOMAIN="
+                f"{settings.public_base_domain!r} serves firms to other machines; {fix}")
+    public_host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    if public_host is not None and not is_loopback_host(public_host):
+        return ("SECRET_KEY is the public development key and PUBLIC_URL="
+                f"{settings.public_url!r} names a host other machines reach; {fix}")
     return None
 
 

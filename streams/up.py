@@ -74,8 +74,7 @@ def main(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    # A demonstration: traders confirm their own (fake) payments.
-    settings = dataclasses.replace(settings, demo_payments=True)
+    settings = demo_settings(settings)
 
     stop = threading.Event()
     if seconds is not None:
@@ -109,6 +108,14 @@ def main(args: argparse.Namespace) -> int:
         return 1
     _say("stopped")
     return 0
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """A demonstration: traders confirm their own (fake) payments, unless the operator
+    set ``DEMO_PAYMENTS=0``."""
+    if settings.demo_payments is None:
+        return dataclasses.replace(settings, demo_payments=True)
+    return settings
 
 
 def run_live(settings: Settings, stop: threading.Event, embedded: bool) -> None:
@@ -188,7 +195,9 @@ async def _live(settings: Settings, stop: threading.Event, embedded: bool) -> No
         mail = (without_password(settings.smtp_url) if settings.smtp_url
                 else f"written to {settings.data_dir / 'outbox.mbox'}")
         _say(f"mail: {mail}")
-        _say("payments: demo (a trader confirms their own manual payment)")
+        _say("payments: demo (a trader confirms their own manual payment)"
+             if settings.demo_payments else
+             "payments: manual (the firm's admins settle them; DEMO_PAYMENTS=0)")
         for what, address, password in sign_ins:
             _say(f"sign in as the demo {what}: {address} / {password}")
         _say("ready; press Ctrl+C to stop")

@@ -56,7 +56,7 @@ def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
             "PROPTRADE_DATA_DIR": str(tmp_path / "state"),
             "HTTP_HOST": "0.0.0.0",
             "HTTP_PORT": "9001",
-            "SECRET_KEY": "s3cret",
+            "SECRET_KEY": "s3cret-" + "x" * 32,
             "LOG_LEVEL": "debug",
         }
     )
@@ -71,7 +71,7 @@ def test_every_variable_overrides_its_field(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path / "state"
     assert settings.http_host == "0.0.0.0"
     assert settings.http_port == 9001
-    assert settings.secret_key == "s3cret"
+    assert settings.secret_key == "s3cret-" + "x" * 32
     assert not settings.uses_insecure_secret_key
     assert settings.log_level == "DEBUG"
 
@@ -112,6 +112,7 @@ def test_none_reads_the_process_environment(monkeypatch) -> None:
         ("TRUSTED_PROXIES", "10.0.0.1, proxy.internal", "'proxy.internal'"),
         ("DEMO_PAYMENTS", "maybe", "expected 1 or 0"),
         ("WS_MAX_CONNECTIONS_PER_USER", "0", "≥ 1"),
+        ("WS_MAX_UNAUTHENTICATED_PER_ADDRESS", "-3", "≥ 1"),
         ("WS_MAX_MESSAGES_PER_SECOND", "lots", "whole number"),
     ],
 )
@@ -132,7 +133,7 @@ def test_errors_do_not_show_a_password() -> None:
 
 
 def test_settings_are_frozen_and_hide_the_secret() -> None:
-    settings = load_settings({"SECRET_KEY": "hunter2"})
+    settings = load_settings({"SECRET_KEY": "hunter2-hunter2-hunter2-hunter2!"})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.http_port = 1  # type: ignore[misc]
     assert "hunter2" not in repr(settings)
@@ -162,6 +163,7 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "TRUSTED_PROXIES",
         "DEMO_PAYMENTS",
         "WS_MAX_CONNECTIONS_PER_USER",
+        "WS_MAX_UNAUTHENTICATED_PER_ADDRESS",
         "WS_MAX_MESSAGES_PER_SECOND",
     ]
     assert len(specs) == len(dataclasses.fields(Settings))
@@ -189,7 +191,7 @@ def test_security_settings_are_parsed_and_default_to_trusting_nobody() -> None:
     assert defaults.trusted_proxies == ()
     assert defaults.public_base_domain == "" and defaults.public_url == ""
     assert defaults.default_firm_url == "http://localhost:8000"
-    assert defaults.demo_payments is False
+    assert defaults.demo_payments is None  # unset: off, except under `proptrade up`
     settings = load_settings({
         "TRUSTED_PROXIES": " 10.0.0.7 , 172.16.0.0/12,::1 ", "PUBLIC_URL": "https://trade.example/",
         "PUBLIC_BASE_DOMAIN": "Platform.Example.", "DEMO_PAYMENTS": "1", "HTTP_PORT": "9000"})
@@ -210,5 +212,53 @@ def test_the_development_key_is_refused_off_loopback(host: str, loopback: bool) 
     assert (insecure.exposed_insecure_key is None) is loopback
     if not loopback:
         assert "SECRET_KEY" in str(insecure.exposed_insecure_key)
-    keyed = dataclasses.replace(insecure, secret_key="a-real-secret-of-some-length")
+    keyed = dataclasses.replace(insecure, secret_key="a-real-secret-of-some-length-32-b")
     assert keyed.exposed_insecure_key is None
+
+
+def test_demo_payments_tells_unset_from_off() -> None:
+    # `proptrade up` turns an unset DEMO_PAYMENTS on; a 0 written out stays off.
+    assert load_settings({}).demo_payments is None
+    assert load_settings({"DEMO_PAYMENTS": ""}).demo_payments is None
+    assert load_settings({"DEMO_PAYMENTS": "0"}).demo_payments is False
+    assert load_settings({"DEMO_PAYMENTS": "off"}).demo_payments is False
+    assert load_settings({"DEMO_PAYMENTS": "1"}).demo_payments is True
+
+
+def test_a_short_secret_key_is_refused_without_showing_it() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SECRET_KEY": "hunter2-is-a-fine-secret"})  # 24 bytes
+    assert caught.value.variable == "SECRET_KEY"
+    assert "at least 32 bytes" in caught.value.reason
+    assert "hunter2" not in str(caught.value) and "24 bytes" in str(caught.value)
+    assert load_settings({"SECRET_KEY": "k" * 32}).secret_key == "k" * 32
+    assert load_settings({"SECRET_KEY": "\u00e9" * 16}).secret_key == "\u00e9" * 16  # bytes
+    # Built by hand (dataclasses.replace skips the parser), the gateway's check says so.
+    short = dataclasses.replace(load_settings({}), secret_key="short")
+    assert "at least 32 bytes" in str(short.exposed_insecure_key)
+
+
+@pytest.mark.parametrize("environ", [
+    {"TRUSTED_PROXIES": "127.0.0.1"},  # nginx on this machine, the gateway on loopback
+    {"PUBLIC_BASE_DOMAIN": "platform.example"},
+    {"PUBLIC_URL": "https://trade.example"},
+    {"PUBLIC_URL": "http://192.0.2.10:8000"},
+])
+def test_the_development_key_is_refused_behind_a_proxy_or_a_public_name(
+        environ: dict[str, str]) -> None:
+    # Listening on loopback proves nothing when a proxy or a public name brings other
+    # machines in.
+    settings = load_settings(environ)
+    assert settings.listens_on_loopback_only
+    refusal = settings.exposed_insecure_key
+    assert refusal is not None and "SECRET_KEY" in refusal
+    [variable] = environ
+    assert variable in refusal
+    keyed = load_settings({**environ, "SECRET_KEY": "a-real-secret-of-some-length-32-b"})
+    assert keyed.exposed_insecure_key is None
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000", "http://127.0.0.1:9000",
+                                 "http://[::1]:8000"])
+def test_a_loopback_public_url_keeps_the_development_key_usable(url: str) -> None:
+    assert load_settings({"PUBLIC_URL": url}).exposed_insecure_key is None

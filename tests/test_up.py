@@ -56,7 +56,7 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env.update(
         PROPTRADE_DATA_DIR=str(tmp_path / "data"),
         KAFKA_BOOTSTRAP="",
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-of-at-least-32-bytes",
         PYTHONUNBUFFERED="1",
         DATABASE_URL=f"postgresql://localhost:5432/{database}",
         REDIS_PREFIX=f"test:{database}:",
@@ -388,6 +388,29 @@ def test_up_is_a_demo_where_traders_confirm_their_own_payments(tmp_path: Path) -
         status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment",  # type: ignore[index]
                              {}, token)
         assert status == 200 and paid["status"] == "active", paid  # type: ignore[index]
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+
+
+def test_up_keeps_demo_payments_off_when_the_operator_says_so(tmp_path: Path) -> None:
+    # DEMO_PAYMENTS=0 written out is the operator's word; only an unset one becomes 1.
+    process, printed, gateway = start_up(tmp_path, environment(tmp_path, DEMO_PAYMENTS="0"))
+    try:
+        assert "payments: demo" not in printed
+        assert "payments: manual (the firm's admins settle them; DEMO_PAYMENTS=0)" in printed
+        api = f"{gateway}/api/v1"
+        token = _user_token(api, tmp_path, "buyer@firm.test", None)
+        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, token)
+        assert status == 201, bought
+        status, refused = _call(f"{api}/challenges/{bought['id']}/confirm-payment",  # type: ignore[index]
+                                {}, token)
+        assert status == 403, refused
+        assert refused["error"]["code"] == "payment_settled_by_firm"  # type: ignore[index]
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway import ratelimit
 from gateway.api import ROLES, ApiHandler, operation
+from gateway.clients import limit_subject
 from gateway.schemas import (
     Accepted,
     CodeIn,
@@ -19,14 +20,15 @@ from gateway.schemas import (
     TotpSetupOut,
     UserOut,
 )
+from gateway.signin import second_factor_attempt, second_factor_subjects, sign_in
 
 
 class AuthHandler(ApiHandler):
     @property
     def address(self) -> str:
-        # The client's address as the application settled it (gateway.clients): the
-        # peer, or what a trusted proxy says.
-        return self.request.remote_ip or "unknown"
+        # The client as the limits count it: its address as the application settled it
+        # (the peer, or what a trusted proxy says), an IPv6 one by its /64.
+        return limit_subject(self.request.remote_ip or "unknown")
 
 
 class RegisterHandler(AuthHandler):
@@ -48,18 +50,25 @@ class VerifyHandler(AuthHandler):
         self.send(await self.services.users.verify_email(self.tenant, body.token))
 
 
+# A signed (SECRET_KEY), HttpOnly cookie naming a random device id: a browser the account
+# signed in on, which the login limits recognise (gateway.ratelimit.LoginGuard). Sent
+# only to the auth routes, never across sites; its value is no credential.
+DEVICE_COOKIE = "proptrade_device"
+
+
 class LoginHandler(AuthHandler):
-    @operation("Log in; with two-factor auth on, a TOTP or recovery code is required",
+    @operation("Log in; with two-factor auth on, a TOTP or recovery code is required. "
+               "Sets the device cookie the login limits recognise",
                body=LoginIn, response=TokensOut, tag="auth")
     async def post(self) -> None:
         body = self.body(LoginIn)
-        limiter = self.services.limiter
-        attempt = await limiter.logins.attempt(self.tenant.id, body.email, self.address)
-        if body.totp_code or body.recovery_code:
-            await limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
-                              f"email:{body.email.strip().lower()}")
-        tokens = await self.services.users.login(self.tenant, body)
-        await attempt.succeeded()
+        known = self.get_signed_cookie(DEVICE_COOKIE, max_age_days=ratelimit.DEVICE_DAYS)
+        tokens, device = await sign_in(self.services.users, self.services.limiter,
+                                       self.tenant, body, self.address,
+                                       known.decode("ascii", "replace") if known else None)
+        self.set_signed_cookie(DEVICE_COOKIE, device, expires_days=ratelimit.DEVICE_DAYS,
+                               path="/api/v1/auth", httponly=True, samesite="Strict",
+                               secure=self.request.protocol == "https")
         self.send(tokens)
 
 
@@ -81,14 +90,18 @@ class LogoutHandler(AuthHandler):
 
 
 class ForgotHandler(AuthHandler):
-    @operation("Mail a password-reset link (the answer is the same for unknown addresses)",
+    @operation("Mail a password-reset link (the answer is the same for unknown addresses, "
+               "and past 5 mails an hour to one account)",
                body=ForgotIn, response=Accepted, status=202, tag="auth")
     async def post(self) -> None:
         body = self.body(ForgotIn)
-        await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}",
-                                        f"email:{body.email.strip().lower()}")
-        await self.services.users.forgot_password(self.tenant, body.email)
-        self.services.mailer.wake.set()
+        limiter = self.services.limiter
+        await limiter.hit(ratelimit.RESET, f"ip:{self.address}")
+        # Never a 429 for the account (it would block its owner's way out): its mail stops.
+        account = ratelimit.account_key(self.tenant.id, body.email)
+        if await limiter.allows(ratelimit.RESET_MAIL, account):
+            await self.services.users.forgot_password(self.tenant, body.email)
+            self.services.mailer.wake.set()
         self.send(Accepted(), 202)
 
 
@@ -98,10 +111,13 @@ class ResetHandler(AuthHandler):
     async def post(self) -> None:
         body = self.body(ResetIn)
         await self.services.limiter.hit(ratelimit.RESET, f"ip:{self.address}")
-        email = await self.services.users.reset_password(self.tenant, body.token,
-                                                         body.password)
-        # Whoever was locked out of the account is its owner now: the counts start again.
+        user_id, email = await self.services.users.reset_password(self.tenant, body.token,
+                                                                  body.password)
+        # Whoever was locked out of the account is its owner now: the counts start again,
+        # the second factor's included.
         await self.services.limiter.logins.forget_account(self.tenant.id, email)
+        user, _ = second_factor_subjects(self.tenant.id, user_id, self.address)
+        await self.services.limiter.forget(ratelimit.TWO_FACTOR, user)
         self.send(None, 204)
 
 
@@ -125,9 +141,9 @@ class TotpConfirmHandler(AuthHandler):
                body=CodeIn, response=RecoveryCodesOut, roles=ROLES, tag="me")
     async def post(self) -> None:
         body = self.body(CodeIn)
-        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
-                                        f"user:{self.user.user_id}")
-        codes = await self.services.users.totp_confirm(self.user, body.code)
+        async with second_factor_attempt(self.services.limiter, self.tenant.id,
+                                         self.user.user_id, self.address):
+            codes = await self.services.users.totp_confirm(self.user, body.code)
         self.send(RecoveryCodesOut(codes))
 
 
@@ -136,9 +152,9 @@ class TotpDisableHandler(AuthHandler):
                body=CodeIn, status=204, roles=ROLES, tag="me")
     async def post(self) -> None:
         body = self.body(CodeIn)
-        await self.services.limiter.hit(ratelimit.TWO_FACTOR, f"ip:{self.address}",
-                                        f"user:{self.user.user_id}")
-        await self.services.users.totp_disable(self.user, body.code)
+        async with second_factor_attempt(self.services.limiter, self.tenant.id,
+                                         self.user.user_id, self.address):
+            await self.services.users.totp_disable(self.user, body.code)
         self.send(None, 204)
 
 

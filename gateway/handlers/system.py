@@ -161,11 +161,12 @@ def websocket_section(live: dict[str, Any]) -> str:
 
 
 class FirmsHandler(ApiHandler):
-    @operation("Create a firm (white-label tenant) with its domains and branding",
+    @operation("Create a firm (white-label tenant) with its domains and branding: the "
+               "platform's owner (an owner of the default firm) only",
                body=TenantIn, response=TenantOut, status=201, roles=("owner",), tag="owner")
     async def post(self) -> None:
         body = self.body(TenantIn)
-        self.send(await self.services.firms.create(self.user, body), 201)
+        self.send(await self.services.firms.create(self.user, self.tenant, body), 201)
 
 
 class FirmSettingsHandler(ApiHandler):

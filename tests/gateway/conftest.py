@@ -113,6 +113,8 @@ class Gateway:
         self.services: Services | None = None
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.http = requests.Session()
+        # Coroutines run after the gateway stopped, before its Redis keys are dropped.
+        self.after_stop: list[Callable[[], Any]] = []
 
     def start(self) -> None:
         self.thread.start()
@@ -133,6 +135,8 @@ class Gateway:
                 task.result()  # serve failed: raise it here
             ready.set()
             await task
+            for hook in self.after_stop:
+                await hook()
             await self.services.cache.drop_prefix()
             await self.services.close()
 

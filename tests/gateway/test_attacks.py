@@ -238,3 +238,105 @@ def test_out_of_range_numbers_in_program_documents(gateway: Gateway) -> None:
             failures.append(f"{rule}.{field}={number}: {answer.status_code} {answer.text[:120]}")
     assert not failures, "\n".join(failures)
     assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+
+
+def test_a_trailing_newline_breaks_every_pattern(gateway: Gateway) -> None:
+    # Python's "$" also matches before a final "\n" (msgspec validates with Python's re):
+    # "100\n" would pass "^[0-9]+$" and be stored with its newline.
+    import msgspec
+
+    from gateway import schemas
+
+    cases = [(schemas.Money, "100"), (schemas.Slug, "acme"), (schemas.Domain, "acme.example"),
+             (schemas.Email, "ann@acme.example"), (schemas.Name, "Ann"),
+             (schemas.CurrencyCode, "USD"), (schemas.Color, "#123456"),
+             (schemas.Url, "https://acme.example/logo.png"),
+             (schemas.Origin, "https://app.acme.example")]
+    for kind, good in cases:
+        assert msgspec.convert(good, kind) == good
+        for bad in (good + "\n", good + "\r\n", "\n" + good):
+            with pytest.raises(msgspec.ValidationError):
+                msgspec.convert(bad, kind)
+    # Through the API: refused with the field's path, nothing stored.
+    gateway.verified_user("nl@hostile.test")
+    gateway.promote("nl@hostile.test", "owner")
+    owner = gateway.login("nl@hostile.test")["access_token"]
+    for field, value in (("price", "100\n"), ("slug", "gold\n"), ("currency", "USD\n")):
+        answer = gateway.post("/api/v1/admin/programs", {**PROGRAM, field: value}, owner)
+        assert answer.status_code == 422, (field, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == f"$.{field}"
+    for change, path in (({"slug": "acme\n"}, "$.slug"),
+                         ({"domains": ["acme.example\n"]}, "$.domains[0]")):
+        firm = {"slug": "acme", "branding": {"name": "Acme"}, **change}
+        answer = gateway.post("/api/v1/owner/tenants", firm, owner)
+        assert answer.status_code == 422, (change, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == path
+    answer = gateway.post("/api/v1/auth/register", {"email": "x@acme.example\n",
+                                                    "password": "correct horse battery"})
+    assert answer.status_code == 422 and answer.json()["error"]["fields"][0]["path"] == \
+        "$.email"
+    assert gateway.sql("SELECT count(*) FROM programs")[0][0] == 0
+    assert gateway.sql("SELECT count(*) FROM tenants")[0][0] == 1
+
+
+def test_the_access_log_keeps_tokens_out(configured, caplog) -> None:
+    # /ws?token=<access token> is how browsers authenticate a websocket: the URL must not
+    # carry a working token into the logs.
+
+    import tornado.websocket
+
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    caplog.set_level(logging.INFO, logger="tornado.general")
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))
+    access = gateway.verified_user("log@hostile.test")["access_token"]
+
+    async def websocket(url: str) -> None:
+        connection = await tornado.websocket.websocket_connect(url)
+        assert await connection.read_message() is not None  # authenticated, or an error
+        connection.close()
+
+    gateway.call(websocket(f"ws://127.0.0.1:{gateway.port}/ws?token={access}"))
+    gateway.call(websocket(f"ws://127.0.0.1:{gateway.port}/ws?x=1&tok%65n={access}"))
+    headers = {"X-Forwarded-For": "203.0.113.44"}
+    gateway.get(f"/api/v1/me?token={access}&access_token={access}&q=kept", access,
+                headers=headers)
+    # A host no firm claimed: refused before the upgrade, and logged as a warning too.
+    assert gateway.request("GET", f"/ws?token={access}",
+                           headers={"Host": "nobody.test"}).status_code == 404
+    assert logged(caplog, "q=kept")
+    assert logged(caplog, "/ws?x=1&tok%65n=[redacted]")
+    assert "/ws?token=[redacted] (127.0.0.1)" in caplog.text
+    assert "token=[redacted]&access_token=[redacted]&q=kept (203.0.113.44)" in caplog.text
+    assert access not in caplog.text
+    assert access.split(".")[2] not in caplog.text  # not even the signature
+
+
+def test_ipv6_addresses_count_by_their_64_block() -> None:
+    from gateway.clients import limit_subject
+
+    assert limit_subject("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert limit_subject("2001:db8:1:2::1") == limit_subject("2001:db8:1:2:ffff::9")
+    assert limit_subject("2001:db8:1:3::1") != limit_subject("2001:db8:1:2::1")
+    assert limit_subject("203.0.113.9") == "203.0.113.9"
+    assert limit_subject("::ffff:203.0.113.9") == "203.0.113.9"
+    assert limit_subject("::1") == "::/64"
+    assert limit_subject("unknown") == "unknown"
+
+
+def test_rotating_ipv6_addresses_within_a_64_share_the_limits(configured) -> None:
+    # A home or a cloud host is given a whole /64: 2**64 addresses to rotate through.
+    gateway = configured(trusted_proxies=("127.0.0.1/32",))
+
+    def register(n: int, client: str) -> int:
+        return gateway.post("/api/v1/auth/register", {
+            "email": f"v6-{n}@rotate.test", "password": "correct horse battery"},
+            headers={"X-Forwarded-For": client}).status_code
+
+    codes = [register(n, f"2001:db8:77:1::{n + 1:x}") for n in range(6)]
+    assert codes == [201] * 5 + [429]
+    assert register(6, "2001:db8:77:2::1") == 201  # the next /64 is someone else
+    logins = [gateway.post("/api/v1/auth/login", {"email": "v6-0@rotate.test",
+                                                  "password": "wrong password!"},
+                           headers={"X-Forwarded-For": f"2001:db8:99:1:{n:x}::1"}
+                           ).status_code for n in range(12)]
+    assert logins == [401] * 10 + [429] * 2

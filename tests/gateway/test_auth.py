@@ -11,6 +11,7 @@ import time
 
 import jwt
 import pyotp
+import requests
 
 from gateway import ratelimit
 from tests.gateway.conftest import PASSWORD, Gateway, token_in
@@ -218,9 +219,14 @@ PROXY = {"trusted_proxies": ("127.0.0.1/32",)}  # the tests play the reverse pro
 WRONG = "wrong password!"
 
 
-def attempt(gateway: Gateway, address: str, password: str, client: str):
-    return gateway.post("/api/v1/auth/login", {"email": address, "password": password},
-                        headers={"X-Forwarded-For": client})
+def attempt(gateway: Gateway, address: str, password: str, client: str,
+            device: requests.Session | None = None, **extra: str):
+    """A login from ``client``; on ``device`` (a session keeping its cookies), else on a
+    device the gateway has never seen (no cookies: an attacker's, or a new one)."""
+    http = device if device is not None else requests
+    return http.post(f"{gateway.url}/api/v1/auth/login",
+                     json={"email": address, "password": password, **extra},
+                     headers={"X-Forwarded-For": client}, timeout=30)
 
 
 def test_an_attackers_failures_do_not_lock_the_owner_out(configured) -> None:
@@ -272,6 +278,162 @@ def test_a_password_reset_clears_the_lock(configured) -> None:
                         headers={"X-Forwarded-For": "192.0.2.50"}).status_code == 204
     assert attempt(gateway, "lea@example.com", renewed, "192.0.2.50").status_code == 200
     assert attempt(gateway, "lea@example.com", renewed, "192.0.2.51").status_code == 200
+
+
+def test_refused_attempts_do_not_count_against_the_account(configured) -> None:
+    # One address could lock the owner out of every new device: attempts the pair limit
+    # had refused (never checked) counted against the account all the same.
+    gateway = configured(**PROXY)
+    gateway.verified_user("mia@example.com")
+    assert attempt(gateway, "mia@example.com", PASSWORD, "198.51.100.7").status_code == 200
+    codes = [attempt(gateway, "mia@example.com", WRONG, "203.0.113.9").status_code
+             for _ in range(31)]
+    assert codes == [401] * 10 + [429] * 21
+    # The owner, on a new device at a new address, with the right password.
+    assert attempt(gateway, "mia@example.com", PASSWORD, "192.0.2.77").status_code == 200
+
+
+def test_a_known_device_is_never_held_by_the_account_limit(configured) -> None:
+    gateway = configured(**PROXY)
+    gateway.verified_user("noa@example.com")
+    owner = requests.Session()  # the owner's browser
+    signed_in = attempt(gateway, "noa@example.com", PASSWORD, "198.51.100.7", owner)
+    assert signed_in.status_code == 200
+    cookie = signed_in.headers["Set-Cookie"]
+    assert cookie.startswith("proptrade_device=") and "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie and "Path=/api/v1/auth" in cookie
+    # A guess spread over many addresses holds the account for new devices ...
+    codes = [attempt(gateway, "noa@example.com", WRONG, f"203.0.113.{n}").status_code
+             for n in range(ratelimit.LOGIN_ACCOUNT.count + 3)]
+    assert codes == [401] * ratelimit.LOGIN_ACCOUNT.count + [429] * 3
+    held = attempt(gateway, "noa@example.com", PASSWORD, "192.0.2.50")
+    assert held.status_code == 429 and "reset your password" in error_of(held)["message"]
+    # ... a forged or another account's device cookie is a new device ...
+    forged = requests.Session()
+    forged.cookies.set("proptrade_device", "2|1:0|10:1700000000|16:proptrade_device|"
+                       "44:MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=|" + "0" * 64)
+    assert attempt(gateway, "noa@example.com", PASSWORD, "192.0.2.51", forged
+                   ).status_code == 429
+    for garbage in ("", "x", "2|", "1|a|b", "2|1:0|1:x|" + "9" * 300, "\u00e9"):
+        jar = requests.Session()
+        jar.headers["Cookie"] = f"proptrade_device={garbage}"
+        assert attempt(gateway, "noa@example.com", PASSWORD, "192.0.2.51", jar
+                       ).status_code == 429, garbage
+    other = requests.Session()
+    gateway.verified_user("oli@example.com")
+    assert attempt(gateway, "oli@example.com", PASSWORD, "192.0.2.52", other
+                   ).status_code == 200
+    assert attempt(gateway, "noa@example.com", PASSWORD, "192.0.2.52", other
+                   ).status_code == 429
+    # ... while the owner's own device signs in from anywhere (travelling: a new address).
+    assert attempt(gateway, "noa@example.com", PASSWORD, "192.0.2.60", owner
+                   ).status_code == 200
+    # A device's own failures hold that device for the account (a stolen cookie guesses
+    # no faster than an address), never the account.
+    codes = [attempt(gateway, "noa@example.com", WRONG, f"192.0.2.{70 + n}", owner
+                     ).status_code for n in range(ratelimit.LOGIN_PAIR.count + 1)]
+    assert codes == [401] * ratelimit.LOGIN_PAIR.count + [429]
+    assert attempt(gateway, "noa@example.com", PASSWORD, "198.51.100.7").status_code == 200
+
+
+def two_factor_user(gateway: Gateway, address: str) -> tuple[pyotp.TOTP, list[str]]:
+    access = gateway.verified_user(address)["access_token"]
+    secret = gateway.post("/api/v1/me/2fa/setup", None, access).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirmed = gateway.post("/api/v1/me/2fa/confirm", {"code": totp.now()}, access)
+    assert confirmed.status_code == 200, confirmed.text
+    return totp, confirmed.json()["recovery_codes"]
+
+
+def test_a_new_device_with_the_second_factor_passes_the_account_limit(configured) -> None:
+    gateway = configured(**PROXY)
+    _, codes = two_factor_user(gateway, "pia@example.com")
+    guesses = [attempt(gateway, "pia@example.com", WRONG, f"203.0.113.{n}").status_code
+               for n in range(ratelimit.LOGIN_ACCOUNT.count + 1)]
+    assert guesses == [401] * ratelimit.LOGIN_ACCOUNT.count + [429]
+    # Held for new devices: whatever is wrong, the answer is the same 429 (no oracle for
+    # the password) ...
+    for password, extra in ((PASSWORD, {}), (WRONG, {"totp_code": "123456"}),
+                            (PASSWORD, {"totp_code": "000000"}),
+                            (WRONG, {"recovery_code": codes[0]})):
+        refused = attempt(gateway, "pia@example.com", password, "192.0.2.9", **extra)
+        assert refused.status_code == 429, (password, extra, refused.text)
+    # ... but the right password with a right second factor is the owner.
+    assert attempt(gateway, "pia@example.com", PASSWORD, "192.0.2.9",
+                   recovery_code=codes[1]).status_code == 200
+
+
+def test_wrong_passwords_do_not_spend_the_second_factors_limit(configured) -> None:
+    # The 2FA limit was charged before the password was checked, keyed by the e-mail
+    # address alone: anyone could hold a 2FA user, at any address, at every firm.
+    gateway = configured(**PROXY)
+    totp, codes = two_factor_user(gateway, "quin@example.com")
+    assert attempt(gateway, "quin@example.com", PASSWORD, "198.51.100.7",
+                   recovery_code=codes[0]).status_code == 200  # home: a known address
+    for n in range(ratelimit.TWO_FACTOR.count + 2):
+        answer = attempt(gateway, "quin@example.com", WRONG, f"203.0.113.{n}",
+                         totp_code="123456")
+        assert answer.status_code == 401, answer.text
+    assert attempt(gateway, "quin@example.com", PASSWORD, "198.51.100.7",
+                   totp_code=totp.at(time.time() + 30)).status_code == 200
+    # Whoever knows the password is held after 10 wrong codes (from anywhere) ...
+    for n in range(ratelimit.TWO_FACTOR.count):
+        answer = attempt(gateway, "quin@example.com", PASSWORD, f"192.0.2.{n}",
+                         totp_code="000000")
+        assert answer.status_code == 401 and error_of(answer)["code"] == "totp_invalid"
+    held = attempt(gateway, "quin@example.com", PASSWORD, "198.51.100.7",
+                   recovery_code=codes[1])
+    assert held.status_code == 429
+    # ... and a password reset (the owner's way out) starts the second factor's count too.
+    assert gateway.post("/api/v1/auth/password/forgot", {"email": "quin@example.com"},
+                        headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 202
+    token = token_in(gateway.sink.wait_for("quin@example.com", count=2)[-1])
+    renewed = "a much better passphrase"
+    assert gateway.post("/api/v1/auth/password/reset", {"token": token, "password": renewed},
+                        headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 204
+    assert attempt(gateway, "quin@example.com", renewed, "198.51.100.7",
+                   recovery_code=codes[1]).status_code == 200
+
+
+def test_nobody_can_block_a_password_reset(configured) -> None:
+    from tests.gateway.test_hygiene import add_tenant
+
+    gateway = configured(**PROXY)
+    gateway.verified_user("ray@example.com")
+    add_tenant(gateway, "acme", "trade.acme.test")
+    gateway.verified_user("ray@example.com", headers={"Host": "trade.acme.test"})
+
+    def forgot(client: str, host: str = "127.0.0.1") -> int:
+        return gateway.post("/api/v1/auth/password/forgot", {"email": "ray@example.com"},
+                            headers={"X-Forwarded-For": client, "Host": host}).status_code
+
+    def resets(firm: str) -> list:
+        return [m for m in gateway.sink.messages if m["To"] == "ray@example.com"
+                and "Reset" in m["Subject"] and firm in m["Subject"]]
+
+    # An attacker asks again and again: its own address is held ...
+    assert [forgot("203.0.113.9") for _ in range(6)] == [202] * 5 + [429]
+    # ... from many addresses, the account's mail stops after 5 an hour, silently ...
+    assert [forgot(f"203.0.113.{n}") for n in range(10, 20)] == [202] * 10
+    # ... and the owner is answered as anyone: never a 429 for the account.
+    assert forgot("198.51.100.7") == 202
+    deadline = time.monotonic() + 5
+    while len(resets("PropTrade")) < ratelimit.RESET_MAIL.count and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    mails = resets("PropTrade")
+    assert len(mails) == ratelimit.RESET_MAIL.count
+    # The links the attacker caused went to the owner: any of them resets the password.
+    assert gateway.post("/api/v1/auth/password/reset", {
+        "token": token_in(mails[0]), "password": "a much better passphrase"},
+        headers={"X-Forwarded-For": "198.51.100.7"}).status_code == 204
+    # Per firm: the same address at another firm still gets its mail.
+    assert forgot("198.51.100.7", "trade.acme.test") == 202
+    deadline = time.monotonic() + 5
+    while not resets("Acme") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(resets("Acme")) == 1
 
 
 def test_a_spray_across_accounts_from_one_address_is_held(gateway: Gateway) -> None:

@@ -348,3 +348,94 @@ def test_digits_are_ascii_in_every_number_string(gateway: Gateway) -> None:
     money = gateway.get("/api/openapi.json").json()["components"]["schemas"]["ProgramIn"][
         "properties"]["price"]["pattern"]
     assert "\\d" not in money and "[0-9]" in money
+
+
+class CountingPool:
+    """The gateway's pool, counting the queries made through it."""
+
+    def __init__(self, pool) -> None:
+        self.pool = pool
+        self.queries = 0
+
+    async def fetchrow(self, *args):
+        self.queries += 1
+        return await self.pool.fetchrow(*args)
+
+
+def test_the_tenant_cache_is_bounded_and_skips_hosts_that_cannot_match(
+        gateway: Gateway) -> None:
+    import pytest
+
+    from gateway.errors import NotFound
+    from gateway.tenants import TenantDirectory
+
+    add_tenant(gateway, "acme", "trade.acme.test")
+    pool = CountingPool(gateway.services.pool)
+    directory = TenantDirectory(pool, "platform.test", size=50)
+
+    def resolve(host: str):
+        return gateway.call(directory.resolve(host))
+
+    # A flood of distinct hosts: each unknown one is looked up once, and the cache keeps
+    # at most its bound (the newest), negative answers included.
+    for n in range(200):
+        with pytest.raises(NotFound):
+            resolve(f"h{n}.unknown.test")
+    assert pool.queries >= 200 and len(directory._cache) <= 50
+    queries = pool.queries
+    with pytest.raises(NotFound):
+        resolve("h199.unknown.test")  # recent: answered from the cache
+    assert pool.queries == queries
+    # Hosts no firm can be served at: refused without a query and not remembered.
+    for host in ("a" * 250 + ".test", "x" * 64 + ".test", "bad host.test", "x..y.test",
+                 "a_b.test", "\u00e9t\u00e9.test", "evil.test:1:2", "10.1.2.3",
+                 "[2001:db8::1]:443", "x.localhost", "-x.test", "x-.test", "test",
+                 "x.y.platform.test", "platform.test", "", "\x00.test"):
+        with pytest.raises(NotFound):
+            resolve(host)
+    assert pool.queries == queries, "a host that cannot match cost a query"
+    assert len(directory._cache) <= 50
+    # Those that can still resolve.
+    assert resolve("trade.acme.test").slug == "acme"
+    assert resolve("acme.platform.test").slug == "acme"
+    assert resolve("localhost:8000").slug == "default"
+    assert resolve("[::1]:8000").slug == "default"
+    assert resolve("TRADE.ACME.TEST.").slug == "acme"
+
+
+def test_only_the_platform_owner_creates_firms_and_no_claim_shadows_the_platform(
+        configured) -> None:
+    gateway = configured(public_base_domain="platform.test")
+    gateway.verified_user("root@platform.test")
+    gateway.promote("root@platform.test", "owner")
+    root = gateway.login("root@platform.test")["access_token"]
+    beta = gateway.post("/api/v1/owner/tenants", {"slug": "beta",
+                                                  "branding": {"name": "Beta Funding"}}, root)
+    assert beta.status_code == 201, beta.text
+    # No claim under the platform's domain (it would shadow a firm's subdomain), nor the
+    # domain itself, nor *.localhost (the default firm's loopback names).
+    for n, domain in enumerate(("beta.platform.test", "platform.test", "x.y.platform.test",
+                                "PLATFORM.test", "x.localhost")):
+        answer = gateway.post("/api/v1/owner/tenants", {
+            "slug": f"evil{n}", "domains": ["ok.evil.test", domain.lower()],
+            "branding": {"name": "Evil"}}, root)
+        assert answer.status_code == 422, (domain, answer.text)
+        assert answer.json()["error"]["fields"][0]["path"] == "$.domains[1]", answer.text
+    # A firm's owner is not the platform's: it creates no firm (to it the route does not
+    # exist), so it cannot claim another firm's name either.
+    nova = {"Host": "trade.nova.test"}
+    created = gateway.post("/api/v1/owner/tenants", {
+        "slug": "nova", "domains": ["trade.nova.test"], "branding": {"name": "Nova"}}, root)
+    assert created.status_code == 201, created.text
+    gateway.verified_user("boss@nova.test", headers=nova)
+    gateway.sql("UPDATE users SET role = 'owner' WHERE email = 'boss@nova.test'")
+    boss = gateway.login("boss@nova.test", headers=nova)["access_token"]
+    for firm in ({"slug": "gamma", "domains": ["www.gamma.test"], "branding": {"name": "G"}},
+                 {"slug": "delta", "domains": ["beta.platform.test"],
+                  "branding": {"name": "D"}}):
+        answer = gateway.post("/api/v1/owner/tenants", firm, boss, headers=nova)
+        assert answer.status_code == 404, answer.text
+    assert sorted(row[0] for row in gateway.sql("SELECT slug FROM tenants")) == \
+        ["beta", "default", "nova"]
+    assert gateway.get("/api/v1/tenant", headers={"Host": "beta.platform.test"}
+                       ).json()["name"] == "Beta Funding"

@@ -47,11 +47,30 @@ def test_the_development_key_is_refused_off_loopback(command: str, host: str,
 def test_a_real_key_or_a_loopback_listener_gets_past_the_check(command: str,
                                                                tmp_path: Path) -> None:
     # Past the check, each fails on the unreachable services instead: not on the key.
-    for env in ({"SECRET_KEY": "a-real-secret", "HTTP_HOST": "0.0.0.0"},
+    for env in ({"SECRET_KEY": "a-real-secret-of-at-least-32-bytes", "HTTP_HOST": "0.0.0.0"},
                 {"SECRET_KEY": "", "HTTP_HOST": "127.0.0.1"}):
         result = run(command, tmp_path, **env)
         assert result.returncode != 0
         assert "error: SECRET_KEY" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["gateway", "up"])
+def test_the_development_key_is_refused_behind_a_proxy(command: str, tmp_path: Path) -> None:
+    # The usual production layout: the gateway on 127.0.0.1, nginx in front of it.
+    result = run(command, tmp_path, SECRET_KEY="", HTTP_HOST="127.0.0.1",
+                 TRUSTED_PROXIES="127.0.0.1")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "error: SECRET_KEY is the public development key and TRUSTED_PROXIES" \
+        in result.stderr
+    assert "broker:" not in result.stdout and "database:" not in result.stdout
+
+
+@pytest.mark.parametrize("command", ["gateway", "up"])
+def test_a_short_key_is_refused_naming_the_variable(command: str, tmp_path: Path) -> None:
+    result = run(command, tmp_path, SECRET_KEY="hunter2-hunter2", HTTP_HOST="0.0.0.0")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "error: SECRET_KEY=" in result.stderr and "at least 32 bytes" in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 def test_serve_itself_refuses(gateway: Gateway) -> None:

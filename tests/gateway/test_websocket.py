@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import orjson
+import tornado.httpclient
 import tornado.websocket
 
 from gateway.hub import MAX_PENDING_EVENTS, Client
@@ -36,9 +37,13 @@ class Socket:
                     return message
 
 
-async def connect(gateway: Gateway, token: str | None = None) -> Socket:
+async def connect(gateway: Gateway, token: str | None = None, client: str | None = None
+                  ) -> Socket:
+    """A websocket to the gateway; from ``client`` (X-Forwarded-For) when given."""
     url = f"ws://127.0.0.1:{gateway.port}/ws" + (f"?token={token}" if token else "")
-    return Socket(await tornado.websocket.websocket_connect(url))
+    headers = {"X-Forwarded-For": client} if client else {}
+    return Socket(await tornado.websocket.websocket_connect(
+        tornado.httpclient.HTTPRequest(url, headers=headers)))
 
 
 def test_metrics_and_breaches_reach_the_trader_and_the_desk(live: tuple[Gateway, Bridge]
@@ -171,3 +176,104 @@ def test_connections_per_user_and_messages_per_connection_are_capped(configured)
             socket.connection.close()
 
     gateway.call(scenario())
+
+
+def test_connections_before_authentication_are_capped_per_address(configured) -> None:
+    gateway = configured(ws_max_unauthenticated_per_address=3,
+                         trusted_proxies=("127.0.0.1/32",))
+    token = gateway.verified_user("early@ws.test")["access_token"]
+    here, there = "2001:db8:5:1::1", "203.0.113.80"
+
+    async def refused(socket: Socket) -> None:
+        error = await socket.until(lambda m: m["type"] == "error", timeout=5)
+        assert error["code"] == "too_many_unauthenticated", error
+        assert "at most 3" in error["message"]
+        assert await socket.connection.read_message() is None
+        assert socket.connection.close_code == 1008
+        assert "before authentication" in socket.connection.close_reason
+        socket.connection.close()  # the client's side too (an unclosed one warns when freed)
+
+    async def scenario() -> None:
+        # Three waiting from one /64 (each another address in it): the fourth is refused.
+        waiting = [await connect(gateway, client=f"2001:db8:5:1::{n + 1:x}")
+                   for n in range(3)]
+        await refused(await connect(gateway, client="2001:db8:5:1:ffff::9"))
+        # Another address is not held by them.
+        elsewhere = await connect(gateway, client=there)
+        await elsewhere.send({"type": "auth", "token": token})
+        await elsewhere.until(lambda m: m["type"] == "authenticated")
+        # Authenticating frees a place; so does leaving.
+        await waiting[0].send({"type": "auth", "token": token})
+        await waiting[0].until(lambda m: m["type"] == "authenticated")
+        fourth = await connect(gateway, client=here)
+        await refused(await connect(gateway, client=here))
+        waiting[1].connection.close()
+        await asyncio.sleep(0.5)
+        fifth = await connect(gateway, client=here)
+        await refused(await connect(gateway, token, client=here))  # ?token= waits too ...
+        fifth.connection.close()
+        await asyncio.sleep(0.5)
+        with_token = await connect(gateway, token, client=here)
+        await with_token.until(lambda m: m["type"] == "authenticated")
+        sixth = await connect(gateway, client=here)  # ... only while its token is checked
+        await refused(await connect(gateway, client=here))
+        for socket in (*waiting, fourth, with_token, sixth, elsewhere):
+            socket.connection.close()
+
+    gateway.call(scenario())
+
+
+def test_a_stopping_gateway_says_going_away_and_gives_its_leases_back(configured) -> None:
+    # Reconnecting tabs were refused (1008) for a minute after a restart: the stopped
+    # process's leases still counted.
+    gateway = configured(ws_max_connections_per_user=1)
+    token = gateway.verified_user("bye@ws.test")["access_token"]
+    user_id = gateway.sql("SELECT id FROM users WHERE email = 'bye@ws.test'")[0][0]
+    cache = gateway.services.cache
+    leases: list[int] = []
+
+    async def count_leases() -> None:
+        leases.append(await cache.client.zcard(cache.key("ws", "user", user_id)))
+
+    gateway.after_stop.append(count_leases)
+
+    async def scenario() -> Socket:
+        socket = await connect(gateway, token)
+        await socket.until(lambda m: m["type"] == "authenticated")
+        await count_leases()
+        gateway.stop_event.set()
+        async with asyncio.timeout(10):
+            while await socket.connection.read_message() is not None:
+                pass
+        socket.connection.close()  # the client's side too (an unclosed one warns when freed)
+        return socket
+
+    socket = gateway.call(scenario())
+    gateway.running.result(30)
+    assert socket.connection.close_code == 1001, socket.connection.close_reason
+    assert "stopping" in socket.connection.close_reason
+    assert leases == [1, 0]
+
+
+def test_leases_follow_the_redis_clock_not_each_hosts(gateway: Gateway, monkeypatch) -> None:
+    # A gateway host whose clock runs an hour fast evicted every other host's leases (the
+    # expiry was each host's time.time()).
+    import time as real_time
+    from types import SimpleNamespace
+
+    from gateway import hub as hub_module
+    from gateway.hub import Hub
+
+    cache = gateway.services.cache
+    honest, fast = Hub(cache), Hub(cache)
+    assert gateway.call(honest.admit(7, "honest", 2))
+    monkeypatch.setattr(hub_module, "time", SimpleNamespace(
+        time=lambda: real_time.time() + 3600, monotonic=real_time.monotonic))
+    assert gateway.call(fast.admit(7, "fast", 2))
+    gateway.call(fast.renew(7, "fast"))
+    key = cache.key("ws", "user", 7)
+    assert gateway.call(cache.client.zscore(key, "honest")) is not None
+    assert not gateway.call(honest.admit(7, "third", 2))  # two leases held: the cap
+    [fast_until] = [score for member, score in gateway.call(
+        cache.client.zrange(key, 0, -1, withscores=True)) if member == b"fast"]
+    assert fast_until < real_time.time() + 120  # Redis's clock: a minute, not an hour
