@@ -16,7 +16,7 @@ from streams.money import MAX_AMOUNT, MAX_CONTRACT_SIZE, MAX_PRICE, MAX_VOLUME
 
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}(?!\n)$")]  # "$" alone takes a final "\n"
 # Numbers are bounded to what the engine's cents arithmetic holds exactly (``money``);
 # the bounds are checked by the decoder itself (C, no cost per event in Python), so a
 # file (``replay``, ``proptrade feed``) and the broker (the workers, the analytics sink)

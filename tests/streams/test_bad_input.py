@@ -140,6 +140,12 @@ BAD_LINES = [
         ["kind"],
     ),
     ("volume-not-a-number", {**GOOD_DEAL, "volume": "one"}, ["volume"]),
+    (
+        "currency-with-a-newline",  # Python's "$" matches before a final "\n"
+        {"type": "account", "ts": "2026-03-02T09:30:00Z", "account": "A2",
+         "program": "ftmo-100k", "currency": "USD\n"},
+        ["currency"],
+    ),
 ]
 
 
