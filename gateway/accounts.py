@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
+import orjson
 
 from storage.attribution import FirmRule
 from storage.cache import Cache
@@ -151,12 +152,29 @@ class AccountRegistry:
         return self.cache.key("status", login)
 
     async def published(self, statuses: dict[str, str]) -> None:
-        """Copy statuses that just committed to the cache."""
-        if statuses:
-            async with self.cache.client.pipeline(transaction=False) as pipe:
-                for login, status in statuses.items():
-                    pipe.set(self.status_key(login), status, ex=STATUS_SECONDS)
-                await pipe.execute()
+        """Copy statuses that just committed to the cache, and announce each account's
+        latest numbers again with its new status: the engine publishes no more numbers for
+        an account it failed or passed, and those it published before the status
+        committed carried the old one — without this a live client would never see it."""
+        if not statuses:
+            return
+        logins = list(statuses)
+        metrics_keys = [self.cache.key("metrics", login) for login in logins]
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            for login, status in statuses.items():
+                pipe.set(self.status_key(login), status, ex=STATUS_SECONDS)
+            pipe.mget(metrics_keys)
+            *_, latest = await pipe.execute()
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            for login, key, raw in zip(logins, metrics_keys, latest, strict=True):
+                if raw is None:
+                    continue  # no numbers yet: the first ones will carry the status
+                snapshot = orjson.loads(raw)
+                snapshot["status"] = statuses[login]
+                pipe.set(key, orjson.dumps(snapshot), keepttl=True)
+                pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
+                    {"type": "metrics", "account": login, "data": snapshot}))
+            await pipe.execute()
 
     async def statuses(self, logins: Iterable[str]) -> dict[str, str]:
         """The status of each login on record (the cache, else PostgreSQL)."""

@@ -93,6 +93,37 @@ def test_metrics_and_breaches_reach_the_trader_and_the_desk(live: tuple[Gateway,
     gateway.call(scenario())
 
 
+def test_a_status_change_reaches_subscribed_clients_without_new_numbers(
+        live: tuple[Gateway, Bridge]) -> None:
+    """The desk stops an account while its trader watches: the trader's live numbers say
+    `stopped` at once, although the engine publishes nothing new for the account (the
+    same path carries a failure whose numbers were published before it committed)."""
+    gateway, bridge = live
+    admin = admin_token(gateway)
+    assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
+    trader = gateway.verified_user("st@trader.test")["access_token"]
+    buy_and_pay(gateway, trader)
+    [login] = bridge.wait_opened(1)
+
+    async def scenario() -> None:
+        mine = await connect(gateway, trader)
+        await mine.until(lambda m: m["type"] == "authenticated")
+        await mine.send({"type": "subscribe", "accounts": [login]})
+        bridge.publisher.add(bridge.quote(2000.0))
+        first = await mine.until(lambda m: m["type"] == "metrics")
+        assert first["data"]["status"] == "active"
+        stopped = await asyncio.to_thread(
+            gateway.post, f"/api/v1/risk/accounts/{login}/stop", {"reason": "copy trading"},
+            admin)
+        assert stopped.status_code == 204, stopped.text
+        now = await mine.until(lambda m: m["type"] == "metrics"
+                               and m["data"]["status"] == "stopped", timeout=10)
+        assert now["data"]["equity"] == 10_000.0
+        mine.connection.close()
+
+    gateway.call(scenario())
+
+
 def test_a_bad_token_is_refused(gateway: Gateway) -> None:
     async def scenario() -> None:
         socket = await connect(gateway, "not-a-token")
