@@ -197,7 +197,8 @@ def test_real_messages_from_ws_match_the_document(live: tuple[Gateway, Bridge],
                              and m["event"]["type"] == k)
             await desk.until(lambda m, k=kind: m["type"] == "risk_event"  # type: ignore[misc]
                              and m["event"]["type"] == k)
-        await mine.until(lambda m: m["type"] == "metrics" and m["data"]["status"] == "failed")
+        await mine.until(lambda m: m["type"] == "metrics" and m["data"]["status"] == "failed"
+                         and m["data"]["equity"] == 8_950.0)
         await mine.send({"type": "unsubscribe", "accounts": [failing]})
         await mine.send({"type": "unsubscribe", "feed": "risk"})
         await mine.send({"type": "ping"})
