@@ -324,9 +324,13 @@ async def _report(bootstrap: str, topics: Topics, halt: asyncio.Event) -> None:
                         continue
                     printed_this_second += 1
                     if isinstance(output, Breach):
+                        limit = ""  # a consistency breach has neither
+                        if output.floor is not None:
+                            limit = f" floor {output.floor:,.2f}"
+                        elif output.lots is not None:
+                            limit = f" lots {output.lots:g} (at most {output.max_lots:g})"
                         _say(f"breach: {output.account} {output.rule} ({output.action}) "
-                             f"equity {output.equity:,.2f} floor {output.floor or 0:,.2f} "
-                             f"at {output.ts}")
+                             f"equity {output.equity:,.2f}{limit} at {output.ts}")
                     elif isinstance(output, Passed):
                         _say(f"passed: {output.account} at {output.ts}")
             if time.monotonic() - last_summary >= 10:
