@@ -20,7 +20,6 @@ the platform's domain.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import time
 from collections import OrderedDict
@@ -30,6 +29,7 @@ import msgspec
 import orjson
 
 from gateway.errors import NotFound
+from streams.settings import is_loopback_host
 
 CACHE_SECONDS = 30.0  # a tenant's branding or domains change rarely; reads are constant
 # Hosts remembered, known or not: a few hundred bytes each, so at most a few MB, while
@@ -65,15 +65,6 @@ def _hostname(host: str) -> str:
     if host.count(":") == 1:
         host = host.partition(":")[0]
     return host.rstrip(".")
-
-
-def _is_loopback(hostname: str) -> bool:
-    if hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def public_url(slug: str, is_default: bool, primary_domain: str | None, base_domain: str,
@@ -148,7 +139,7 @@ class TenantDirectory:
         """Whether a firm could be served at ``hostname``: loopback, a one-label subdomain
         of the platform's domain, or a domain a firm may claim (never under the
         platform's domain or ``localhost``, never an address)."""
-        if _is_loopback(hostname):
+        if is_loopback_host(hostname):
             return True
         if self._under_base(hostname):
             return self._subdomain(hostname) is not None
@@ -166,7 +157,7 @@ class TenantDirectory:
         slug = self._subdomain(hostname)
         if slug is not None:  # the platform's subdomains are its own: never a claim's
             row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.slug = $1", slug)
-        elif _is_loopback(hostname):
+        elif is_loopback_host(hostname):
             row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.is_default")
         else:
             row = await self.pool.fetchrow(TENANT_SELECT + " WHERE t.id = (SELECT tenant_id "

@@ -20,6 +20,7 @@ from gateway import hub
 from gateway.hub import MAX_PENDING_EVENTS
 from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import PROGRAM, admin_token, buy_and_pay
+from tests.gateway.test_websocket import Socket
 
 BASE = "urn:proptrade:asyncapi"
 
@@ -107,30 +108,17 @@ def test_the_asyncapi_document_is_served_whole_and_linked(gateway: Gateway) -> N
     assert "<code>risk_event</code>" in page and "<code>4001</code>" in page
 
 
-class Recorder:
-    """A websocket client that keeps every message it receives."""
+class Recorder(Socket):
+    """A websocket client that keeps every message it receives and speaks only the
+    documented protocol."""
 
     def __init__(self, connection: Any, document: Document) -> None:
-        self.connection = connection
+        super().__init__(connection)
         self.document = document
-        self.received: list[dict] = []
 
     async def send(self, message: dict) -> None:
         self.document.check(message, "receive")  # the test speaks the documented protocol
-        await self.connection.write_message(orjson.dumps(message).decode())
-
-    async def until(self, predicate: Any, timeout: float = 30.0) -> dict:
-        for message in self.received:
-            if predicate(message):
-                return message
-        async with asyncio.timeout(timeout):
-            while True:
-                raw = await self.connection.read_message()
-                assert raw is not None, f"closed: {self.connection.close_reason}"
-                message = orjson.loads(raw)
-                self.received.append(message)
-                if predicate(message):
-                    return message
+        await super().send(message)
 
     async def closed(self, timeout: float = 10.0) -> int:
         async with asyncio.timeout(timeout):
