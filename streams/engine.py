@@ -742,25 +742,47 @@ class Engine:
     # ------------------------------------------------------------------ rules
 
     def _settle(self, row: int, ts: int, out: list[Output]) -> bool:
-        """After an account event: move peaks, recompute floors, check them. True if failed."""
+        """After an account event: move peaks, recompute floors, check them. True if failed.
+
+        The same arithmetic as :func:`accounts.daily_floor_one`, ``max_loss_floor_one`` and
+        ``thresholds_one``, on Python floats read with ``item`` (a numpy scalar costs about
+        twice as much to read and compare): this runs once per deal."""
         t = self.table
-        equity = float(t.equity[row])
-        if equity > t.day_peak[row]:
-            t.day_peak[row] = equity
-        mode = int(t.ml_mode[row])
-        if mode == acc.ML_TRAILING_EQUITY and equity > t.hwm[row]:
-            t.hwm[row] = equity
-        elif mode == acc.ML_TRAILING_BALANCE and t.balance[row] > t.hwm[row]:
-            t.hwm[row] = t.balance[row]
-        t.daily_floor[row] = acc.daily_floor_one(
-            int(t.dl_ref[row]), float(t.day_start_balance[row]), float(t.day_start_equity[row]),
-            float(t.day_peak[row]), float(t.initial[row]), float(t.dl_fixed[row]),
-            float(t.dl_frac[row]))
-        t.ml_floor[row] = acc.max_loss_floor_one(
-            mode, float(t.hwm[row]), float(t.ml_fixed[row]), float(t.ml_frac[row]),
-            float(t.ml_cap[row]), float(t.ml_floor[row]))
-        acc.thresholds_one(t, row)
-        if equity <= t.floor_eff[row]:
+        equity = t.equity.item(row)
+        peak = t.day_peak.item(row)
+        if equity > peak:
+            t.day_peak[row] = peak = equity
+        mode = t.ml_mode.item(row)
+        hwm = t.hwm.item(row)
+        if mode == acc.ML_TRAILING_EQUITY and equity > hwm:
+            t.hwm[row] = hwm = equity
+        elif mode == acc.ML_TRAILING_BALANCE:
+            balance = t.balance.item(row)
+            if balance > hwm:
+                t.hwm[row] = hwm = balance
+        ref = t.dl_ref.item(row)
+        daily = acc.daily_floor_one(
+            ref, t.day_start_balance.item(row), t.day_start_equity.item(row), peak,
+            t.initial.item(row), t.dl_fixed.item(row), t.dl_frac.item(row))
+        cap = t.ml_cap.item(row)
+        ml_floor = acc.max_loss_floor_one(mode, hwm, t.ml_fixed.item(row),
+                                          t.ml_frac.item(row), cap, t.ml_floor.item(row))
+        t.daily_floor[row] = daily
+        t.ml_floor[row] = ml_floor
+        status = t.status.item(row)
+        if status > PAUSED:
+            t.floor_eff[row] = -acc.INF
+            t.track[row] = acc.INF
+            return False
+        if status != ACTIVE:
+            daily = -acc.INF
+        floor = daily if daily > ml_floor else ml_floor
+        t.floor_eff[row] = floor
+        track = peak if ref == acc.REF_PEAK else acc.INF
+        if mode == acc.ML_TRAILING_EQUITY and ml_floor < cap and hwm < track:
+            track = hwm
+        t.track[row] = track
+        if equity <= floor:
             return self._check_floors(row, ts, out)
         return False
 
