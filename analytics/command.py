@@ -25,6 +25,9 @@ __all__ = ["add_arguments", "main", "open_history", "run_analytics"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", default="proptrade-analytics",
                         help="consumer group (default: proptrade-analytics)")
+    parser.add_argument("--program", action="append", default=[], metavar="FILE|DIR",
+                        help="program documents the workers run (recorded in the history "
+                             "so replays and what-ifs find them)")
 
 
 def open_history(settings: Settings) -> Store:
@@ -77,12 +80,28 @@ def main(args: argparse.Namespace) -> int:
         print(f"proptrade analytics: error: {error}", file=sys.stderr)
         return 1
     print(f"history: {len(applied)} migration(s) applied", file=sys.stderr)
-    asyncio.run(_serve(settings, store, args.group))
+    try:
+        programs = _documents(args.program)
+    except (OSError, ValueError) as error:
+        print(f"proptrade analytics: error: --program: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(_serve(settings, store, args.group, programs))
     store.close()
     return 0
 
 
-async def _serve(settings: Settings, store: Store, group: str) -> None:
+def _documents(paths: list[str]) -> list[dict[str, Any]]:
+    import json
+    from pathlib import Path
+
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files.extend(sorted(path.glob("*.json")) if path.is_dir() else [path])
+    return [json.loads(file.read_text()) for file in files]
+
+
+async def _serve(settings: Settings, store: Store, group: str,
+                 programs: list[dict[str, Any]]) -> None:
     from storage.database import create_pool
 
     stop = asyncio.Event()
@@ -91,7 +110,7 @@ async def _serve(settings: Settings, store: Store, group: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     pool = await create_pool(settings.database_url, "public", min_size=1, max_size=2)
     try:
-        await run_analytics(settings, store, stop, group, pool=pool)
+        await run_analytics(settings, store, stop, group, programs, pool=pool)
     finally:
         with contextlib.suppress(Exception):
             await pool.close()
