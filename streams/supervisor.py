@@ -42,6 +42,7 @@ import ctypes.util
 import dataclasses
 import os
 import re
+import shlex
 import signal
 import subprocess
 import time
@@ -84,6 +85,21 @@ def _die_with(parent: int) -> Callable[[], None]:
         if os.getppid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
     return preexec
+
+
+def _members(groups: set[int]) -> list[int]:
+    """The live processes (not zombies) of these process groups."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) in groups:
+            found.append(int(entry.name))
+    return found
 
 
 def describe_status(returncode: int) -> str:
@@ -169,15 +185,15 @@ class Supervisor:
 
     # -- starting ---------------------------------------------------------------------
 
-    def start(self, child: Child) -> int:
-        """Start ``child`` (a new name) now; returns its pid."""
+    def start(self, child: Child) -> int | None:
+        """Start ``child`` (a new name) now; returns its pid (None: it could not be run,
+        which counts as a death: reported, and tried again after the backoff)."""
         if child.name in self.children:
             raise ValueError(f"a child named {child.name!r} is already supervised")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         running = _Running(child, self.log_dir / f"{child.name}.log")
         self.children[child.name] = running
         self._spawn(running)
-        assert running.pid is not None
         return running.pid
 
     def _spawn(self, running: _Running) -> None:
@@ -188,7 +204,7 @@ class Supervisor:
             running.partial = b""
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             log.write(f"---- proptrade up: starting {child.name} at {stamp}: "
-                      f"{' '.join(child.argv)}\n".encode())
+                      f"{shlex.join(child.argv)!a}\n".encode())
             log.flush()
             running.offset = log.tell()
             try:
@@ -212,10 +228,13 @@ class Supervisor:
 
     async def wait_ready(self, name: str, timeout: float) -> bool:
         """Whether ``name`` printed its ready line within ``timeout`` seconds."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.children[name].ready.wait(), timeout)
-            return True
-        return False
+        running = self.children[name]
+        deadline = time.monotonic() + timeout
+        while not running.ready.is_set() and time.monotonic() < deadline:
+            self._read_log(running)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(running.ready.wait(), POLL)
+        return running.ready.is_set()
 
     def pid(self, name: str) -> int | None:
         running = self.children.get(name)
@@ -327,8 +346,9 @@ class Supervisor:
             for running in members:
                 self._signal(running, signal.SIGTERM)
                 self._signal(running, signal.SIGCONT, group=True)
-            # Leave the later tiers (the broker last) 2 s each of the graceful time.
-            deadline = started + graceful - (len(tiers) - 1 - index) * 2.0
+            # Leave the later tiers (the broker last) up to 2 s each of the graceful time.
+            reserve = min(2.0, graceful / len(tiers))
+            deadline = started + graceful - (len(tiers) - 1 - index) * reserve
             while any(r.alive for r in members) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
                 self.poll()
@@ -337,12 +357,13 @@ class Supervisor:
                     how = describe_status(running.returncode)
                     self.say(f"{running.child.name}: stopped ({how})")
         self.kill_all()
+        groups = {r.pid for r in self.children.values() if r.pid is not None}
         while time.monotonic() < started + total:
             self.poll()
-            if not any(r.alive for r in self.children.values()):
+            self._reap_orphans(kill=True)
+            if not any(r.alive for r in self.children.values()) and not _members(groups):
                 break
             await asyncio.sleep(0.02)
-        self._reap_orphans(kill=True)
         for running in self.children.values():
             if running.alive:  # cannot happen short of a process stuck in the kernel
                 self.say(f"{running.child.name} (pid {running.pid}) did not die")
