@@ -63,8 +63,8 @@ __all__ = [
 #: Lines worth echoing from a child's log: readiness, errors and warnings.
 IMPORTANT: Final = re.compile(
     r"\bready\b|error|Error|ERROR|CRITICAL|Traceback|exception|Exception|warning:|WARNING")
-ECHO_BURST: Final = 10
-ECHO_WINDOW: Final = 10.0
+ECHO_BURST: Final = 5
+ECHO_WINDOW: Final = 30.0
 POLL: Final = 0.1
 
 _PR_SET_PDEATHSIG: Final = 1
@@ -121,7 +121,8 @@ class Child:
     :param tier: stop order; the highest tier is stopped first.
     :param essential: when it keeps dying, the supervisor gives up (else it is only
         restarted, at the longest backoff).
-    :param echo: the lines echoed, with the child's name (without it when ``bare``).
+    :param echo: the lines echoed, with the child's name (without it when ``bare``), at
+        most ``echo_burst`` per :data:`ECHO_WINDOW` seconds (the ready line always).
     """
 
     name: str
@@ -132,6 +133,7 @@ class Child:
     essential: bool = True
     echo: re.Pattern[str] = IMPORTANT
     bare: bool = False
+    echo_burst: int = ECHO_BURST
 
 
 @dataclasses.dataclass
@@ -255,7 +257,9 @@ class Supervisor:
                 if code is not None:
                     running.returncode = code
                     self._read_log(running)
-                    if not self.stopping:
+                    if self.stopping:
+                        self.say(f"{running.child.name}: stopped ({describe_status(code)})")
+                    else:
                         self._died(running, describe_status(code))
             elif (running.restart_at is not None and now >= running.restart_at
                   and not self.stopping and self.gave_up is None):
@@ -304,7 +308,8 @@ class Supervisor:
             child = running.child
             if child.ready is not None and child.ready.search(line):
                 running.ready.set()
-            if child.echo.search(line):
+                self.say(line if child.bare else f"[{child.name}] {line}")  # always
+            elif child.echo.search(line):
                 self._echo(running, line)
 
     def _echo(self, running: _Running, line: str) -> None:
@@ -312,7 +317,7 @@ class Supervisor:
         while running.echoed and now - running.echoed[0] > ECHO_WINDOW:
             running.echoed.popleft()
         name = running.child.name
-        if len(running.echoed) >= ECHO_BURST:
+        if len(running.echoed) >= running.child.echo_burst:
             running.suppressed += 1
             return
         if running.suppressed:
@@ -352,10 +357,6 @@ class Supervisor:
             while any(r.alive for r in members) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
                 self.poll()
-            for running in members:
-                if not running.alive and running.returncode is not None:
-                    how = describe_status(running.returncode)
-                    self.say(f"{running.child.name}: stopped ({how})")
         self.kill_all()
         groups = {r.pid for r in self.children.values() if r.pid is not None}
         while time.monotonic() < started + total:

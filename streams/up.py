@@ -55,10 +55,15 @@ T = TypeVar("T")
 NAMES = ("broker", "analytics", "worker", "demo-broker", "report", "gateway")
 WORKER_GROUP = "proptrade-risk"
 BROKER_READY = re.compile(r"proptrade broker: ready at ")
-REPORT_LINES = re.compile(r"^(breach|passed|answers so far): |Traceback|Error")
+# tansu's own "ready in 5ms" is not the broker being ready: only the command's line is.
+BROKER_ECHO = re.compile(r"proptrade broker: |error|Error|ERROR|CRITICAL|Traceback|panic")
+REPORT_LINES = re.compile(r"^(breach|passed|answers so far): |^Traceback|^\w+Error: ")
 # How long the parts may take to come up before `up` says which one did not.
 BROKER_START_TIMEOUT = 60.0
 GATEWAY_START_TIMEOUT = 90.0
+# SIGINT/SIGTERM: SIGKILL for what still runs after STOP_GRACEFUL seconds, all reaped
+# by STOP_TOTAL (the promise is 10 s, whatever state the children are in).
+STOP_GRACEFUL, STOP_TOTAL = 6.5, 8.5
 # asyncpg's connect: a database that accepts and never answers fails after this.
 DATABASE_TIMEOUT = 30.0
 
@@ -189,7 +194,7 @@ async def _up(settings: Settings, seconds: float | None,
         stop.set()
         watcher.cancel()
         _say("stopping")
-        await supervisor.stop()
+        await supervisor.stop(graceful=STOP_GRACEFUL, total=STOP_TOTAL)
     _say("stopped")
     return code
 
@@ -228,7 +233,7 @@ async def _start(settings: Settings, supervisor: Supervisor, stop: asyncio.Event
         bootstrap = f"127.0.0.1:{port}"
         environment = _environment(settings, bootstrap)
         supervisor.start(child("broker", [*python, "broker", "--port", str(port)],
-                               ready=BROKER_READY, tier=0))
+                               ready=BROKER_READY, echo=BROKER_ECHO, tier=0))
         _say(f"broker: embedded at {bootstrap} (pid {supervisor.pid('broker')}), its log "
              f"kept in {settings.data_dir / 'broker'}")
         if not await _until(supervisor.wait_ready("broker", BROKER_START_TIMEOUT),
@@ -254,7 +259,8 @@ async def _start(settings: Settings, supervisor: Supervisor, stop: asyncio.Event
     _say(f"simulator: {DEMO_ACCOUNTS} accounts, {DEMO_RATE:g} quotes/s, event time "
          f"×{DEMO_TIME_SCALE:g} (proptrade demo-broker)")
     supervisor.start(child("report", [sys.executable, "-m", "streams.up", "report"],
-                           tier=2, essential=False, echo=REPORT_LINES, bare=True))
+                           tier=2, essential=False, echo=REPORT_LINES, bare=True,
+                           echo_burst=60))
     supervisor.start(child("gateway", [*python, "gateway"], tier=2))
     url = f"http://{settings.http_host}:{settings.http_port}"
     if not await _until(_answers(settings.http_host, settings.http_port, "/healthz",
