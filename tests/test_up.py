@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -672,3 +673,28 @@ def test_up_gives_up_when_a_child_keeps_dying(tmp_path: Path) -> None:
         in up.stderr, up.stderr
     assert up.stdout.endswith("proptrade up: stopped")
     assert "worker (pid" in up.stdout and "restarting in 4 s" in up.stdout
+
+
+def test_a_second_sigint_kills_everything_at_once(tmp_path: Path) -> None:
+    # A "broker" deaf to SIGTERM that never gets ready: the first SIGINT would wait for it
+    # until the SIGKILL deadline; the second one does not wait.
+    deaf = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('deaf', flush=True); time.sleep(60)")
+    up = Up(tmp_path, "--replace", f"broker={sys.executable} -c {shlex.quote(deaf)}")
+    try:
+        up.wait_for(r"broker: embedded at", 30)
+        deadline = time.monotonic() + 30
+        while "\ndeaf\n" not in (tmp_path / "data" / "logs" / "broker.log").read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        family = descendants(up.process.pid)
+        up.process.send_signal(signal.SIGINT)
+        up.wait_for("SIGINT: stopping everything", 10)
+        time.sleep(0.5)
+        took = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert took < 2, up.stdout
+    assert up.process.returncode == 130
+    assert "error: SIGINT again: killed everything at once" in up.stderr
+    assert_all_gone(family, tmp_path)
