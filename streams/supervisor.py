@@ -183,7 +183,7 @@ class Supervisor:
         self.children: dict[str, _Running] = {}
         self.stopping = False
         self.gave_up: str | None = None
-        self._changed = asyncio.Event()
+        self._orphans_checked = 0.0
 
     # -- starting ---------------------------------------------------------------------
 
@@ -280,7 +280,6 @@ class Supervisor:
                             f"{self.give_up_window:g} s (last: {how}); see "
                             f"{running.log_path}")
             self.say(f"{name}{pid}: {how}; giving up")
-            self._changed.set()
             return
         if lived >= self.stable_after or running.backoff == 0:
             running.backoff = self.backoff_start
@@ -289,7 +288,6 @@ class Supervisor:
         running.restart_at = now + running.backoff
         self.say(f"{name}{pid}: {how} after {lived:.1f} s; restarting in "
                  f"{running.backoff:g} s")
-        self._changed.set()
 
     def _read_log(self, running: _Running) -> None:
         try:
@@ -399,6 +397,10 @@ class Supervisor:
         and with ``kill`` kill the live ones first."""
         if not self.subreaper:
             return
+        now = time.monotonic()
+        if not kill and now - self._orphans_checked < 2.0:
+            return  # zombies may wait a little; /proc is not scanned ten times a second
+        self._orphans_checked = now
         known = {r.pid for r in self.children.values() if r.alive}
         me = str(os.getpid())
         for entry in Path("/proc").iterdir():

@@ -190,6 +190,10 @@ async def _up(settings: Settings, seconds: float | None,
     except _Failed as error:
         print(f"proptrade up: error: {error}", file=sys.stderr, flush=True)
         code = 1
+    except Exception as error:  # whatever else: said in one line, and everything stopped
+        print(f"proptrade up: error: {type(error).__name__}: {error}", file=sys.stderr,
+              flush=True)
+        code = 1
     finally:
         stop.set()
         watcher.cancel()
