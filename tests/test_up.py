@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 
-BROKER_LINE = re.compile(r"broker: embedded tansu at (127\.0\.0\.1):(\d+)")
+BROKER_LINE = re.compile(r"broker: embedded at (127\.0\.0\.1):(\d+)")
 
 
 def proptrade_command() -> list[str]:
@@ -96,7 +99,7 @@ def test_up_for_two_seconds_starts_the_broker_and_stops_it(tmp_path: Path) -> No
     found = BROKER_LINE.search(result.stdout)
     assert found, result.stdout
     assert f"data dir: {tmp_path / 'data'}" in result.stdout
-    assert "worker: consumer group proptrade-up-" in result.stdout
+    assert "worker: consumer group proptrade-risk," in result.stdout  # stable across runs
     assert "simulator: 2000 accounts" in result.stdout
     assert result.stdout.rstrip().endswith("stopped")
     assert 2 <= elapsed < 30
@@ -138,7 +141,7 @@ def start_up(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str]
         seen = []
         for line in process.stdout:
             seen.append(line)
-            if "ready" in line:
+            if line.startswith("proptrade up: ready;"):
                 break
         printed = "".join(seen)
         url = re.search(r"gateway: (http://\S+)/api/v1 ", printed)
@@ -156,20 +159,26 @@ def test_up_stops_cleanly_on_a_signal(tmp_path: Path, signum: signal.Signals) ->
     try:
         found = BROKER_LINE.search(printed)
         assert found, printed
+        family = descendants(process.pid)
+        assert set(children_of(process.pid)) == set(CHILDREN), family
         with urllib.request.urlopen(f"{gateway}/api/v1/programs", timeout=10) as answer:
             assert json.load(answer)[0]["slug"] == "demo-100k"
         with urllib.request.urlopen(f"{gateway}/readyz", timeout=10) as answer:
             assert json.load(answer)["checks"] == {"postgresql": "ok", "redis": "ok",
                                                    "kafka": "ok"}
         process.send_signal(signum)
+        started = time.monotonic()
         stdout, stderr = process.communicate(timeout=15)
+        took = time.monotonic() - started
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+    assert took < 10, stdout
     assert stdout.rstrip().endswith("stopped")
     assert not accepts(found[1], int(found[2]))
+    assert_all_gone(family, tmp_path)
 
 
 def _call(url: str, body: object = None, token: str | None = None) -> tuple[int, object]:
@@ -309,11 +318,16 @@ def test_up_desk_sees_the_demo_firm_and_a_restart_keeps_its_accounts(tmp_path: P
         _wait_for("the platform's account in the history", lambda: _call(
             f"{api}/analytics/what-if", question, desk)[0] == 200)
         _stop(process)
-        # Again, on the same database: the embedded broker's feed and the history start
-        # empty; the platform's live account is opened again, the what-if finds it.
+        # Again, on the same database and data dir: the history is kept; when the broker's
+        # log is empty (a broker that keeps nothing) the platform's live account is opened
+        # again at the demo broker, else the log already holds it. The what-if finds it.
+        started = time.monotonic()
         process, printed, gateway = start_up(tmp_path, env)
+        print(f"\nsecond start of `proptrade up` to ready: {time.monotonic() - started:.1f} s")
         api = f"{gateway}/api/v1"
-        assert "opened 1 live platform account(s) again" in printed, printed
+        assert ("opened 1 live platform account(s) again" in printed
+                or "broker log kept: 1 live platform account(s) go on trading" in printed), \
+            printed
         desk = _call(f"{api}/auth/login", {"email": "desk@firm.test",
                                            "password": "correct horse battery"})[1][
             "access_token"]  # type: ignore[index]
@@ -418,3 +432,269 @@ def test_up_keeps_demo_payments_off_when_the_operator_says_so(tmp_path: Path) ->
             process.kill()
             process.communicate()
     assert process.returncode == 0
+
+
+# -- the supervisor: processes, signals, failures -------------------------------------
+
+CHILDREN = ("broker", "analytics", "worker", "demo-broker", "report", "gateway")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (state, ppid, pgrp, ...)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Every process under ``root`` (pid: command line)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = int(fields[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                with contextlib.suppress(OSError):
+                    found[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(
+                        b"\0", b" ").decode(errors="replace")
+                    frontier.append(pid)
+    return found
+
+
+def children_of(root: int) -> dict[str, int]:
+    """`up`'s children by name (the part each one runs)."""
+    named: dict[str, int] = {}
+    for pid, command in descendants(root).items():
+        if _stat(pid) is None or int(_stat(pid)[1]) != root:  # type: ignore[index]
+            continue
+        words = command.split()
+        if "streams.up" in words:
+            named["report"] = pid
+        elif "streams.cli" in words:
+            named[words[words.index("streams.cli") + 1]] = pid
+    return named
+
+
+def assert_all_gone(family: dict[int, str], tmp_path: Path) -> None:
+    """No process of ``family`` is left (dead and reaped or gone), and nothing on the
+    machine still runs with this test's data directory in its environment."""
+    deadline = time.monotonic() + 2  # the kernel finishes a SIGKILL asynchronously
+    while (left := {pid: cmd for pid, cmd in family.items() if _alive(pid)}):
+        assert time.monotonic() < deadline, f"left behind: {left}"
+        time.sleep(0.05)
+    marker = f"PROPTRADE_DATA_DIR={tmp_path / 'data'}".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            with contextlib.suppress(OSError):
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                assert marker not in environ, (entry.name, (entry / "cmdline").read_bytes())
+
+
+class Up:
+    """`proptrade up` running, its output read as it comes (with the time of each line)."""
+
+    def __init__(self, tmp_path: Path, *args: str, **env: str) -> None:
+        self.tmp_path = tmp_path
+        self.env = environment(tmp_path, **env)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [*proptrade_command(), "up", *args], env=self.env, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True)
+        self.lines: list[tuple[float, str]] = []
+        self.stderr = ""
+        self._readers = [threading.Thread(target=self._read, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        self.stderr = self.process.stderr.read()
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    def wait_for(self, pattern: str, seconds: float = 90, after: float = 0.0) -> float:
+        """When a line matching ``pattern`` came (at or after ``after``)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for at, line in list(self.lines):
+                if at >= after and re.search(pattern, line):
+                    return at
+            exited = self.process.poll() is not None
+            assert time.monotonic() < deadline and not exited, (
+                f"no line {pattern!r} (`up` exit status {self.process.returncode}):\n"
+                f"{self.stdout}\n{self.stderr}")
+            time.sleep(0.05)
+
+    def stop(self, signum: signal.Signals = signal.SIGINT) -> float:
+        """Send ``signum``; how long `up` took to exit."""
+        self.process.send_signal(signum)
+        started = time.monotonic()
+        self.process.wait(20)
+        took = time.monotonic() - started
+        for reader in self._readers:
+            reader.join(5)
+        return took
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for reader in self._readers:
+            reader.join(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _healthy(port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def test_up_stops_within_10_s_with_the_broker_killed(tmp_path: Path) -> None:
+    up = Up(tmp_path)
+    try:
+        up.wait_for("ready; press Ctrl", 120)
+        family = descendants(up.process.pid)
+        os.kill(children_of(up.process.pid)["broker"], signal.SIGKILL)
+        took = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert took < 10, up.stdout
+    assert up.process.returncode == 0, up.stderr
+    assert up.stdout.endswith("proptrade up: stopped")
+    assert_all_gone(family, tmp_path)
+
+
+def test_up_stops_within_10_s_with_a_child_sigstopped(tmp_path: Path) -> None:
+    up = Up(tmp_path)
+    try:
+        up.wait_for("ready; press Ctrl", 120)
+        family = descendants(up.process.pid)
+        worker = children_of(up.process.pid)["worker"]
+        os.kill(worker, signal.SIGSTOP)
+        took = up.stop(signal.SIGTERM)
+    finally:
+        up.close()
+    assert took < 10, up.stdout
+    assert up.process.returncode == 0, up.stderr
+    assert_all_gone(family, tmp_path)
+
+
+def test_up_stops_within_10_s_while_postgresql_never_answers(tmp_path: Path) -> None:
+    # A "database" that accepts connections (the kernel completes them) and never says a
+    # word: `up` hangs in its migration until the signal comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        up = Up(tmp_path, DATABASE_URL=f"postgresql://127.0.0.1:{port}/proptrade")
+        try:
+            up.wait_for(r"\[broker\] proptrade broker: ready at", 60)
+            time.sleep(1.5)
+            assert "database:" not in up.stdout  # still waiting for PostgreSQL
+            family = descendants(up.process.pid)
+            assert "broker" in children_of(up.process.pid)
+            took = up.stop(signal.SIGINT)
+        finally:
+            up.close()
+    assert took < 10, up.stdout
+    assert up.process.returncode == 0, up.stderr
+    assert up.stdout.endswith("proptrade up: stopped")
+    assert_all_gone(family, tmp_path)
+
+
+def test_up_restarts_each_killed_child_and_then_stops_within_10_s(tmp_path: Path) -> None:
+    up = Up(tmp_path)
+    recovery: dict[str, float] = {}
+    try:
+        up.wait_for("ready; press Ctrl", 120)
+        port = up.env["HTTP_PORT"]
+        for name in ("broker", "worker", "demo-broker", "analytics", "gateway"):
+            pid = children_of(up.process.pid)[name]
+            killed = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            up.wait_for(rf"^proptrade up: {name} \(pid {pid}\): killed by SIGKILL after "
+                        r"[\d.]+ s; restarting in [\d.]+ s$", 10, after=killed)
+            back = up.wait_for(rf"^proptrade up: {name}: started again \(pid \d+\)$", 10,
+                               after=killed)
+            if name == "broker":  # back when it says ready again
+                back = up.wait_for(r"\[broker\] proptrade broker: ready at", 30, after=killed)
+            deadline = time.monotonic() + 60
+            while not _healthy(port):  # and the gateway answers (again)
+                assert time.monotonic() < deadline, f"the gateway is not back:\n{up.stdout}"
+                time.sleep(0.05)
+            back = max(back, time.monotonic())
+            recovery[name] = back - killed
+            assert children_of(up.process.pid)[name] != pid
+        family = descendants(up.process.pid)
+        took = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    print("\nrecovery after kill -9 (restarted and the gateway answering): "
+          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in recovery.items()))
+    print(f"then SIGINT stopped everything in {took:.1f} s")
+    assert took < 10, up.stdout
+    assert up.process.returncode == 0, up.stderr
+    assert_all_gone(family, tmp_path)
+
+
+def test_up_gives_up_when_a_child_keeps_dying(tmp_path: Path) -> None:
+    up = Up(tmp_path, "--replace", f"worker={sys.executable} -c 'import sys; sys.exit(3)'")
+    try:
+        up.process.wait(90)
+    finally:
+        up.close()
+    assert up.process.returncode == 1, up.stdout
+    assert ("proptrade up: error: worker died 5 times within 60 s (last: exit status 3); "
+            f"see {tmp_path / 'data' / 'logs' / 'worker.log'}; stopping everything") \
+        in up.stderr, up.stderr
+    assert up.stdout.endswith("proptrade up: stopped")
+    assert "worker (pid" in up.stdout and "restarting in 4 s" in up.stdout
+
+
+def test_a_second_sigint_kills_everything_at_once(tmp_path: Path) -> None:
+    # A "broker" deaf to SIGTERM that never gets ready: the first SIGINT would wait for it
+    # until the SIGKILL deadline; the second one does not wait.
+    deaf = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('deaf', flush=True); time.sleep(60)")
+    up = Up(tmp_path, "--replace", f"broker={sys.executable} -c {shlex.quote(deaf)}")
+    try:
+        up.wait_for(r"broker: embedded at", 30)
+        deadline = time.monotonic() + 30
+        while "\ndeaf\n" not in (tmp_path / "data" / "logs" / "broker.log").read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        family = descendants(up.process.pid)
+        up.process.send_signal(signal.SIGINT)
+        up.wait_for("SIGINT: stopping everything", 10)
+        time.sleep(0.5)
+        took = up.stop(signal.SIGINT)
+    finally:
+        up.close()
+    assert took < 2, up.stdout
+    assert up.process.returncode == 130
+    assert "error: SIGINT again: killed everything at once" in up.stderr
+    assert_all_gone(family, tmp_path)
