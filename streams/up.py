@@ -252,7 +252,8 @@ async def _start(settings: Settings, supervisor: Supervisor, stop: asyncio.Event
 
     sign_ins = await _until(_prepare(settings), stop, watcher)
     programs = _write_programs(settings.data_dir)
-    supervisor.start(child("analytics", [*python, "analytics"], tier=1))
+    supervisor.start(child("analytics", [*python, "analytics", "--program", str(programs)],
+                           tier=1))
     supervisor.start(child("worker", [*python, "worker", "--program", str(programs),
                                       "--group", WORKER_GROUP], tier=1))
     _say(f"worker: consumer group {WORKER_GROUP}, checkpoints in PostgreSQL; programs in "
