@@ -242,19 +242,21 @@ class Log:
 
 
 async def catch_up(snapshot: Snapshot, logged: dict[int, bytes], upto: int
-                   ) -> tuple[list[Event], list[Event], int]:
+                   ) -> tuple[list[Event], list[Event], int, int]:
     """Replay the snapshot's run until its numbering passes ``upto`` (the log's last
     number), checking each event against ``logged`` (our events past the snapshot).
 
     Returns the events to publish again (numbered ≤ ``upto`` but absent: a killed
     process's last, partial flush), the first new events (of the last step replayed,
-    numbered past ``upto``), and the publisher's event time after the replay.
+    numbered past ``upto``), the publisher's event time after the replay, and how many
+    of the log's events the replay gave again.
     """
     counter = FeedPublisher(None, Topics(snapshot.prefix), SOURCE)
     counter.seq, counter._time = snapshot.seq, snapshot.time
     run = snapshot.run
     missing: list[Event] = []
     fresh: list[Event] = []
+    replayed = 0
     while counter.seq < upto and not fresh:
         for event in run.advance():
             if fresh:
@@ -268,6 +270,7 @@ async def catch_up(snapshot: Snapshot, logged: dict[int, bytes], upto: int
                         f"the log's event {number} is not the one the remembered simulation "
                         f"gives ({msgspec.json.encode(event).decode()[:200]}): the state in "
                         "the data directory does not belong to this log")
+                replayed += 1
             elif number <= upto:
                 missing.append(event)
             else:
@@ -280,7 +283,7 @@ async def catch_up(snapshot: Snapshot, logged: dict[int, bytes], upto: int
         raise DemoBrokerError(f"the log holds event {first} of this simulation, which the "
                               "remembered state does not give: the state in the data "
                               "directory does not belong to this log")
-    return missing, fresh, counter._time
+    return missing, fresh, counter._time, replayed
 
 
 # ---------------------------------------------------------------------------- the process
@@ -330,7 +333,7 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
         else:
             began = time.monotonic()
             logged, upto = await log.events_after(snapshot.offsets, snapshot.seq)
-            missing, pending, event_time = await catch_up(snapshot, logged, upto)
+            missing, pending, event_time, replayed = await catch_up(snapshot, logged, upto)
             publisher._time = max(publisher._time, event_time)
             for event in missing:
                 publisher.add(event)
@@ -339,9 +342,15 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
             active = sum(not trader.disabled for trader in run.traders)
             at = datetime.fromtimestamp(run.now / 1e6, UTC)
             say(f"continuing {len(run.traders)} accounts ({active} not disabled) at event "
-                f"time {at:%Y-%m-%dT%H:%M:%SZ}: replayed the log past the snapshot in "
-                f"{time.monotonic() - began:.2f} s, published again {len(missing)} event(s) "
-                "a killed run had not stored")
+                f"time {at:%Y-%m-%dT%H:%M:%SZ}: replayed the {replayed} event(s) the log "
+                f"holds past the snapshot in {time.monotonic() - began:.2f} s, published "
+                f"again {len(missing)} a killed run had not stored")
+            sim = run.sim
+            remembered = (sim.seed, len(sim.profiles), sim.time_scale)
+            if remembered != (options.seed, options.accounts, options.time_scale):
+                say(f"--seed, --accounts and --time-scale shape a new simulation; this one "
+                    f"continues as it began (seed {sim.seed}, {len(sim.profiles)} accounts, "
+                    f"time scale {sim.time_scale:g})")
         run = snapshot.run
         requests = Requests(bootstrap, topics, run.sim, memory, snapshot.commands)
         commands = asyncio.create_task(requests.follow(stop))

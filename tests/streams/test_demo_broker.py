@@ -7,6 +7,7 @@ import asyncio
 import copy
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -84,9 +85,10 @@ def test_replay_matches_the_log_and_finds_what_a_partial_flush_lost() -> None:
     for number in lost:
         del logged[number]
     restored = pickle.loads(pickle.dumps(snapshot))
-    missing, fresh, _ = asyncio.run(catch_up(restored, dict(logged), upto))
+    missing, fresh, _, replayed = asyncio.run(catch_up(restored, dict(logged), upto))
     mine = [msgspec.msgpack.encode(e) for e in events if getattr(e, "account", None) == account]
     assert [msgspec.msgpack.encode(e) for e in missing] == mine[-len(lost):]
+    assert replayed == len(logged)  # every other event was in the log
     # The restored run continues where the original stopped: the same next events.
     assert (restored.run.steps, restored.run.now) == (original.steps, original.now)
     following = [original.advance() for _ in range(2_000)]
@@ -230,7 +232,10 @@ def test_a_killed_and_a_stopped_demo_broker_keep_trading_the_same_accounts(
     finally:
         demo.close()
     after = feed.read()
-    assert "continuing" in demo.outputs[1] and "continuing" in demo.outputs[2], demo.outputs
+    # The kill left events past the last snapshot in the log: the restart replayed them.
+    replayed = re.search(r"continuing .* replayed the (\d+) event", demo.outputs[1])
+    assert replayed and int(replayed.group(1)) > 0, demo.outputs
+    assert "continuing" in demo.outputs[2], demo.outputs
 
     # Numbering continues: no number twice, every run's numbers above the last run's.
     numbers = [seq for seq, _ in after]
