@@ -205,6 +205,7 @@ class Log:
     async def start(self) -> None:
         await self.reader.start()
         self.reader.assign(self.tps)
+        self.reader.pause(*self.tps)  # no fetching in the background: only when asked
 
     async def stop(self) -> None:
         await self.reader.stop()
@@ -218,11 +219,20 @@ class Log:
         """Our events numbered above ``seq`` from ``offsets`` to the partitions' ends, as
         their msgpack bytes by number, and the highest watermark of our batches there
         (``seq`` when none)."""
-        from streams.wire import batch_decoder
 
         found: dict[int, bytes] = {}
         upto = seq
         ends = await self.reader.end_offsets(self.tps)
+        self.reader.resume(*self.tps)
+        try:
+            return await self._read(offsets, seq, ends, found, upto)
+        finally:
+            self.reader.pause(*self.tps)
+
+    async def _read(self, offsets: dict[str, int], seq: int, ends: dict[Any, int],
+                    found: dict[int, bytes], upto: int) -> tuple[dict[int, bytes], int]:
+        from streams.wire import batch_decoder
+
         for tp in self.tps:
             self.reader.seek(tp, offsets.get(f"{tp.topic}[{tp.partition}]", 0))
             while await self.reader.position(tp) < ends[tp]:
@@ -363,8 +373,12 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
             await asyncio.wait({commands}, timeout=STOP_SECONDS)
             commands.cancel()
             await asyncio.gather(commands, return_exceptions=True)
-        await producer.stop()
-        await log.stop()
+        # With the broker gone these could wait for its timeouts: a stop is bounded.
+        for closing in (producer.stop, log.stop):
+            try:
+                await asyncio.wait_for(closing(), STOP_SECONDS)
+            except TimeoutError:
+                pass
 
 
 async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], options: Options,
@@ -377,14 +391,32 @@ async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], opt
     last_flush = last_snapshot = loop_started
     sent_before = publisher.sent
 
-    async def snapshot() -> None:
-        await publisher.flush()
+    async def stored() -> bool:
+        """Flush; False when a stop came and the broker did not take the batches within
+        a moment (the broker gone): they are abandoned, as a kill would."""
+        flush = asyncio.ensure_future(publisher.flush())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({flush, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not flush.done():
+            await asyncio.wait({flush}, timeout=STOP_SECONDS)
+        if not flush.done():
+            flush.cancel()
+            return False
+        flush.result()
+        return True
+
+    async def snapshot() -> bool:
+        if not await stored():
+            return False
         ends = await log.ends()
         memory.save(Snapshot(STATE_VERSION, publisher.topics.prefix, run, publisher.seq,
                              publisher._time, ends, requests.taken))
+        return True
 
     batch = pending
-    while not stop.is_set():
+    whole = True  # every event numbered so far is stored, or still may be
+    while whole and not stop.is_set():
         if commands.done():
             commands.result()  # the request reader failed: say why
             raise DemoBrokerError("the request reader stopped")
@@ -394,7 +426,7 @@ async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], opt
                 quotes += 1
                 if due - time.monotonic() > 0.002:
                     if publisher.pending:
-                        await publisher.flush()
+                        whole = await stored()
                         last_flush = time.monotonic()
                     try:
                         await asyncio.wait_for(stop.wait(), due - time.monotonic())
@@ -402,16 +434,20 @@ async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], opt
                         pass
             publisher.add(event)
         now = time.monotonic()
-        if publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS:
-            await publisher.flush()
+        if whole and (publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS):
+            whole = await stored()
             last_flush = now
-        if now - last_snapshot >= options.snapshot_seconds:
-            await snapshot()
+        if whole and now - last_snapshot >= options.snapshot_seconds:
+            whole = await snapshot()
             last_snapshot = time.monotonic()
         if stop.is_set():
             break
         batch = run.advance()
-    await snapshot()
+    # The last snapshot. Not after an abandoned flush (its events may be missing, and a
+    # snapshot must only cover stored ones): the next start replays the log instead.
+    if not whole or not await snapshot():
+        say("the broker did not store the last events in time: the next start replays "
+            "the log from the last snapshot")
     return publisher.sent - sent_before
 
 
