@@ -229,6 +229,28 @@ class Log:
         finally:
             self.reader.pause(*self.tps)
 
+    async def has_ours(self) -> bool:
+        """Whether the last batch of a feed partition is this producer's."""
+        from streams.wire import batch_decoder
+
+        ends = await self.reader.end_offsets(self.tps)
+        self.reader.resume(*self.tps)
+        try:
+            for tp in self.tps:
+                if ends[tp] == 0:
+                    continue
+                self.reader.seek(tp, ends[tp] - 1)
+                fetched = await self.reader.getmany(tp, timeout_ms=5000)
+                for record in fetched.get(tp, []):
+                    try:
+                        if batch_decoder.decode(record.value).source == SOURCE:
+                            return True
+                    except msgspec.MsgspecError:
+                        continue
+            return False
+        finally:
+            self.reader.pause(*self.tps)
+
     async def _read(self, offsets: dict[str, int], seq: int, ends: dict[Any, int],
                     found: dict[int, bytes], upto: int) -> tuple[dict[int, bytes], int]:
         from streams.wire import batch_decoder
@@ -331,6 +353,12 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
                     "forgetting the accounts of the last run and starting a new simulation")
                 memory.forget()
                 snapshot = None
+        if snapshot is None and await log.has_ours():
+            raise DemoBrokerError(
+                f"the feed topics already hold a simulation that {memory.directory} does not "
+                "remember (its state was removed, or the topics belong to another data "
+                "directory); a new one would open the same accounts again. Restore the "
+                "state, or use new topics (another KAFKA_TOPIC_PREFIX or a new broker log)")
         if snapshot is None:
             start = datetime.now(UTC).replace(microsecond=0)
             simulator = Simulator(options.seed, options.accounts, options.symbols, start,

@@ -267,7 +267,13 @@ def test_a_killed_and_a_stopped_demo_broker_keep_trading_the_same_accounts(
     traded_before = {d.account for d in first}
     assert len(traded_before & {d.account for d in second}) >= 3
     assert traded_before & {d.account for d in third}
-    assert any(d.account == "GW-1" for d in second + third), "GW-1 stopped trading"
+    # The platform's accounts are remembered as they are: GW-1 trading (whether it deals
+    # in the few event days after the kill depends on its trader), GW-2 disabled.
+    remembered = Memory(tmp_path / "demo-broker").load()
+    assert remembered is not None
+    traders = {t.profile.account: t for t in remembered.run.traders}
+    assert not traders["GW-1"].disabled and traders["GW-2"].disabled
+    assert not traders["GW-3"].disabled
     disabled_at = max(i for i, (_, e) in enumerate(before) if getattr(e, "account", "") == "GW-2")
     assert not [e for _, e in after[disabled_at + 1:] if getattr(e, "account", "") == "GW-2"]
     open_at_kill = {(d.account, d.position) for d in first if d.entry == "in"} - {
@@ -283,3 +289,22 @@ def test_a_killed_and_a_stopped_demo_broker_keep_trading_the_same_accounts(
             ts = to_micros(event.ts)  # type: ignore[union-attr]
             assert ts >= last[account], (account, event)
             last[account] = ts
+
+
+def test_a_feed_the_data_directory_does_not_remember_is_refused(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    prefix = f"demo{uuid.uuid4().hex[:8]}."
+    demo = DemoBroker(broker, tmp_path / "first", prefix)
+    try:
+        demo.start()
+        _wait(lambda: Feed(broker.bootstrap, Topics(prefix)).read(), 20, "a feed")
+        assert demo.stop() == 0
+        # Another data directory on the same topics: it would open the same accounts.
+        demo.env["PROPTRADE_DATA_DIR"] = str(tmp_path / "second")
+        demo.start()
+        assert demo.process is not None
+        assert demo.process.wait(timeout=20) == 1
+    finally:
+        demo.close()
+    output = demo.process.communicate()[0]
+    assert "already hold a simulation" in output, output
