@@ -125,8 +125,10 @@ class Memory:
             raise DemoBrokerError(f"{self.snapshot_path} is not a state of this version; "
                                   "move it away to start a new simulation")
         for step, offset, request in self.requests():
-            if step > snapshot.run.steps:
-                snapshot.run.scheduled.setdefault(step, []).append(request)
+            if step > snapshot.run.steps:  # taken after the snapshot: replayed at its step
+                scheduled = snapshot.run.scheduled.setdefault(step, [])
+                if request not in scheduled:  # a later snapshot's run has it already
+                    scheduled.append(request)
             snapshot.commands = max(snapshot.commands, offset + 1)
         return snapshot
 
@@ -373,9 +375,16 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
             logged, upto = await log.events_after(snapshot.offsets, snapshot.seq)
             missing, pending, event_time, replayed = await catch_up(snapshot, logged, upto)
             publisher._time = max(publisher._time, event_time)
-            for event in missing:
+            # What the log lacked, and the rest of the last step replayed, then a snapshot
+            # at once: the log now differs from the run's own numbering (the lost events'
+            # new numbers), which a replay from the older snapshot could not explain.
+            for event in missing + pending:
                 publisher.add(event)
+            pending = []
             await publisher.flush()
+            snapshot = Snapshot(STATE_VERSION, topics.prefix, snapshot.run, publisher.seq,
+                                publisher._time, await log.ends(), snapshot.commands)
+            memory.save(snapshot)
             run = snapshot.run
             active = sum(not trader.disabled for trader in run.traders)
             at = datetime.fromtimestamp(run.now / 1e6, UTC)
