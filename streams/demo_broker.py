@@ -399,7 +399,7 @@ async def serve(bootstrap: str, topics: Topics, data_dir: Path, options: Options
                     f"continues as it began (seed {sim.seed}, {len(sim.profiles)} accounts, "
                     f"time scale {sim.time_scale:g})")
         run = snapshot.run
-        requests = Requests(bootstrap, topics, run.sim, memory, snapshot.commands)
+        requests = Requests(bootstrap, topics, run, memory, snapshot.commands)
         commands = asyncio.create_task(requests.follow(stop))
         return await _publish(run, publisher, pending, options, memory, log, stop, commands,
                               requests)
@@ -493,9 +493,10 @@ class Requests:
     the run, one at a time: the position moves past a request only once the run took it
     (and the journal holds it, when it changed something)."""
 
-    def __init__(self, bootstrap: str, topics: Topics, simulator: Simulator, memory: Memory,
+    def __init__(self, bootstrap: str, topics: Topics, run: Run, memory: Memory,
                  position: int) -> None:
-        self.bootstrap, self.topics, self.simulator = bootstrap, topics, simulator
+        self.bootstrap, self.topics, self.run, self.simulator = bootstrap, topics, run, run.sim
+        simulator = run.sim
         self.memory = memory
         self.taken = position  # the next offset to read: every request before it is taken
         self.reading = position  # the offset of the request being handed over
@@ -534,6 +535,12 @@ class Requests:
                   f"request, skipped: {error}", file=sys.stderr, flush=True)
             self.taken = offset + 1
             return True
+        # Requests the last run took at steps this one has not reached yet come first,
+        # in their order (a disable must not overtake the opening it follows).
+        while self.run.scheduled:
+            if stop.is_set():
+                return False
+            await asyncio.sleep(0.005)
         self.reading = offset
         if isinstance(command, OpenAccount):
             self.simulator.adopt(command.login, dict(command.program), command.balance)

@@ -312,3 +312,20 @@ def test_a_feed_the_data_directory_does_not_remember_is_refused(
         demo.close()
     output = demo.process.communicate()[0]
     assert "already hold a simulation" in output, output
+
+
+def test_a_restored_state_schedules_the_requests_taken_after_it(tmp_path: Path) -> None:
+    memory = Memory(tmp_path)
+    run = Simulator(4, 5, time_scale=20_000).run()
+    for _ in range(50):
+        run.advance()
+    memory.save(Snapshot(STATE_VERSION, "t.", run, 10, 0, {}, commands=3))
+    memory.remember(20, 3, "GW-1", {"id": "p"}, None)  # before the snapshot: in its run
+    memory.remember(70, 5, "GW-1", None, None)  # after it: replayed at its step
+    restored = memory.load()
+    assert restored is not None and restored.run.steps == 49
+    assert restored.run.scheduled == {70: [("GW-1", None, None)]}
+    assert restored.commands == 6  # reading resumes past the last request taken
+    memory.save(restored)  # a later snapshot's run holds it already: not twice
+    again = memory.load()
+    assert again is not None and again.run.scheduled == {70: [("GW-1", None, None)]}
