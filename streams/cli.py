@@ -47,6 +47,8 @@ COMMANDS: Final = (
             "run the market simulator as the demo broker (its feed and its accounts)"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
+    Command(("demo-broker",), "streams.demo_broker",
+            "the market simulator and demo broker, remembering its accounts across restarts"),
     Command(("feed",), "streams.feed", "publish a recorded feed (JSON Lines) to Kafka"),
     Command(("worker",), "streams.worker", "run the risk engine on Kafka (a stream worker)"),
     Command(("migrate",), "storage.command",

@@ -70,6 +70,7 @@ __all__ = [
     "PROGRAMS",
     "PROGRAM_MIX",
     "Instrument",
+    "Run",
     "Simulator",
     "TraderProfile",
     "add_arguments",
@@ -533,6 +534,19 @@ class Simulator:
                          for i in range(accounts)]
         # Accounts the platform opens while the feed runs (the demo broker's clients).
         self.inbox: deque[tuple[str, dict[str, Any] | None, float | None]] = deque()
+        # Told of each request that took effect, at the step it did (the demo broker's
+        # journal); not part of the state a snapshot keeps.
+        self.on_command: Callable[[int, str, dict[str, Any] | None, float | None], None] | None
+        self.on_command = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["on_command"] = None
+        state["inbox"] = deque()  # requests not taken yet are the broker's to deliver again
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     def adopt(self, login: str, document: dict[str, Any], balance: float | None = None
               ) -> None:
@@ -557,7 +571,12 @@ class Simulator:
 
     def events(self) -> Iterator[Event]:
         """The feed, from the start; endless (take what you need with ``islice``)."""
-        return _Run(self).events()
+        return Run(self).events()
+
+    def run(self) -> Run:
+        """A run of the feed driven step by step (:meth:`Run.begin`, :meth:`Run.step`),
+        which can be pickled between steps and continued."""
+        return Run(self)
 
     def _profile(self, rng: random.Random, i: int, accounts: int,
                  opening_days: float) -> TraderProfile:
@@ -605,12 +624,14 @@ def _convertible(chosen: list[Instrument], currency: str, account_currency: str)
 # Heap entry kinds; at one instant, market hours and rollovers come first, then clocks,
 # account openings, quotes, and last the traders, who act on the freshest prices.
 _MARKET, _ROLLOVER, _CLOCK, _OPENING, _QUOTE, _WAKE = range(6)
+_HANDLERS: Final = ("_on_market_hours", "_on_rollover", "_on_clock", "_on_opening", "_on_quote",
+                    "_on_wake")
 _COMMISSION_USD = 2.5  # per lot and side, FX and metals (indices, oil, crypto: none)
 _MAX_LOTS = 50.0  # the broker's largest single order
 _LOT = 0.01
 
 
-class _Run:
+class Run:
     """One pass of the simulation: the market, the traders' books and the event queue."""
 
     def __init__(self, sim: Simulator) -> None:
@@ -630,6 +651,7 @@ class _Run:
                 target=rules.get("profit_target", {}).get("target"),
                 min_days=rules.get("min_trading_days", {}).get("days", 0),
                 balance=float(doc["initial_balance"])))
+        self.logins = {profile.account for profile in sim.profiles}
         self.heap: list[tuple[int, int, int, int]] = []
         self.seq = 0
         self.out: list[Event] = []
@@ -641,21 +663,34 @@ class _Run:
         self._cumulative: list[float] = []
         self._open_sids: list[int] = []
         self._all_ticks = sum(inst.ticks for inst in sim.instruments)
-        self.behaviours: dict[Behaviour, Callable[[_Trader, bool, bool], int | None]] = {
-            "careful": self._careful, "scalper": self._scalper, "swing": self._swing,
-            "gambler": self._gambler}
+        self.begun = False
+        self.steps = 0  # heap entries handled so far (where a request took effect)
+        # Requests to replay at a step (a restarted demo broker's journal): step → requests.
+        self.scheduled: dict[int, list[tuple[str, dict[str, Any] | None, float | None]]] = {}
 
     # ------------------------------------------------------------------ event loop
 
     def events(self) -> Iterator[Event]:
+        yield from self.begin()
+        while self.heap:
+            yield from self.step()
+
+    def advance(self) -> list[Event]:
+        """The next events: :meth:`begin`'s the first time, then a :meth:`step`'s."""
+        return self.step() if self.begun else self.begin()
+
+    def begin(self) -> list[Event]:
+        """The feed's opening events (symbols, the first accounts, a quote per symbol);
+        then :meth:`step` gives the rest."""
         sim, start = self.sim, self.sim.start
-        yield from sim.symbols()
+        self.begun = True
+        opening: list[Event] = [*sim.symbols()]
         self._set_hours(_markets_open(start))
         for i, trader in enumerate(self.traders):
             if trader.profile.opens_at == start:
-                yield self._open_account(i)
+                opening.append(self._open_account(i))
         for sid in range(len(sim.instruments)):
-            yield self._quote(sid)
+            opening.append(self._quote(sid))
         self._push(_next_ny_five_pm(start, (4, 6)), _MARKET, 0)
         self.rollover = (0, _next_ny_five_pm(start, tuple(range(7))))
         self._push(self.rollover[1], _ROLLOVER, 0)
@@ -664,20 +699,25 @@ class _Run:
         for i, trader in enumerate(self.traders):
             if trader.profile.opens_at > start:
                 self._push(trader.profile.opens_at, _OPENING, i)
-        handlers: dict[int, Callable[[int], None]] = {
-            _MARKET: self._on_market_hours, _ROLLOVER: self._on_rollover,
-            _CLOCK: self._on_clock, _OPENING: self._on_opening, _QUOTE: self._on_quote,
-            _WAKE: self._on_wake,
-        }
-        heap, out, inbox = self.heap, self.out, sim.inbox
-        while heap:
-            self.now, kind, _, index = heapq.heappop(heap)
-            handlers[kind](index)
-            while inbox:
-                self._take(*inbox.popleft())
-            if out:
-                yield from out
-                out.clear()
+        return opening
+
+    def step(self) -> list[Event]:
+        """The events of the next instant the simulation handles (often one quote, or
+        nothing); the platform's requests waiting in the inbox take effect right after it.
+        Between two steps the run is whole: it can be pickled and continued."""
+        self.now, kind, _, index = heapq.heappop(self.heap)
+        self.steps += 1
+        getattr(self, _HANDLERS[kind])(index)
+        for command in self.scheduled.pop(self.steps, ()):
+            self._take(*command)
+        inbox = self.sim.inbox
+        while inbox:
+            login, document, balance = inbox.popleft()
+            if self._take(login, document, balance) and self.sim.on_command is not None:
+                self.sim.on_command(self.steps, login, document, balance)
+        out = self.out
+        self.out = []
+        return out
 
     def _push(self, at: int, kind: int, index: int) -> None:
         self.seq += 1
@@ -734,14 +774,19 @@ class _Run:
         self._push(self.now + _HOUR, _CLOCK, 0)
 
     def _take(self, login: str, document: dict[str, Any] | None,
-              balance: float | None) -> None:
-        """An account from :meth:`Simulator.adopt` (or ``None``: stop trading one)."""
+              balance: float | None) -> bool:
+        """An account from :meth:`Simulator.adopt` (or ``None``: stop trading one).
+        Idempotent, as a broker is: opening a login that exists (disabled or not), or
+        disabling one that is unknown or already disabled, changes nothing (False)."""
         sim = self.sim
         if document is None:
+            changed = False
             for trader in self.traders:
-                if trader.profile.account == login:
-                    trader.disabled = True
-            return
+                if trader.profile.account == login and not trader.disabled:
+                    trader.disabled = changed = True
+            return changed
+        if login in self.logins:
+            return False
         program = str(document["id"])
         sim._programs[program] = document
         self.out.append(ProgramDefinition(document=document))
@@ -761,7 +806,9 @@ class _Run:
             target=rules.get("profit_target", {}).get("target"),
             min_days=rules.get("min_trading_days", {}).get("days", 0),
             balance=float(document["initial_balance"]) if balance is None else balance))
+        self.logins.add(login)
         self.out.append(self._open_account(len(self.traders) - 1, balance))
+        return True
 
     def _on_opening(self, i: int) -> None:
         self.out.append(self._open_account(i))
@@ -818,7 +865,9 @@ class _Run:
         in_session = (trader.works_today and into < profile.session_length
                       and (day + 3) % 7 < 5)  # 1970-01-01 was a Thursday: Monday = 0
         closing = in_session and into >= profile.session_length - 15 * _MINUTE
-        wait = self.behaviours[profile.behaviour](trader, in_session and not closing, closing)
+        behave: Callable[[_Trader, bool, bool], int | None] = getattr(
+            self, f"_{profile.behaviour}")
+        wait = behave(trader, in_session and not closing, closing)
         if wait is None:
             return
         if wait <= 0:  # until its next session

@@ -343,3 +343,34 @@ def test_the_demo_broker_trades_adopted_accounts_until_disabled(tmp_path: Path) 
     code = replay_run(write_programs(sim, tmp_path), io.BytesIO(jsonl(before + during + after)),
                       out, err)
     assert code == 0, err.getvalue()[:500]
+
+
+def test_requests_are_idempotent_and_a_pickled_run_continues_the_same() -> None:
+    import pickle
+
+    from streams.commands import DisableAccount, OpenAccount
+    from streams.simulator import demo_broker
+
+    document = {"id": "platform-p2", "currency": "USD", "initial_balance": 20_000,
+                "rules": {"max_loss": {"limit": 0.1}}}
+    sim = Simulator(6, accounts=10, time_scale=20_000.0)
+    run = sim.run()
+    taken: list[tuple[int, str, bool]] = []
+    sim.on_command = lambda step, login, doc, _: taken.append((step, login, doc is None))
+    events = run.advance()
+    demo_broker(sim, OpenAccount("GW-7", document))
+    demo_broker(sim, OpenAccount("A000001", document))  # one of the simulator's own
+    for _ in range(200):
+        events += run.advance()
+    demo_broker(sim, OpenAccount("GW-7", document))  # asked again: nothing happens
+    demo_broker(sim, DisableAccount("GW-7", "failed"))
+    demo_broker(sim, DisableAccount("GW-7", "failed"))
+    demo_broker(sim, DisableAccount("nobody", "failed"))
+    events += run.advance()
+    opened = [e.account for e in events if isinstance(e, Account)]
+    assert opened.count("GW-7") == 1 and opened.count("A000001") <= 1
+    assert [(login, disable) for _, login, disable in taken] == [("GW-7", False),
+                                                                ("GW-7", True)]
+    # Between two steps a run pickles whole and continues with the same events.
+    copy = pickle.loads(pickle.dumps(run))
+    assert [copy.advance() for _ in range(3_000)] == [run.advance() for _ in range(3_000)]
