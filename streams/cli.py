@@ -43,8 +43,6 @@ COMMANDS: Final = (
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("broker",), "streams.broker_command",
             "run the embedded broker on 127.0.0.1:PORT until interrupted"),
-    Command(("demo-broker",), "streams.demo_broker",
-            "run the market simulator as the demo broker (its feed and its accounts)"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
     Command(("demo-broker",), "streams.demo_broker",
