@@ -659,6 +659,13 @@ def test_up_restarts_each_killed_child_and_then_stops_within_10_s(tmp_path: Path
     assert took < 10, up.stdout
     assert up.process.returncode == 0, up.stderr
     assert_all_gone(family, tmp_path)
+    # The answers after all those kills are the engine's answers to the feed the broker
+    # kept: none lost, none twice.
+    from tests.test_restart import answers_match_the_log
+
+    published, expected = answers_match_the_log(tmp_path, up.env)
+    print(f"answers on risk.events: {published} of the {expected} the feed gives")
+    assert published > 0
 
 
 def test_up_gives_up_when_a_child_keeps_dying(tmp_path: Path) -> None:
