@@ -41,6 +41,7 @@ COMMANDS: Final = (
     Command(("bench", "report-stats"), "analytics.bench_report_stats",
             "time `proptrade report-stats` on each shared MetaTrader report"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
+    Command(("broker",), "streams.broker_command", "run the durable embedded broker"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
     Command(("feed",), "streams.feed", "publish a recorded feed (JSON Lines) to Kafka"),

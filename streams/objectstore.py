@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import fcntl
 import hashlib
 import os
 import signal
@@ -95,6 +96,13 @@ class ObjectStore:
         self.fsync = fsync
         self.tmp = root / _TMP
         self.tmp.mkdir(parents=True, exist_ok=True)
+        # One store per directory: a second one would not see the first one's writes.
+        self._lock = open(root / ".lock", "wb")  # noqa: SIM115 - held for the process's life
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise OSError(f"{root} is in use by another object store") from None
         for leftover in self.tmp.iterdir():  # writes cut short by a kill: never renamed
             leftover.unlink(missing_ok=True)
         self.keys: dict[str, list[str]] = {}  # bucket -> sorted keys
