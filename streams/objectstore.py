@@ -113,6 +113,11 @@ class ObjectStore:
             if bucket_dir.is_dir() and bucket_dir.name != _TMP:
                 self._load(unquote(bucket_dir.name), bucket_dir)
 
+    def close(self) -> None:
+        """Wait for the writes under way and release the directory."""
+        self.pool.shutdown(wait=True)
+        self._lock.close()
+
     def _load(self, bucket: str, bucket_dir: Path) -> None:
         keys: list[str] = []
         for folder, _, files in os.walk(bucket_dir):
@@ -431,7 +436,7 @@ async def serve(root: Path, port: int, *, fsync: bool = True) -> None:
         if handler.active == 0:
             break
         await asyncio.sleep(0.01)
-    store.pool.shutdown(wait=True)
+    store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
