@@ -23,6 +23,7 @@ import gc
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -130,7 +131,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="proptrade-bench-"))
     for doc in [*bench.PROGRAMS, PROBE_PROGRAM]:
         (folder / f"{doc['id']}.json").write_text(json.dumps(doc))
-    async with EmbeddedBroker() as broker:
+    broker_dir = folder / "broker" if args.durable else None
+    async with EmbeddedBroker(data_dir=broker_dir, fsync=args.fsync) as broker:
         bootstrap = broker.bootstrap
         await ensure_topics(bootstrap, topics)
         env = child_environment(KAFKA_BOOTSTRAP=bootstrap, KAFKA_TOPIC_PREFIX=topics.prefix,
@@ -183,7 +185,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             rates = [int(r) for r in args.steps.split(",")]
             step_seconds = args.seconds / len(rates)
             steps: list[dict[str, Any]] = []
-            pids = {"broker": broker.pid, "worker": worker.pid, "producer": os.getpid()}
+            pids = {"broker": broker.pid, "worker": worker.pid, "producer": os.getpid(),
+                    "objectstore": broker.pids.get("objectstore")}
             async def offer_load(rate: int, seconds: float, until: Any = None
                                  ) -> dict[str, Any]:
                 """Offer ``rate`` quotes/s and half as many deals for ``seconds`` (or
@@ -276,6 +279,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             log.close()
             await drop_schema(DSN, schema)
     summary = _summary(steps, latencies, setup_seconds, args)
+    summary["broker"] = ("durable" + ("" if args.fsync else " (no fsync)")
+                         if args.durable else "memory")
+    if broker_dir is not None:
+        objects = [f for f in (broker_dir / "objects").rglob("*") if f.is_file()]
+        summary["broker_objects"] = len(objects)
+        summary["broker_mb"] = round(sum(f.stat().st_size for f in objects) / 1e6, 1)
+        shutil.rmtree(broker_dir, ignore_errors=True)
     if recovery is not None:
         summary["recovery"] = recovery
     return summary
@@ -287,6 +297,13 @@ def _restamp(event: Event, now: datetime) -> Event:
     return msgspec.structs.replace(event, ts=now) if hasattr(event, "ts") else event
 
 
+def _ms(value: Any, digits: int = 1) -> float | None:
+    """A latency in ms, rounded; None when some probe was never answered (inf, or NaN
+    from interpolating between infinities)."""
+    number = float(value)
+    return round(number, digits) if np.isfinite(number) else None
+
+
 def _summary(steps: list[dict[str, Any]], latencies: dict[str, float], setup_seconds: float,
              args: argparse.Namespace) -> dict[str, Any]:
     best: dict[str, Any] | None = None
@@ -294,15 +311,15 @@ def _summary(steps: list[dict[str, Any]], latencies: dict[str, float], setup_sec
         measured = np.array([latencies.get(p, np.inf) for p in step.pop("probes")])
         finite = measured[np.isfinite(measured)]
         step["probes_answered"] = f"{len(finite)}/{len(measured)}"
-        step["p50_ms"] = round(float(np.percentile(measured, 50)), 1)
-        step["p99_ms"] = round(float(np.percentile(measured, 99)), 1)
-        step["max_ms"] = round(float(measured.max()), 1)
+        step["p50_ms"] = _ms(np.percentile(measured, 50))
+        step["p99_ms"] = _ms(np.percentile(measured, 99))
+        step["max_ms"] = _ms(measured.max())
         # p99 of each 5 s of the step: a warm-up or a pause shows apart from a backlog.
         window = 5 * PROBES_PER_S
-        step["p99_ms_by_5s"] = [round(float(np.percentile(measured[i:i + window], 99)))
+        step["p99_ms_by_5s"] = [_ms(np.percentile(measured[i:i + window], 99), 0)
                                 for i in range(0, len(measured), window)]
         kept_up = step["quotes_per_s"] >= 0.95 * step["offered_quotes_per_s"]
-        if kept_up and step["p99_ms"] <= 100:
+        if kept_up and step["p99_ms"] is not None and step["p99_ms"] <= 100:
             best = step
     chosen = best or steps[0]
     return {
@@ -324,6 +341,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between a shard's checkpoints (the worker's default)")
     parser.add_argument("--no-recovery", dest="recovery", action="store_false",
                         help="skip the kill -9 / restart measurement at the end")
+    parser.add_argument("--durable", action="store_true",
+                        help="the broker keeps its log on disk (streams.objectstore), as "
+                             "`proptrade broker` does; default: in memory")
+    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+                        help="with --durable: do not fsync the log's writes")
     parser.add_argument("--steps", default="1000,2500,5000,7500,10000,12500",
                         help="offered quotes/s of each step (deals at half of it)")
 

@@ -1,76 +1,101 @@
-"""``proptrade broker --port N`` — a STAND-IN for helper DURABLE's command (issue 11).
+"""``proptrade broker``: the embedded Kafka-protocol broker, durable, in the foreground.
 
-Only so that ``proptrade up``'s supervisor can be built and tested before DURABLE's
-durable broker lands: it runs tansu with the memory store (nothing survives a restart)
-on 127.0.0.1:N, prints ``proptrade broker: ready at 127.0.0.1:N`` once a Kafka client can
-fetch metadata, and runs until SIGINT/SIGTERM (tansu stopped within 5 s) or until tansu
-dies (exit 1, saying so). The lead takes DURABLE's version of this file at merge.
+Runs tansu on ``127.0.0.1:PORT`` over :mod:`streams.objectstore`, which keeps the log
+under ``$PROPTRADE_DATA_DIR/broker/`` (topics, messages, committed group offsets: all of
+it is there again after a restart on the same directory, clean or ``kill -9``). Prints
+``proptrade broker: ready at 127.0.0.1:PORT`` once a Kafka client can fetch metadata.
+SIGINT or SIGTERM stops both children within 5 s (SIGKILL after that) and exits 0; if a
+child dies, the other is stopped and the command exits 1 naming it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
-import subprocess
 import sys
+import time
+from types import FrameType
+from typing import Final
 
-from streams.broker import HOST, BrokerError, EmbeddedBroker, _fetch_metadata
-from streams.supervisor import _die_with
+from streams.broker import HOST, BrokerError, EmbeddedBroker, _port_accepts
+from streams.settings import SettingsError, load_settings
 
 __all__ = ["add_arguments", "main"]
 
+DEFAULT_PORT: Final = 9092
+POLL: Final = 0.1  # s between checks of the children
+
+
+class _Stop(BaseException):
+    """SIGINT or SIGTERM arrived."""
+
+
+def _say(line: str, *, error: bool = False) -> None:
+    stream = sys.stderr if error else sys.stdout
+    stream.write(f"proptrade broker: {line}\n")
+    stream.flush()
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"the port to listen on, on 127.0.0.1 (default {DEFAULT_PORT})")
+    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+                        help="do not fsync the log's writes (a kill -9 still loses nothing "
+                             "acknowledged; a power cut may)")
+    parser.add_argument("--startup-timeout", type=float, default=30.0,
+                        help="seconds to wait until the broker answers (default 30)")
 
 
 def main(args: argparse.Namespace) -> int:
-    import os
-
+    if not 0 < args.port < 65536:
+        _say(f"--port must be 1-65535, not {args.port}", error=True)
+        return 2
     try:
-        binary = EmbeddedBroker()._resolve_binary()
-    except BrokerError as error:
-        print(f"proptrade broker: error: {error}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as error:
+        _say(str(error), error=True)
+        return 2
+    data_dir = settings.data_dir / "broker"
+    if _port_accepts(HOST, args.port):
+        _say(f"port {args.port} on {HOST} is already in use", error=True)
         return 1
-    listener = f"tcp://{HOST}:{args.port}"
-    tansu = subprocess.Popen(
-        [binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener,
-         "--storage-engine", "memory://tansu/"],
-        stdin=subprocess.DEVNULL, env={}, preexec_fn=_die_with(os.getpid()))
 
-    async def run() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        ready = False
-        while not stop.is_set():
-            if tansu.poll() is not None:
-                print(f"proptrade broker: error: tansu exited with status {tansu.returncode}",
-                      file=sys.stderr, flush=True)
-                return 1
-            if not ready:
-                try:
-                    await _fetch_metadata(f"{HOST}:{args.port}", 2.0)
-                except Exception:  # not answering yet
-                    await asyncio.sleep(0.1)
-                    continue
-                ready = True
-                print(f"proptrade broker: ready at {HOST}:{args.port}", flush=True)
-            try:
-                await asyncio.wait_for(stop.wait(), 0.2)
-            except TimeoutError:
-                pass
-        return 0
+    signals = 0
 
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:  # later ones: we are stopping already
+            raise _Stop
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    broker = EmbeddedBroker(data_dir=data_dir, port=args.port, fsync=args.fsync,
+                            startup_timeout=args.startup_timeout)
     try:
-        return asyncio.run(run())
-    finally:
-        if tansu.poll() is None:
-            tansu.terminate()
+        try:
+            started = time.monotonic()
+            broker.start()
+            _say(f"ready at {broker.bootstrap}")
+            pids = ", ".join(f"{name} pid {pid}" for name, pid in broker.pids.items())
+            _say(f"log under {data_dir} ({pids}; ready in {time.monotonic() - started:.1f} s)",
+                 error=True)
+            while (dead := broker.dead_child()) is None:
+                time.sleep(POLL)
+            name, code = dead
+            status = f"signal {-code}" if code < 0 else f"status {code}"
+            _say(f"{name} exited with {status}; stopping (see {data_dir / 'broker.log'})",
+                 error=True)
+            return 1
+        except _Stop:
+            return 0
+        except BrokerError as error:
+            _say(str(error), error=True)
+            return 1
+        finally:
             try:
-                tansu.wait(5)
-            except subprocess.TimeoutExpired:
-                tansu.kill()
-                tansu.wait()
+                broker.stop()
+            except _Stop:  # pragma: no cover - a signal in the middle of a stop
+                broker.stop()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -42,7 +42,7 @@ COMMANDS: Final = (
             "time `proptrade report-stats` on each shared MetaTrader report"),
     Command(("up",), "streams.up", "run PropTrade on this machine until interrupted"),
     Command(("broker",), "streams.broker_command",
-            "run the embedded broker on 127.0.0.1:PORT until interrupted"),
+            "run the embedded broker on 127.0.0.1:PORT, its log kept in the data directory"),
     Command(("simulate",), "streams.simulator",
             "simulate a market and a population of traders (a feed of events)"),
     Command(("demo-broker",), "streams.demo_broker",
