@@ -279,13 +279,16 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             log.close()
             await drop_schema(DSN, schema)
     summary = _summary(steps, latencies, setup_seconds, args)
-    summary["broker"] = ("durable" + ("" if args.fsync else " (no fsync)")
+    summary["broker"] = ("durable" + (" (fsync)" if args.fsync else "")
                          if args.durable else "memory")
     if broker_dir is not None:
         objects = [f for f in (broker_dir / "objects").rglob("*") if f.is_file()]
         summary["broker_objects"] = len(objects)
         summary["broker_mb"] = round(sum(f.stat().st_size for f in objects) / 1e6, 1)
-        shutil.rmtree(broker_dir, ignore_errors=True)
+        if args.keep_log:
+            summary["broker_dir"] = str(broker_dir)
+        else:
+            shutil.rmtree(broker_dir, ignore_errors=True)
     if recovery is not None:
         summary["recovery"] = recovery
     return summary
@@ -344,8 +347,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--durable", action="store_true",
                         help="the broker keeps its log on disk (streams.objectstore), as "
                              "`proptrade broker` does; default: in memory")
-    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
-                        help="with --durable: do not fsync the log's writes")
+    parser.add_argument("--fsync", action="store_true",
+                        help="with --durable: fsync every write of the log")
+    parser.add_argument("--keep-log", action="store_true",
+                        help="with --durable: keep the broker's directory (printed)")
     parser.add_argument("--steps", default="1000,2500,5000,7500,10000,12500",
                         help="offered quotes/s of each step (deals at half of it)")
 

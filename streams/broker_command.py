@@ -39,9 +39,10 @@ def _say(line: str, *, error: bool = False) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"the port to listen on, on 127.0.0.1 (default {DEFAULT_PORT})")
-    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
-                        help="do not fsync the log's writes (a kill -9 still loses nothing "
-                             "acknowledged; a power cut may)")
+    parser.add_argument("--fsync", action="store_true",
+                        help="fsync every write of the log before acknowledging it (default: "
+                             "atomic writes, the file system synced every second: a kill -9 "
+                             "loses nothing acknowledged, a power cut at most the last second)")
     parser.add_argument("--startup-timeout", type=float, default=30.0,
                         help="seconds to wait until the broker answers (default 30)")
 

@@ -105,3 +105,19 @@ def test_bad_keys_are_refused(
     store = opened(tmp_path)
     with pytest.raises(StoreError, match="unsupported key component"):
         run(store.put("b", "a/../etc", b"x"))
+
+
+def test_concurrent_conditional_puts_one_wins(
+        tmp_path: Path, opened: Callable[..., ObjectStore]) -> None:
+    store = opened(tmp_path, fsync=False)
+
+    async def race() -> list[object]:
+        return await asyncio.gather(
+            *(store.put("b", "w.json", str(n).encode(), if_none_match="*") for n in range(8)),
+            return_exceptions=True)
+
+    outcomes = run(race())
+    assert sum(isinstance(o, str) for o in outcomes) == 1
+    assert all(isinstance(o, StoreError) and o.status == 412
+               for o in outcomes if not isinstance(o, str))
+    assert store._locks == {}
