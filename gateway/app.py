@@ -88,13 +88,15 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
     link = services.kafka
     if link is not None:
         tasks.append(asyncio.create_task(resilient(
-            "risk.events consumer", lambda: services.outcomes.run(link, stop), stop, parts)))
+            "risk.events consumer", lambda: services.outcomes.run(link, stop), stop, parts,
+            link.up)))
         tasks.append(asyncio.create_task(resilient(
-            "risk.metrics consumer", lambda: services.metrics.run(link, stop), stop, parts)))
+            "risk.metrics consumer", lambda: services.metrics.run(link, stop), stop, parts,
+            link.up)))
         tasks.append(asyncio.create_task(resilient(
             "feed.accounts consumer", lambda: services.accounts.run(
                 link.bootstrap, link.topics.accounts, f"{link.group}.accounts", stop),
-            stop, parts)))
+            stop, parts, link.up)))
     log.info("gateway listening on http://%s:%d", host, port)
     if ready is not None:
         ready.set()
@@ -125,11 +127,16 @@ STOP_GRACE = 5.0  # s the gateway's tasks have to end once it stops
 
 
 async def resilient(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event,
-                    parts: Parts) -> None:
-    """Run ``run()`` until ``stop``; when it fails because a part does not answer (the
-    broker, PostgreSQL, Redis), run it again after a pause (1 s, doubling to 30 s): a
-    consumer starts again from its group's committed offsets, so nothing is skipped.
-    Any other failure is a fault and is raised."""
+                    parts: Parts, connected: asyncio.Event | None = None) -> None:
+    """Run ``run()`` until ``stop`` (once ``connected`` is set); when it fails because a
+    part does not answer (the broker, PostgreSQL, Redis), run it again after a pause (1 s,
+    doubling to 30 s): a consumer starts again from its group's committed offsets, so
+    nothing is skipped. Any other failure is a fault and is raised."""
+    if connected is not None:
+        waiting = [asyncio.create_task(connected.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiting:
+            task.cancel()
     delay = 1.0
     while not stop.is_set():
         started = time.monotonic()

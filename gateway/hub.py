@@ -242,7 +242,17 @@ class Hub:
     def _background(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
         self._leaving.add(task)
-        task.add_done_callback(self._leaving.discard)
+        task.add_done_callback(self._left)
+
+    def _left(self, task: asyncio.Task[Any]) -> None:
+        self._leaving.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:  # Redis away: the lease runs out by itself
+            if self.parts is not None and part_of(error, self.parts) == "redis":
+                self.parts.failed("redis", error)
+            log.warning("a closed connection's clean-up failed: %s", describe(error))
 
     def forget(self, client: Client) -> None:
         """A connection closed: leave its channels (in the background)."""

@@ -59,6 +59,7 @@ class StreamLink:
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1,
                                          request_timeout_ms=int(SEND_TIMEOUT * 1000))
         self.connected = False
+        self.up = asyncio.Event()  # set once connected: the consumers start then
         self.problem = "not connected yet"
 
     async def start(self) -> bool:
@@ -78,6 +79,7 @@ class StreamLink:
         if not self.connected:
             await self.producer.start()
         self.connected = True
+        self.up.set()
 
     async def keep_connecting(self, stop: asyncio.Event) -> None:
         """Until connected or ``stop``: try again every few seconds."""
