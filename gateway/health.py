@@ -98,14 +98,15 @@ class Parts:
         part.reason = reason
         if part.state == "ok":
             part.state, part.since = "down", now_iso()
-            log.warning("%s is down: %s", NAMES.get(name, name), reason)
+            # One template per part: the log's rate limit counts each part's own.
+            log.warning(f"{NAMES.get(name, name)} is down: %s", reason)
             self._changed()
 
     def answered(self, name: str) -> None:
         part = self.parts.get(name)
         if part is None or part.state == "ok":
             return
-        log.warning("%s is back (down since %s)", NAMES.get(name, name), part.since)
+        log.warning(f"{NAMES.get(name, name)} is back (down since %s)", part.since)
         part.state, part.since, part.reason = "ok", now_iso(), None
         self._changed()
 

@@ -12,6 +12,10 @@ held back::
 
 A *kind* is a logger's name, a level and the message's template (``record.msg`` before
 its arguments are merged), so ``"Unable to connect to %s"`` about any node is one kind.
+The access log (``tornado.access``) is a line per request, not a repeated message: its
+successful requests always pass, and its 4xx/5xx lines are a kind per status and request
+line (``503 GET /api/v1/programs (10.0.0.7)``), so a client hammering a part that is down
+is one line a minute and a count.
 
 :func:`install_rate_limit` puts one shared filter on every handler of the root logger
 (the process's own lines and every library's reach it there) and starts a daemon thread
@@ -26,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["RateLimit", "install_rate_limit"]
 
@@ -58,7 +63,7 @@ class RateLimit(logging.Filter):
         self.window = window
         self.burst = burst
         self.clock = clock
-        self.kinds: dict[tuple[str, int, str], _Kind] = {}
+        self.kinds: dict[tuple[Any, ...], _Kind] = {}
         self.lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -68,7 +73,10 @@ class RateLimit(logging.Filter):
         if getattr(record, _SUMMARY, False):
             record.__dict__[_DECIDED] = True
             return True
-        key = (record.name, record.levelno, str(record.msg))
+        key = kind_of(record)
+        if key is None:
+            record.__dict__[_DECIDED] = True
+            return True
         now = self.clock()
         closed: list[logging.LogRecord] = []
         with self.lock:
@@ -128,6 +136,19 @@ class RateLimit(logging.Filter):
             None, example.funcName)
         summary.__dict__[_SUMMARY] = True
         return summary
+
+
+ACCESS_LOG = "tornado.access"
+
+
+def kind_of(record: logging.LogRecord) -> tuple[Any, ...] | None:
+    """The kind a record is counted under (None: never held back)."""
+    if record.name == ACCESS_LOG:
+        if record.levelno < logging.WARNING:
+            return None  # a request served: the access log keeps every one
+        args = record.args if isinstance(record.args, tuple) else ()
+        return (record.name, record.levelno, str(record.msg), *args[:2])
+    return (record.name, record.levelno, str(record.msg))
 
 
 def _emit(record: logging.LogRecord) -> None:

@@ -480,6 +480,27 @@ def test_the_rate_limit_turns_a_flood_into_a_line_and_a_summary() -> None:
             logger.propagate = True
 
 
+def test_the_access_log_keeps_every_request_served() -> None:
+    limit = RateLimit(window=60, burst=1, clock=lambda: 0.0)
+    lines = Lines()
+    lines.addFilter(limit)
+    access = logging.getLogger("tornado.access")
+    level = access.level
+    access.setLevel(logging.INFO)
+    access.addHandler(lines)
+    try:
+        for status in (200, 200, 503, 503, 503, 404):
+            (access.info if status < 400 else access.error)(
+                "%d %s %.2fms", status, "GET /api/v1/programs (127.0.0.1)", 1.5)
+        access.error("%d %s %.2fms", 503, "GET /readyz (127.0.0.1)", 2.0)
+        assert [line.split()[2] + " " + line.split()[4] for line in lines.lines] == [
+            "200 /api/v1/programs", "200 /api/v1/programs", "503 /api/v1/programs",
+            "404 /api/v1/programs", "503 /readyz"]
+    finally:
+        access.removeHandler(lines)
+        access.setLevel(level)
+
+
 def test_install_rate_limit_sits_on_the_root_handlers() -> None:
     from streams import logs
 
