@@ -25,8 +25,10 @@ from gateway.errors import (
     NotFound,
     TooLarge,
     Unauthorized,
+    Unavailable,
     Unprocessable,
 )
+from gateway.health import NAMES, describe, part_of
 
 if TYPE_CHECKING:
     from gateway.services import Services
@@ -209,6 +211,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
+        if error is not None and not isinstance(error, ApiError):
+            error = self.services_unavailable(error) or error
         if not isinstance(error, ApiError):
             if isinstance(error, tornado.web.HTTPError):
                 reason = error.log_message or self._reason
@@ -227,9 +231,24 @@ class ApiHandler(tornado.web.RequestHandler):
             route, self.request.method, str(self.get_status())).observe(
             self.request.request_time())
 
+    def services_unavailable(self, error: BaseException) -> Unavailable | None:
+        """A part that did not answer, as the 503 naming it (None: another fault)."""
+        parts = self.services.parts
+        part = part_of(error, parts)
+        if part is None:
+            return None
+        parts.failed(part, error)
+        return Unavailable(f"{NAMES[part]} does not answer; try again shortly",
+                           part=part)
+
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ApiError):
             return  # an answer, not a fault
+        part = part_of(value, self.services.parts) if value is not None else None
+        if part is not None:  # a part down: one line (rate-limited), no traceback
+            log.warning("%s %s: 503, %s does not answer: %s", self.request.method,
+                        self.request.path, part, describe(value))
+            return
         super().log_exception(typ, value, tb)
 
     def _request_summary(self) -> str:

@@ -80,6 +80,13 @@ class AccountSnapshot(msgspec.Struct):
     equity: Money
     daily_floor: Money
     max_loss_floor: Money
+    as_of: Annotated[str | None, msgspec.Meta(description=(
+        "when the gateway received these numbers, ISO 8601 UTC (absent from numbers "
+        "cached before the field existed)"))] = None
+    stale: Annotated[bool, msgspec.Meta(description=(
+        "true while the broker is down: no newer numbers can arrive and these may be "
+        "behind; when it goes down and when it comes back, each subscribed account's "
+        "latest numbers are sent again with this flag"))] = False
 
 
 class Metrics(msgspec.Struct, tag="metrics", tag_field="type"):
@@ -112,8 +119,12 @@ class Error(msgspec.Struct, tag="error", tag_field="type"):
         "risk desk), not_found (an account that is not yours or does not exist), "
         "too_many (subscriptions), too_many_connections, too_many_unauthenticated or "
         "too_many_messages (a cap, then close 1008), or the token's own code: token_invalid, "
-        "token_expired, token_revoked, account_disabled"))]
+        "token_expired, token_revoked, account_disabled; unavailable (a part the request "
+        "needs does not answer: `part` names it; try again shortly)"))]
     message: str
+    part: Annotated[Literal["postgres", "redis", "broker", "analytics"] | None,
+                    msgspec.Meta(description="for `unavailable`: the part that did not "
+                                             "answer")] = None
 
 
 # name → (struct, direction, summary, description)
@@ -177,6 +188,12 @@ frames, one message each, every message an object with a `type`.
    latest snapshot follows as `metrics`.
 3. The gateway sends `metrics` as accounts change, `risk_event` for breaches, objectives,
    passes and resumes, and `heartbeat` every {HEARTBEAT:g} s.
+
+While the broker is down the gateway keeps serving the numbers it has, marked
+`stale: true` with `as_of` (when it received them); each subscribed account's latest
+numbers are sent again when the broker goes down and when it comes back. A request a part
+cannot answer (PostgreSQL or Redis down) gets `error` with code `unavailable` and the
+`part`; the connection stays open.
 
 Access tokens expire (15 minutes): reconnect with a fresh one and subscribe again; the
 snapshots sent at subscription fill the gap for numbers, and `GET

@@ -7,6 +7,7 @@ implements the same two calls.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from streams.commands import DisableAccount, OpenAccount, encode_command
@@ -22,20 +23,28 @@ class BrokerAdapter(Protocol):
     async def disable_account(self, login: str, reason: str) -> None: ...
 
 
+#: Seconds a command may wait for the broker's acknowledgement (then: an error, and the
+#: caller's 503 — never a request hanging on a dead broker).
+SEND_TIMEOUT = 10.0
+
+
 class DemoBroker:
     name = "demo"
 
-    def __init__(self, producer: Any, topics: Topics) -> None:
+    def __init__(self, producer: Any, topics: Topics, link: Any = None) -> None:
         self.producer = producer
         self.topics = topics
+        self.link = link  # a StreamLink: not connected yet → refused at once
+
+    async def _send(self, login: str, command: bytes) -> None:
+        if self.link is not None and not self.link.connected:
+            raise ConnectionError(f"the broker is not connected: {self.link.problem}")
+        await asyncio.wait_for(self.producer.send_and_wait(
+            self.topics.commands, command, key=login.encode()), SEND_TIMEOUT)
 
     async def open_account(self, login: str, document: dict[str, Any],
                            balance: float) -> None:
-        await self.producer.send_and_wait(
-            self.topics.commands, encode_command(OpenAccount(login, document, balance)),
-            key=login.encode())
+        await self._send(login, encode_command(OpenAccount(login, document, balance)))
 
     async def disable_account(self, login: str, reason: str) -> None:
-        await self.producer.send_and_wait(
-            self.topics.commands, encode_command(DisableAccount(login, reason)),
-            key=login.encode())
+        await self._send(login, encode_command(DisableAccount(login, reason)))

@@ -187,14 +187,16 @@ class Challenges:
             "UPDATE challenges SET phase = $2, status = 'active', updated_at = now() "
             "WHERE id = $1", challenge["id"], phase)
         if self.broker is None:
-            raise Unavailable("no broker is connected (KAFKA_BOOTSTRAP is empty)")
+            raise Unavailable("no broker is connected (KAFKA_BOOTSTRAP is empty)",
+                              part="broker")
         try:
             await self.broker.open_account(
                 login, document, balance if balance is not None
                 else float(document["initial_balance"]))
         except Exception as error:  # the broker link: nothing is committed
             log.warning("opening %s at the broker failed: %s", login, error)
-            raise Unavailable("the broker could not be reached; try again") from None
+            raise Unavailable("the broker could not be reached; try again",
+                              part="broker") from None
         await self.notifier.opened(connection, challenge["id"], phase, login,
                                    balance if balance is not None
                                    else float(document["initial_balance"]), attempt > 0)

@@ -11,6 +11,7 @@ import sys
 from gateway.app import serve
 from gateway.services import Services
 from storage.migrations import MigrationError, migrate
+from streams.logs import install_rate_limit
 from streams.settings import SettingsError, load_settings
 
 
@@ -31,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_rate_limit()  # a part down: one line of a kind a minute, not a flood
 
     async def run() -> None:
         await migrate(settings.database_url, args.schema)

@@ -6,6 +6,12 @@ Every error body has one shape::
     {"error": {"code": "validation_failed", "message": "…",
                "fields": [{"path": "$.email", "message": "…"}]}}
 
+A part the answer needs being unreachable is a 503 naming it (never a 500, never a
+wait without end)::
+
+    {"error": {"code": "unavailable", "message": "PostgreSQL does not answer; …",
+               "part": "postgres"}}
+
 ``message`` is for the client; operators get log lines, never a client's secrets.
 """
 
@@ -23,6 +29,9 @@ class ErrorDetail(msgspec.Struct, omit_defaults=True):
     code: str
     message: str
     fields: list[FieldError] = []
+    #: For ``unavailable`` (503): the part that did not answer — postgres, redis, broker
+    #: or analytics (``GET /readyz`` says since when).
+    part: str | None = None
 
 
 class ErrorBody(msgspec.Struct):
@@ -34,6 +43,7 @@ class ApiError(Exception):
 
     status = 400
     code = "bad_request"
+    part: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
                  fields: list[FieldError] | None = None,
@@ -48,7 +58,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> ErrorBody:
-        return ErrorBody(ErrorDetail(self.code, self.message, self.fields))
+        return ErrorBody(ErrorDetail(self.code, self.message, self.fields, self.part))
 
 
 class Unprocessable(ApiError):
@@ -87,4 +97,11 @@ class TooManyRequests(ApiError):
 
 
 class Unavailable(ApiError):
+    """A part the answer needs does not answer (``part`` names it); retry later."""
+
     status, code = 503, "unavailable"
+
+    def __init__(self, message: str, *, part: str | None = None, retry_after: int = 5
+                 ) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.part = part

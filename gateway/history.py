@@ -12,40 +12,88 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from analytics import queries, statistics, whatif
 from gateway.errors import NotFound, Unavailable, Unprocessable
+from gateway.health import Parts
 from storage.clickhouse import ServerStore, Store, StoreError
 
 T = TypeVar("T")
 log = logging.getLogger("proptrade.history")
 
+#: Seconds one history query may take before its request gets a 503 (the store's HTTP
+#: client gives up on its own later; its thread is one of :data:`THREADS`).
+QUERY_TIMEOUT = 30.0
+PING_TIMEOUT = 1.5
+THREADS = 4  # queries at once; a store that hangs holds at most these, not the loop's
+
 
 class History:
-    """Analytical queries for one gateway process."""
+    """Analytical queries for one gateway process.
 
-    def __init__(self, store: Store | None = None, url: str = "") -> None:
+    Each query runs on one of this door's own threads and is bounded by ``timeout``: a
+    store that does not answer is a 503 naming ``analytics``, and while a probe finds it
+    down, queries are refused at once (no thread waits on a dead store)."""
+
+    def __init__(self, store: Store | None = None, url: str = "",
+                 parts: Parts | None = None, timeout: float = QUERY_TIMEOUT) -> None:
         self._store = store
         self._url = url
         self._lock = threading.Lock()
+        self.parts = parts
+        self.timeout = timeout
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="history")
 
     def _open(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = ServerStore(self._url)
+                store = ServerStore(self._url)
+                client = getattr(store, "_client", None)
+                if client is not None and hasattr(client, "timeout"):
+                    from urllib3 import Timeout  # clickhouse-connect's transport
+
+                    client.timeout = Timeout(connect=3.0, read=self.timeout)
+                self._store = store
             return self._store
 
-    async def _run(self, call: Callable[[Store], T]) -> T:
+    def _unavailable(self, reason: str) -> Unavailable:
+        return Unavailable(f"the analytics store does not answer ({reason}); history "
+                           "is unavailable for now, try again", part="analytics")
+
+    async def _run(self, call: Callable[[Store], T], *, timeout: float | None = None,
+                   probing: bool = False) -> T:
+        if not probing and self.parts is not None and self.parts.is_down("analytics"):
+            raise self._unavailable("down since " + str(self.parts.since("analytics")))
+
         def run() -> T:
             try:
                 return call(self._open())
             except StoreError as error:
                 # ClickHouse's text names tables and SQL: for the operator's log only.
                 log.error("history store: %s", error)
-                raise Unavailable("the history store did not answer; try again") from None
+                if self.parts is not None and _unreachable(error):
+                    self.parts.failed("analytics", str(error)[:300])
+                raise Unavailable("the history store did not answer; try again",
+                                  part="analytics") from None
 
-        return await asyncio.to_thread(run)
+        loop = asyncio.get_running_loop()
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._threads, run), limit)
+        except TimeoutError:
+            if self.parts is not None:
+                self.parts.failed("analytics", f"no answer within {limit:g} s")
+            raise self._unavailable(f"no answer within {limit:g} s") from None
+
+    async def ping(self) -> None:
+        """Whether the store answers (a probe: runs while the store is marked down)."""
+        await self._run(lambda store: store.query("SELECT 1"), timeout=PING_TIMEOUT,
+                        probing=True)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
     async def has_account(self, tenant: int, account: str) -> bool:
         """Whether the tenant's history holds the account (opened, or traded)."""
@@ -110,3 +158,11 @@ class History:
                 raise Unprocessable(str(error)) from None
 
         return await self._run(run)
+
+
+def _unreachable(error: StoreError) -> bool:
+    """Whether a store error says the store is unreachable (not that a query failed)."""
+    text = str(error)
+    return any(word in text for word in (
+        "Connection refused", "Max retries exceeded", "timed out", "Failed to establish",
+        "Connection reset", "Connection aborted", "RemoteDisconnected", "ClickHouse at "))

@@ -10,6 +10,10 @@ Protocol (JSON text frames):
 - ``{"type": "unsubscribe", "accounts": [...]}`` / ``{"type": "unsubscribe", "feed": "risk"}``;
 - the server sends ``metrics`` (``{"type": "metrics", "account", "data"}``), ``risk_event``,
   ``heartbeat`` every 15 s, ``subscribed`` and ``error``.
+- ``data`` carries ``as_of`` (when this gateway received the numbers) and ``stale`` (true
+  while the broker is down); when the broker goes down or comes back, each subscribed
+  account's latest numbers are sent again with the flag. A request a part cannot answer
+  gets ``{"type": "error", "code": "unavailable", "part": "redis", …}``.
 
 Limits (settings): a user holds at most ``WS_MAX_CONNECTIONS_PER_USER`` connections
 across every gateway process (one more gets ``{"type": "error", "code":
@@ -53,6 +57,7 @@ import tornado.websocket
 from gateway.accesslog import request_summary
 from gateway.clients import limit_subject
 from gateway.errors import ApiError
+from gateway.health import NAMES, Parts, describe, part_of
 from gateway.tenants import Tenant
 from gateway.users import Principal
 
@@ -97,8 +102,9 @@ return 1
 class Hub:
     """Routes Redis pub/sub messages to the websocket clients of this process."""
 
-    def __init__(self, cache: Any) -> None:
+    def __init__(self, cache: Any, parts: Parts | None = None) -> None:
         self.cache = cache
+        self.parts = parts
         self.channels: dict[str, set[Client]] = {}
         self.pubsub: Any = None
         self.reader: asyncio.Task[None] | None = None
@@ -160,13 +166,54 @@ class Hub:
             await self.pubsub.aclose()
 
     async def _read(self) -> None:
+        """Deliver what Redis publishes; when Redis goes away, subscribe again (to every
+        channel a client of this process wants) as soon as it answers."""
         while True:
-            message = await self.pubsub.get_message(timeout=1.0)
+            try:
+                message = await self.pubsub.get_message(timeout=1.0)
+            except Exception as error:
+                if part_of(error, self.parts) != "redis":
+                    raise
+                if self.parts is not None:
+                    self.parts.failed("redis", error)
+                await self._resubscribe()
+                continue
             if message is None:
                 continue
             channel = message["channel"].decode()
             for client in list(self.channels.get(channel, ())):
                 client.deliver(channel, message["data"])
+
+    async def _resubscribe(self) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            old, self.pubsub = self.pubsub, self.cache.client.pubsub(
+                ignore_subscribe_messages=True)
+            with contextlib.suppress(Exception):
+                await old.aclose()
+            try:
+                await self.pubsub.subscribe(self.cache.key("live", "hub"), *self.channels)
+            except Exception as error:
+                if part_of(error, self.parts) != "redis":
+                    raise
+                delay = min(delay * 2, 5.0)
+                continue
+            log.warning("live updates: subscribed again to %d channels", len(self.channels))
+            return
+
+    async def restamp(self, metrics: Any) -> None:
+        """Send each subscribed account's latest numbers again, as they are marked now
+        (``stale`` while the broker is down)."""
+        prefix = self.cache.key("live", "account", "")
+        for channel in [c for c in self.channels if c.startswith(prefix)]:
+            login = channel[len(prefix):]
+            latest = await metrics.latest(login)
+            if latest is None:
+                continue
+            data = orjson.dumps({"type": "metrics", "account": login, "data": latest})
+            for client in list(self.channels.get(channel, ())):
+                client.deliver(channel, data)
 
     async def join(self, client: Client, channel: str) -> None:
         members = self.channels.setdefault(channel, set())
@@ -195,7 +242,17 @@ class Hub:
     def _background(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
         self._leaving.add(task)
-        task.add_done_callback(self._leaving.discard)
+        task.add_done_callback(self._left)
+
+    def _left(self, task: asyncio.Task[Any]) -> None:
+        self._leaving.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:  # Redis away: the lease runs out by itself
+            if self.parts is not None and part_of(error, self.parts) == "redis":
+                self.parts.failed("redis", error)
+            log.warning("a closed connection's clean-up failed: %s", describe(error))
 
     def forget(self, client: Client) -> None:
         """A connection closed: leave its channels (in the background)."""
@@ -351,6 +408,18 @@ class LiveSocket(tornado.websocket.WebSocketHandler):
             self.send({"type": "error", "code": "bad_message",
                        "message": "expected a JSON object with a type"})
             return
+        try:
+            await self._request(kind, request)
+        except Exception as error:
+            part = part_of(error, self.services.parts)
+            if part is None:
+                raise
+            self.services.parts.failed(part, error)
+            log.warning("websocket %s: %s does not answer: %s", kind, part, describe(error))
+            self.send({"type": "error", "code": "unavailable", "part": part,
+                       "message": f"{NAMES[part]} does not answer; try again shortly"})
+
+    async def _request(self, kind: str, request: dict[str, Any]) -> None:
         if kind == "auth":
             if self.principal is None:
                 await self._authenticate(str(request.get("token", "")))

@@ -25,6 +25,7 @@ import orjson
 from gateway.accounts import LIVE, AccountRegistry, storable
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
+from gateway.health import Parts, now_iso
 from storage.cache import Cache
 from streams.accounts import STATUS_NAMES
 from streams.events import format_ts
@@ -36,8 +37,18 @@ log = logging.getLogger("proptrade.live")
 METRICS_SECONDS = 24 * 3600
 
 
+#: Seconds the gateway waits for the broker at start before serving without it (the
+#: link keeps trying in the background), and for one command to be acknowledged.
+CONNECT_TIMEOUT = 10.0
+SEND_TIMEOUT = 10.0
+
+
 class StreamLink:
-    """The producer (broker commands) and the consumers of ``risk.*`` of one gateway."""
+    """The producer (broker commands) and the consumers of ``risk.*`` of one gateway.
+
+    The gateway serves without the broker: when it does not answer at start, the link
+    keeps trying in the background (:meth:`keep_connecting`) and commands are refused
+    with a 503 until it does."""
 
     def __init__(self, bootstrap: str, topics: Topics, group: str) -> None:
         from aiokafka import AIOKafkaProducer
@@ -45,16 +56,49 @@ class StreamLink:
         self.bootstrap = bootstrap
         self.topics = topics
         self.group = group
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1,
+                                         request_timeout_ms=int(SEND_TIMEOUT * 1000))
+        self.connected = False
+        self.up = asyncio.Event()  # set once connected: the consumers start then
+        self.problem = "not connected yet"
 
-    async def start(self) -> None:
+    async def start(self) -> bool:
+        """Connect (at most :data:`CONNECT_TIMEOUT` s); False when the broker did not
+        answer — :meth:`keep_connecting` goes on from there."""
+        try:
+            await asyncio.wait_for(self._connect(), CONNECT_TIMEOUT)
+        except Exception as error:  # the broker is unreachable: serve without it
+            self.problem = f"{type(error).__name__}: {error}"[:300]
+            log.warning("the broker at %s does not answer (%s); serving without it and "
+                        "retrying", self.bootstrap, self.problem)
+            return False
+        return True
+
+    async def _connect(self) -> None:
         await ensure_topics(self.bootstrap, self.topics)
-        await self.producer.start()
+        if not self.connected:
+            await self.producer.start()
+        self.connected = True
+        self.up.set()
+
+    async def keep_connecting(self, stop: asyncio.Event) -> None:
+        """Until connected or ``stop``: try again every few seconds."""
+        delay = 1.0
+        while not self.connected and not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+            if not stop.is_set() and await self.start():
+                log.warning("the broker at %s answers: connected", self.bootstrap)
+            delay = min(delay * 2, 10.0)
 
     async def stop(self) -> None:
         await self.producer.stop()
 
     async def ready(self) -> None:
+        if not self.connected:
+            raise ConnectionError(f"not connected: {self.problem}")
         if not await self.producer.client.force_metadata_update():
             raise ConnectionError("the broker did not answer a metadata request")
 
@@ -204,6 +248,7 @@ class MetricsCache:
     def __init__(self, cache: Cache, registry: AccountRegistry) -> None:
         self.cache = cache
         self.registry = registry
+        self.parts: Parts | None = None  # set by Services: marks numbers stale
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
         await consume(link.bootstrap, link.topics.metrics, f"{link.group}.metrics",
@@ -211,9 +256,12 @@ class MetricsCache:
 
     async def store(self, batch: MetricsBatch) -> None:
         statuses = await self.registry.statuses(batch.accounts)
+        received = now_iso()
         async with self.cache.client.pipeline(transaction=False) as pipe:
             for login, snapshot in snapshots(batch):
                 snapshot["status"] = statuses.get(login, snapshot["status"])
+                snapshot["as_of"] = received
+                snapshot["stale"] = False  # just in from the broker
                 pipe.set(self.cache.key("metrics", login), orjson.dumps(snapshot),
                          ex=METRICS_SECONDS)
                 pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
@@ -236,4 +284,16 @@ class MetricsCache:
         snapshot, status = await self.latest_with_status(login)
         if snapshot is not None and status is not None:
             snapshot["status"] = status
+        return None if snapshot is None else self.marked(snapshot)
+
+    def stale(self) -> bool:
+        """Whether cached numbers may be behind: the broker they come from is down."""
+        return self.parts is not None and self.parts.is_down("broker")
+
+    def marked(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """``snapshot`` with ``stale`` (the broker is down: no newer numbers can arrive)
+        and ``as_of`` (when this gateway received them; numbers cached before that field
+        existed give their event time)."""
+        snapshot["stale"] = self.stale()
+        snapshot.setdefault("as_of", snapshot.get("ts"))
         return snapshot

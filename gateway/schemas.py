@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from gateway.health import PartState
+
 # The end of a pattern. Python's "$" (msgspec validates with Python's re) also matches
 # before a final "\n", so "100\n" would pass "^[0-9]+$"; "\Z" is no ECMA-262 regex (the
 # dialect of the OpenAPI document's patterns), so the newline is refused by a lookahead
@@ -151,6 +153,15 @@ class Accepted(msgspec.Struct):
 
 class Health(msgspec.Struct):
     status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}
+
+
+class Readiness(msgspec.Struct):
+    """``GET /readyz``: each part's state. ``checks`` is the earlier shape (postgresql,
+    redis, kafka: "ok" or why not), kept for the clients that read it."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+    parts: dict[str, PartState]
     checks: dict[str, str] = {}
 
 
@@ -295,6 +306,11 @@ class AccountMetrics(msgspec.Struct):
     max_loss_floor: float | None = None
     open_positions: int | None = None
     ts: str | None = None
+    #: When this gateway received these numbers (ISO 8601 UTC).
+    as_of: str | None = None
+    #: True while the broker is down: no newer numbers can arrive, these may be behind
+    #: (``GET /readyz`` says since when).
+    stale: bool = False
 
 
 # -- tenants ------------------------------------------------------------------------

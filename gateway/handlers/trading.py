@@ -126,13 +126,17 @@ class AccountHandler(ApiHandler):
                 raise NotFound("no such account")
         elif owner != self.user.user_id:
             raise NotFound("no such account")
-        latest, status = await self.services.metrics.latest_with_status(login)
+        metrics = self.services.metrics
+        latest, status = await metrics.latest_with_status(login)
         status = status or "active"
         if latest is None:
-            self.send(AccountMetrics(login=login, status=status))  # type: ignore[arg-type]
+            self.send(AccountMetrics(login=login, status=status,  # type: ignore[arg-type]
+                                     stale=metrics.stale()))
             return
-        # The engine's numbers; the status is the account's one status (on record).
-        self.send(msgspec.convert({**latest, "status": status}, AccountMetrics))
+        # The engine's numbers (marked stale while the broker is down); the status is the
+        # account's one status (on record).
+        self.send(msgspec.convert({**metrics.marked(latest), "status": status},
+                                  AccountMetrics))
 
 
 ROUTES = [
