@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.test_up import (
     _call,
     _staff_token,
@@ -31,6 +33,7 @@ from tests.test_up import (
 REPORT = Path(__file__).parent / "analytics" / "reports" / "mt5-history-en.html"
 
 
+@pytest.mark.timeout(400)
 def test_a_restart_keeps_the_account_its_history_the_import_and_the_breach(
         tmp_path: Path) -> None:
     env = environment(tmp_path)
