@@ -55,6 +55,9 @@ DEFAULT_CLUSTER_ID: Final = "proptrade"
 BUCKET: Final = "tansu"
 # Another process may take the port between our probe and tansu's bind; try again then.
 START_ATTEMPTS: Final = 3
+# Record batches kept per partition in durable mode: at the demo's 20 flushes a second,
+# about 100 s of every partition, far more than any of `up`'s consumers lags behind.
+DEFAULT_RETAIN: Final = 2_000
 _LOG_TAIL_BYTES: Final = 4000
 
 
@@ -182,6 +185,9 @@ class EmbeddedBroker:
         second: a ``kill -9`` of any process loses nothing acknowledged, a power cut at most
         the last second (Kafka's own default leaves flushing to the OS entirely). Per-write
         fsync cost 2.5x the produce latency here (see the report in the commit log).
+    :param retain: durable mode: record batches kept per partition, the newest (None: all).
+        tansu's fetch lists every batch of a partition, so this bounds its cost and the
+        disk, as retention does in Kafka.
     """
 
     def __init__(
@@ -193,6 +199,7 @@ class EmbeddedBroker:
         data_dir: Path | None = None,
         port: int | None = None,
         fsync: bool = False,
+        retain: int | None = DEFAULT_RETAIN,
     ) -> None:
         self._binary = binary
         self._data_dir = data_dir
@@ -202,6 +209,7 @@ class EmbeddedBroker:
         self._startup_timeout = startup_timeout
         self._requested_port = port
         self._fsync = fsync
+        self._retain = retain
         self._children: list[_Child] = []
         self._process: subprocess.Popen[bytes] | None = None  # tansu
         self._log: IO[bytes] | None = None
@@ -407,6 +415,8 @@ class EmbeddedBroker:
                      "--root", str(self._data_dir / "objects"), "--port", str(self.store_port)]
             if self._fsync:
                 store.append("--fsync")
+            if self._retain is not None:
+                store += ["--retain", str(self._retain)]
             store_env = {k: v for k, v in os.environ.items()
                          if k in ("PATH", "PYTHONPATH", "OBJECTSTORE_TRACE")}
             self._popen("objectstore", store, store_env, STORE_STOP_TIMEOUT)

@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fsync every write of the log before acknowledging it (default: "
                              "atomic writes, the file system synced every second: a kill -9 "
                              "loses nothing acknowledged, a power cut at most the last second)")
+    parser.add_argument("--retain", type=int, default=None, metavar="BATCHES",
+                        help="record batches kept per partition, the newest (default "
+                             "BROKER_RETAIN_BATCHES; tansu's fetch lists them all: this "
+                             "bounds its cost and the disk)")
     parser.add_argument("--startup-timeout", type=float, default=30.0,
                         help="seconds to wait until the broker answers (default 30)")
 
@@ -55,6 +59,10 @@ def main(args: argparse.Namespace) -> int:
         settings = load_settings()
     except SettingsError as error:
         _say(str(error), error=True)
+        return 2
+    retain = settings.broker_retain_batches if args.retain is None else args.retain
+    if retain < 1:
+        _say(f"--retain must be at least 1, not {retain}", error=True)
         return 2
     data_dir = settings.data_dir / "broker"
     if _port_accepts(HOST, args.port):
@@ -70,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
             raise _Stop
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    broker = EmbeddedBroker(data_dir=data_dir, port=args.port, fsync=args.fsync,
+    broker = EmbeddedBroker(data_dir=data_dir, port=args.port, fsync=args.fsync, retain=retain,
                             startup_timeout=args.startup_timeout)
     try:
         try:

@@ -65,8 +65,13 @@ __all__ = ["DemoBrokerError", "add_arguments", "main", "serve"]
 SOURCE: Final = "simulator"  # the producer name in the feed's batches (as `up` had it)
 STATE_VERSION: Final = 1
 SNAPSHOT_SECONDS: Final = 5.0
+# A flush every 50 ms at most (each is one object per partition in the durable broker's
+# log, which keeps a number of them, not an age), or as soon as 500 events wait. Behind
+# the pace (a broker slow to acknowledge), the events gather until the run is back on
+# time: the flushes grow with the broker's latency instead of the pace shrinking to one
+# step per acknowledgement.
 FLUSH_EVENTS: Final = 500
-FLUSH_SECONDS: Final = 0.005
+FLUSH_SECONDS: Final = 0.05
 STOP_SECONDS: Final = 2.0  # at most this long for the request reader to stop
 _encode = msgspec.msgpack.Encoder().encode
 
@@ -453,6 +458,7 @@ async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], opt
 
     batch = pending
     whole = True  # every event numbered so far is stored, or still may be
+    behind = False  # the last quote was due already: gather, flush when back on time
     while whole and not stop.is_set():
         if commands.done():
             commands.result()  # the request reader failed: say why
@@ -461,19 +467,22 @@ async def _publish(run: Run, publisher: FeedPublisher, pending: list[Event], opt
             if type(event) is Quote and not stop.is_set():
                 due = loop_started + quotes / options.rate
                 quotes += 1
-                if due - time.monotonic() > 0.002:
-                    if publisher.pending:
+                behind = due - time.monotonic() <= 0.002
+                if not behind:
+                    if publisher.pending and time.monotonic() - last_flush >= FLUSH_SECONDS:
                         whole = await stored()
                         last_flush = time.monotonic()
-                    try:
-                        await asyncio.wait_for(stop.wait(), due - time.monotonic())
-                    except TimeoutError:
-                        pass
+                    if (wait := due - time.monotonic()) > 0:
+                        try:
+                            await asyncio.wait_for(stop.wait(), wait)
+                        except TimeoutError:
+                            pass
             publisher.add(event)
         now = time.monotonic()
-        if whole and (publisher.pending >= FLUSH_EVENTS or now - last_flush >= FLUSH_SECONDS):
+        if whole and (publisher.pending >= FLUSH_EVENTS
+                      or (not behind and now - last_flush >= FLUSH_SECONDS)):
             whole = await stored()
-            last_flush = now
+            last_flush = time.monotonic()
         if whole and now - last_snapshot >= options.snapshot_seconds:
             whole = await snapshot()
             last_snapshot = time.monotonic()

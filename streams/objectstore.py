@@ -38,6 +38,7 @@ import ctypes
 import fcntl
 import hashlib
 import os
+import re
 import signal
 import sys
 import time
@@ -68,6 +69,9 @@ _TMP: Final = ".tmp"
 # percent-encoded name never ends with a bare "%", so objects and directories never clash.
 _OBJECT_SUFFIX: Final = "%"
 _TRACE: Final = bool(os.environ.get("OBJECTSTORE_TRACE"))
+# tansu names each record batch <20-digit base offset>.batch under .../records/, and its
+# fetch lists every batch of the partition: the batches kept bound the cost of a fetch.
+_BATCH: Final = re.compile(r"/records/\d{20}\.batch$")
 _XMLNS: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
@@ -98,11 +102,15 @@ class ObjectStore:
 
     :param fsync: make each write durable before acknowledging it (off: a ``kill -9`` of
         any process still loses nothing, a power failure may).
+    :param retain: keep at most this many record batches of each partition (the newest),
+        as Kafka's retention does by size; None: all.
     """
 
-    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False, retain: int | None = None) -> None:
         self.root = root
         self.fsync = fsync
+        self.retain = retain
+        self.expired = 0  # record batches removed by the retention
         self.tmp = root / _TMP
         self.tmp.mkdir(parents=True, exist_ok=True)
         # One store per directory: a second one would not see the first one's writes.
@@ -184,12 +192,37 @@ class ObjectStore:
             loop = asyncio.get_running_loop()
             mtime_ns = await loop.run_in_executor(self.pool, self._write, target, body)
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
-            if (bucket, key) not in self.meta:
+            added = (bucket, key) not in self.meta
+            if added:
                 bisect.insort(self.keys.setdefault(bucket, []), key)
             self.meta[(bucket, key)] = Meta(len(body), mtime_ns, etag)
+        if added and self.retain is not None and _BATCH.search(key):
+            self._expire(bucket, key[: key.rfind("/") + 1])
         if self.fsync:
             await self._sync_dir(target.parent)
         return etag
+
+    def _expire(self, bucket: str, folder: str) -> None:
+        """Forget the oldest record batches of ``folder`` beyond ``retain`` (their files
+        are removed in the background; a reader that listed one just before gets a 404,
+        and its fetch starts again from the batches that are left)."""
+        assert self.retain is not None
+        keys = self.keys[bucket]
+        low = bisect.bisect_left(keys, folder)
+        high = bisect.bisect_left(keys, folder[:-1] + chr(ord("/") + 1))
+        excess = high - low - self.retain
+        if excess <= 0:
+            return
+        victims = [k for k in keys[low:low + excess] if _BATCH.search(k)]
+        if len(victims) != excess:  # something else in the folder: leave it as it is
+            return
+        del keys[low:low + excess]
+        paths = []
+        for key in victims:
+            self.meta.pop((bucket, key), None)
+            paths.append(self.path(bucket, key))
+        self.expired += excess
+        self.pool.submit(_unlink_all, paths)
 
     @contextlib.asynccontextmanager
     async def _key_lock(self, bucket: str, key: str) -> AsyncIterator[None]:
@@ -271,6 +304,11 @@ class ObjectStore:
             index += 1
         more = index < len(keys) and keys[index].startswith(prefix)
         return found, prefixes, (last if more else None)
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -484,14 +522,15 @@ class _NoDelayServer(HTTPServer):
 
 
 async def serve(root: Path, port: int, *, fsync: bool = False,
-                sync_interval: float = 1.0) -> None:
+                sync_interval: float = 1.0, retain: int | None = None) -> None:
     """Serve ``root`` on ``127.0.0.1:port`` until SIGTERM or SIGINT, then finish the
     requests under way (at most 2 s) and return.
 
     :param fsync: fsync every write before answering it.
     :param sync_interval: otherwise, sync the file system every this many seconds (0: never).
+    :param retain: record batches kept per partition (None: all).
     """
-    store = ObjectStore(root, fsync=fsync)
+    store = ObjectStore(root, fsync=fsync, retain=retain)
     flusher = (asyncio.ensure_future(_flush_every(store, sync_interval))
                if not fsync and sync_interval > 0 else None)
     handler = Server(store)
@@ -524,10 +563,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync-interval", type=float, default=1.0,
                         help="without --fsync: sync the file system every this many seconds "
                              "(default 1; 0: leave it to the kernel)")
+    parser.add_argument("--retain", type=int, default=None, metavar="BATCHES",
+                        help="keep the newest BATCHES record batches of each partition "
+                             "(default: all)")
     args = parser.parse_args(argv)
+    if args.retain is not None and args.retain < 1:
+        parser.error("--retain must be at least 1")
     try:
         asyncio.run(serve(args.root, args.port, fsync=args.fsync,
-                          sync_interval=args.sync_interval))
+                          sync_interval=args.sync_interval, retain=args.retain))
     except OSError as error:
         print(f"objectstore: {error}", file=sys.stderr)
         return 1

@@ -318,6 +318,15 @@ class Settings:
         "against the working directory at start.",
         _directory,
     )
+    broker_retain_batches: int = _setting(
+        "BROKER_RETAIN_BATCHES",
+        "2000",
+        "The embedded broker (`proptrade broker`, started by `proptrade up`) keeps its log "
+        "under `<data dir>/broker`, the newest this many record batches of each partition "
+        "(about 100 s of the demo's feed): tansu lists every batch of a partition at each "
+        "fetch, so this bounds the cost of reading and the disk, as retention does in Kafka.",
+        _count,
+    )
     http_host: str = _setting(
         "HTTP_HOST",
         "127.0.0.1",

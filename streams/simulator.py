@@ -790,13 +790,17 @@ class Run:
         program = str(document["id"])
         sim._programs[program] = document
         self.out.append(ProgramDefinition(document=document))
-        behaviour = self.rng.choices(sim._behaviours, sim._behaviour_weights)[0]
+        # Someone trying the platform watches the account they bought: it gets an active
+        # trader (a careful one or a scalper, at the usual sessions), not a swing trader
+        # who may wait days between trades.
+        behaviour: Behaviour = self.rng.choice(("careful", "scalper"))
         hours, risk, skill, _ = _STYLE[behaviour]
         tradable, weights = sim._menu(document.get("currency", "USD"), behaviour)
         favourites = tuple(dict.fromkeys(self.rng.choices(tradable, weights, k=3)))
+        _, earliest, latest = self.rng.choices(_SESSIONS, [w for w, _, _ in _SESSIONS])[0]
         profile = TraderProfile(
             account=login, program=program, behaviour=behaviour, opens_at=self.now,
-            session_start=int(self.rng.uniform(0, 24) * _HOUR),
+            session_start=int(self.rng.uniform(earliest, latest) * _HOUR),
             session_length=int(self.rng.uniform(*hours) * _HOUR), risk=self.rng.uniform(*risk),
             skill=self.rng.uniform(*skill), works=0.95, favourites=favourites)
         rules = document.get("rules", {})

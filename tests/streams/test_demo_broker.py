@@ -74,7 +74,7 @@ def _numbered(sim: Simulator, steps: int
 
 def test_replay_matches_the_log_and_finds_what_a_partial_flush_lost() -> None:
     snapshot, logged, upto, events, original = _numbered(Simulator(4, 40, time_scale=20_000),
-                                                         6_000)
+                                                         12_000)
     assert any(isinstance(e, Deal) and e.account == "GW-9" for e in events)
     # The log lost the last events of one account (a killed process's partial flush).
     account = next(e.account for e in reversed(events) if isinstance(e, Deal))

@@ -121,3 +121,25 @@ def test_concurrent_conditional_puts_one_wins(
     assert all(isinstance(o, StoreError) and o.status == 412
                for o in outcomes if not isinstance(o, str))
     assert store._locks == {}
+
+
+def test_retention_keeps_the_newest_batches_of_each_partition(
+        tmp_path: Path, opened: Callable[..., ObjectStore]) -> None:
+    store = opened(tmp_path, retain=3)
+    partition = "clusters/c/topics/t/partitions/0000000000/"
+    other = "clusters/c/topics/t/partitions/0000000001/"
+    for offset in range(0, 50, 10):
+        run(store.put("b", f"{partition}records/{offset:020d}.batch", b"x"))
+    run(store.put("b", f"{other}records/{0:020d}.batch", b"y"))
+    run(store.put("b", f"{partition}watermark.json", b"{}"))  # not a batch: never expired
+    kept = store.list("b", partition + "records/", None, "", 1000)[0]
+    assert kept == [f"{partition}records/{offset:020d}.batch" for offset in (20, 30, 40)]
+    assert store.list("b", other, None, "", 1000)[0] == [f"{other}records/{0:020d}.batch"]
+    assert store.read("b", f"{partition}watermark.json") == b"{}"
+    with pytest.raises(StoreError) as gone:
+        store.read("b", f"{partition}records/{0:020d}.batch")
+    assert gone.value.status == 404
+    assert store.expired == 2
+    store.close()  # the expired files are gone from the disk too: a restart agrees
+    again = opened(tmp_path, retain=3)
+    assert again.list("b", partition + "records/", None, "", 1000)[0] == kept
