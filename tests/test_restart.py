@@ -121,6 +121,7 @@ def answers_match_the_log(tmp_path: Path, env: dict[str, str]) -> tuple[int, int
     finally:
         broker.terminate()
         broker.wait(10)
+        broker.stdout.close()  # type: ignore[union-attr]
 
 
 def _compare(bootstrap: str, programs: Path) -> tuple[int, int]:
@@ -145,8 +146,10 @@ def _compare(bootstrap: str, programs: Path) -> tuple[int, int]:
     for record in feed:
         batch = batch_decoder.decode(record.value)
         for seq, raw in zip(batch.seqs, batch.events, strict=True):
-            assert seq not in numbered, f"event {seq} is twice in the feed"
-            numbered[seq] = msgpack_decoder.decode(raw)
+            event = msgpack_decoder.decode(raw)
+            # A batch the broker stored but did not acknowledge before a kill is sent
+            # again: the same numbers with the same events, which readers drop by number.
+            assert numbered.setdefault(seq, event) == event, f"event {seq}: two different"
     engine = Engine(programs_from([str(programs)]))
     expected: dict[str, list[Any]] = defaultdict(list)
     for seq in sorted(numbered):

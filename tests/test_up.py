@@ -627,10 +627,11 @@ def test_up_stops_within_10_s_while_postgresql_never_answers(tmp_path: Path) -> 
 
 
 def test_up_restarts_each_killed_child_and_then_stops_within_10_s(tmp_path: Path) -> None:
-    up = Up(tmp_path)
+    up = Up(tmp_path, BROKER_RETAIN_BATCHES="1000000")  # the whole log, to check it after
     recovery: dict[str, float] = {}
     try:
         up.wait_for("ready; press Ctrl", 120)
+        up.wait_for(r"^proptrade up: breach: ", 90)  # the worker answers
         port = up.env["HTTP_PORT"]
         for name in ("broker", "worker", "demo-broker", "analytics", "gateway"):
             pid = children_of(up.process.pid)[name]
@@ -649,6 +650,7 @@ def test_up_restarts_each_killed_child_and_then_stops_within_10_s(tmp_path: Path
             back = max(back, time.monotonic())
             recovery[name] = back - killed
             assert children_of(up.process.pid)[name] != pid
+        up.wait_for(r"^proptrade up: breach: ", 90, after=time.monotonic())  # and goes on
         family = descendants(up.process.pid)
         took = up.stop(signal.SIGINT)
     finally:
