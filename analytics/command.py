@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Iterable
@@ -73,6 +74,11 @@ def main(args: argparse.Namespace) -> int:
     if found is None:
         return 2
     settings, _ = found
+    from streams.logs import install_rate_limit
+
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
     try:
         store = open_store(settings.clickhouse_url or None, settings.data_dir)
         applied = migrate(store)

@@ -49,13 +49,8 @@ class History:
     def _open(self) -> Store:
         with self._lock:
             if self._store is None:
-                store = ServerStore(self._url)
-                client = getattr(store, "_client", None)
-                if client is not None and hasattr(client, "timeout"):
-                    from urllib3 import Timeout  # clickhouse-connect's transport
-
-                    client.timeout = Timeout(connect=3.0, read=self.timeout)
-                self._store = store
+                self._store = ServerStore(self._url, connect_timeout=3,
+                                          read_timeout=max(1, round(self.timeout)))
             return self._store
 
     def _unavailable(self, reason: str) -> Unavailable:

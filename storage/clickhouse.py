@@ -246,7 +246,8 @@ class ServerStore(Store):
     """A ClickHouse server over HTTP (clickhouse-connect); ``url`` like
     ``http://user:password@host:8123`` — the path, if any, names the database."""
 
-    def __init__(self, url: str, database: str = "proptrade") -> None:
+    def __init__(self, url: str, database: str = "proptrade", *, connect_timeout: int = 3,
+                 read_timeout: int = 300) -> None:
         from urllib.parse import unquote, urlsplit
 
         import clickhouse_connect
@@ -258,7 +259,8 @@ class ServerStore(Store):
                 host=parts.hostname or "localhost", port=parts.port or 8123,
                 username=unquote(parts.username or "default"),
                 password=unquote(parts.password or ""), secure=parts.scheme == "https",
-                compress=False, autogenerate_session_id=False)
+                compress=False, autogenerate_session_id=False,
+                connect_timeout=connect_timeout, send_receive_timeout=read_timeout)
             self._client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         except Exception as exc:
             raise StoreError(f"ClickHouse at {parts.hostname}:{parts.port}: {exc}") from exc

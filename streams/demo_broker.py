@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import pickle
 import signal
@@ -595,6 +596,11 @@ def main(args: argparse.Namespace) -> int:
     if kafka is None:
         return 2
     settings, topics = kafka
+    from streams.logs import install_rate_limit
+
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
     options = Options(accounts=args.accounts, rate=args.rate, time_scale=args.time_scale,
                       seed=args.seed, snapshot_seconds=args.snapshot_seconds)
 

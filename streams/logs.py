@@ -35,7 +35,7 @@ from typing import Any
 __all__ = ["RateLimit", "install_rate_limit"]
 
 WINDOW = 60.0  # s
-BURST = 1  # lines of a kind let through in each window
+BURST = 10  # lines of a kind let through in each window (a flood is thousands)
 MAX_KINDS = 10_000  # kinds remembered at once (the oldest windows are summarised first)
 _SUMMARY = "_rate_limit_summary"
 _DECIDED = "_rate_limit_pass"

@@ -109,8 +109,8 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 fetch_max_wait_ms=50)
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a start that fails still stops the consumer
         while not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
             for tp, records in fetched.items():
@@ -146,8 +146,8 @@ async def ensure_topics(bootstrap: str, topics: Topics) -> None:
     from aiokafka.errors import TopicAlreadyExistsError
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
     try:
+        await admin.start()  # inside: a start that fails still closes the client
         existing = set(await admin.list_topics())
         missing = [NewTopic(name, count, 1) for name, count in topics.layout().items()
                    if name not in existing]

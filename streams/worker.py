@@ -404,6 +404,9 @@ def main(args: argparse.Namespace) -> int:
     from streams.program import ProgramError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from streams.logs import install_rate_limit
+
+    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
     kafka = kafka_from_environment(
         "worker", "`proptrade up` runs a worker on the embedded broker")
     if kafka is None:
