@@ -40,6 +40,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Self
 
+from streams.settings import child_environment
+
 __all__ = ["BrokerError", "EmbeddedBroker", "find_free_port"]
 
 HOST: Final = "127.0.0.1"
@@ -417,8 +419,8 @@ class EmbeddedBroker:
                 store.append("--fsync")
             if self._retain is not None:
                 store += ["--retain", str(self._retain)]
-            store_env = {k: v for k, v in os.environ.items()
-                         if k in ("PATH", "PYTHONPATH", "OBJECTSTORE_TRACE")}
+            store_env = {k: v for k, v in child_environment().items()
+                         if k in ("PATH", "PYTHONPATH")}
             self._popen("objectstore", store, store_env, STORE_STOP_TIMEOUT)
         self._process = self._popen("tansu", command, env,
                                     TANSU_STOP_TIMEOUT if self.durable else STOP_TIMEOUT)

@@ -68,7 +68,6 @@ _TMP: Final = ".tmp"
 # An object's file name is its last key component, percent-encoded, plus "%": a
 # percent-encoded name never ends with a bare "%", so objects and directories never clash.
 _OBJECT_SUFFIX: Final = "%"
-_TRACE: Final = bool(os.environ.get("OBJECTSTORE_TRACE"))
 # tansu names each record batch <20-digit base offset>.batch under .../records/, and its
 # fetch lists every batch of the partition: the batches kept bound the cost of a fetch.
 _BATCH: Final = re.compile(r"/records/\d{20}\.batch$")
@@ -330,8 +329,9 @@ def _iso(mtime_ns: int) -> str:
 class Server:
     """The HTTP face of an :class:`ObjectStore` (path-style S3)."""
 
-    def __init__(self, store: ObjectStore) -> None:
+    def __init__(self, store: ObjectStore, trace: bool = False) -> None:
         self.store = store
+        self.trace = trace  # one line per request on stderr (debugging)
         self.active = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -341,7 +341,7 @@ class Server:
         task.add_done_callback(self._tasks.discard)
 
     async def handle(self, request: httputil.HTTPServerRequest) -> None:
-        if _TRACE:
+        if self.trace:
             print(f"{time.time():.4f} {request.method} {request.uri} {len(request.body)}",
                   file=sys.stderr, flush=True)
         self.active += 1
@@ -522,7 +522,8 @@ class _NoDelayServer(HTTPServer):
 
 
 async def serve(root: Path, port: int, *, fsync: bool = False,
-                sync_interval: float = 1.0, retain: int | None = None) -> None:
+                sync_interval: float = 1.0, retain: int | None = None,
+                trace: bool = False) -> None:
     """Serve ``root`` on ``127.0.0.1:port`` until SIGTERM or SIGINT, then finish the
     requests under way (at most 2 s) and return.
 
@@ -533,7 +534,7 @@ async def serve(root: Path, port: int, *, fsync: bool = False,
     store = ObjectStore(root, fsync=fsync, retain=retain)
     flusher = (asyncio.ensure_future(_flush_every(store, sync_interval))
                if not fsync and sync_interval > 0 else None)
-    handler = Server(store)
+    handler = Server(store, trace)
     server = _NoDelayServer(handler, max_body_size=256 * 1024 * 1024, idle_connection_timeout=3600)
     server.listen(port, HOST)
     stop = asyncio.Event()
@@ -566,12 +567,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retain", type=int, default=None, metavar="BATCHES",
                         help="keep the newest BATCHES record batches of each partition "
                              "(default: all)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print one line per request on stderr (debugging)")
     args = parser.parse_args(argv)
     if args.retain is not None and args.retain < 1:
         parser.error("--retain must be at least 1")
     try:
         asyncio.run(serve(args.root, args.port, fsync=args.fsync,
-                          sync_interval=args.sync_interval, retain=args.retain))
+                          sync_interval=args.sync_interval, retain=args.retain,
+                          trace=args.trace))
     except OSError as error:
         print(f"objectstore: {error}", file=sys.stderr)
         return 1

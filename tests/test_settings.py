@@ -152,6 +152,7 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "CLICKHOUSE_URL",
         "ANALYTICS_PORT",
         "PROPTRADE_DATA_DIR",
+        "BROKER_RETAIN_BATCHES",
         "HTTP_HOST",
         "HTTP_PORT",
         "SMTP_URL",
