@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 from collections.abc import Iterable
@@ -74,11 +73,9 @@ def main(args: argparse.Namespace) -> int:
     if found is None:
         return 2
     settings, _ = found
-    from streams.logs import install_rate_limit
+    from streams.logs import setup
 
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
+    setup(settings.log_level)
     try:
         store = open_store(settings.clickhouse_url or None, settings.data_dir)
         applied = migrate(store)

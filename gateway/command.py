@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
 from gateway.app import serve
 from gateway.services import Services
 from storage.migrations import MigrationError, migrate
-from streams.logs import install_rate_limit
+from streams.logs import setup
 from streams.settings import SettingsError, load_settings
 
 
@@ -30,9 +29,7 @@ def main(args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"proptrade gateway: error: {refusal}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    install_rate_limit()  # a part down: one line of a kind a minute, not a flood
+    setup(settings.log_level)  # rate-limited: a part down is a line a kind, not a flood
 
     async def run() -> None:
         await migrate(settings.database_url, args.schema)

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import pickle
 import signal
@@ -596,11 +595,9 @@ def main(args: argparse.Namespace) -> int:
     if kafka is None:
         return 2
     settings, topics = kafka
-    from streams.logs import install_rate_limit
+    from streams.logs import setup
 
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
+    setup(settings.log_level)
     options = Options(accounts=args.accounts, rate=args.rate, time_scale=args.time_scale,
                       seed=args.seed, snapshot_seconds=args.snapshot_seconds)
 

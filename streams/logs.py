@@ -189,3 +189,11 @@ def install_rate_limit(window: float = WINDOW, burst: int = BURST,
             if _installed not in handler.filters:
                 handler.addFilter(_installed)
         return _installed
+
+
+def setup(level: str | int = logging.INFO) -> RateLimit:
+    """A command's logging: timestamped lines at ``level`` on stderr, rate-limited
+    (:func:`install_rate_limit`), so that a part that is away (aiokafka retrying a dead
+    broker thousands of times a minute) costs a line a kind, not a flood."""
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return install_rate_limit()

@@ -401,12 +401,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from streams.logs import setup
     from streams.program import ProgramError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from streams.logs import install_rate_limit
-
-    install_rate_limit()  # a broker that is away makes aiokafka log thousands of lines
+    setup(logging.INFO)  # rate-limited: a broker away is a line a kind, not a flood
     kafka = kafka_from_environment(
         "worker", "`proptrade up` runs a worker on the embedded broker")
     if kafka is None:
