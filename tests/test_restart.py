@@ -37,9 +37,11 @@ REPORT = Path(__file__).parent / "analytics" / "reports" / "mt5-history-en.html"
 def test_a_restart_keeps_the_account_its_history_the_import_and_the_breach(
         tmp_path: Path) -> None:
     env = environment(tmp_path)
-    process, _, gateway = start_up(tmp_path, env)
+    process, printed, gateway = start_up(tmp_path, env)
     api = f"{gateway}/api/v1"
     try:
+        # A demonstration: a trader confirms their own payment (DEMO_PAYMENTS unset).
+        assert "payments: demo" in printed, printed
         desk = _staff_token(api, tmp_path)
         trader = _user_token(api, tmp_path, "keeps@trader.test", None)
         status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, trader)
@@ -56,6 +58,9 @@ def test_a_restart_keeps_the_account_its_history_the_import_and_the_breach(
         _wait_for("the bought account's first deals in its history", deals, 120)
         breaches = _wait_for("breaches on the desk", lambda: _call(
             f"{api}/risk/events", token=desk)[1], 60)
+        # The simulator's accounts are the demo firm's: their breaches reach its desk.
+        assert all(e["kind"] == "breach" for e in breaches)  # type: ignore[union-attr]
+        assert any(e["account"].startswith("A") for e in breaches)  # type: ignore[union-attr]
         imported = subprocess.run([*proptrade_command(), "import", str(REPORT)], env=env,
                                   cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert imported.returncode == 0, imported.stderr
@@ -92,6 +97,9 @@ def test_a_restart_keeps_the_account_its_history_the_import_and_the_breach(
         assert _call(f"{api}/accounts/{account[1]}/statistics", token=desk) == (200, report)
         curve_after = _call(f"{api}/accounts/{login}/equity?points=500", token=trader)[1]
         assert curve_after and curve_after[0] == curve_before[0]  # type: ignore[index]
+        question = {"program": "demo-100k", "phase": 1, "changes": {}}
+        status, answer = _call(f"{api}/analytics/what-if", question, desk)
+        assert status == 200, answer  # the history knows the platform's account
         # And the account trades again on the demo broker.
         _wait_for("the account's deals after the restart", lambda: deals() > deals_before, 120)
         _stop(process)

@@ -296,50 +296,6 @@ def _stop(process: subprocess.Popen[str]) -> None:
     assert process.returncode == 0 and stdout.rstrip().endswith("stopped"), stderr
 
 
-def test_up_desk_sees_the_demo_firm_and_a_restart_keeps_its_accounts(tmp_path: Path) -> None:
-    env = environment(tmp_path)
-    process, _, gateway = start_up(tmp_path, env)
-    api = f"{gateway}/api/v1"
-    try:
-        desk = _staff_token(api, tmp_path)
-        # The simulator's accounts are the demo firm's: their breaches reach its desk.
-        breaches = _wait_for("the simulator's breaches on the desk", lambda: _call(
-            f"{api}/risk/events", token=desk)[1])
-        assert all(e["kind"] == "breach" for e in breaches)  # type: ignore[union-attr]
-        assert any(e["account"].startswith("A") for e in breaches)  # type: ignore[union-attr]
-        # A challenge bought on the platform trades on the demo broker.
-        trader = _user_token(api, tmp_path, "tra@der.test", None)
-        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, trader)
-        assert status == 201, bought
-        status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment", {},  # type: ignore[index]
-                             trader)
-        assert status == 200, paid
-        question = {"program": "demo-100k", "phase": 1, "changes": {}}
-        _wait_for("the platform's account in the history", lambda: _call(
-            f"{api}/analytics/what-if", question, desk)[0] == 200)
-        _stop(process)
-        # Again, on the same database and data dir: the history is kept; when the broker's
-        # log is empty (a broker that keeps nothing) the platform's live account is opened
-        # again at the demo broker, else the log already holds it. The what-if finds it.
-        started = time.monotonic()
-        process, printed, gateway = start_up(tmp_path, env)
-        print(f"\nsecond start of `proptrade up` to ready: {time.monotonic() - started:.1f} s")
-        api = f"{gateway}/api/v1"
-        assert ("opened 1 live platform account(s) again" in printed
-                or "broker log kept: 1 live platform account(s) go on trading" in printed), \
-            printed
-        desk = _call(f"{api}/auth/login", {"email": "desk@firm.test",
-                                           "password": "correct horse battery"})[1][
-            "access_token"]  # type: ignore[index]
-        _wait_for("the reopened account in the history", lambda: _call(
-            f"{api}/analytics/what-if", question, desk)[0] == 200)
-        _stop(process)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-
 SIGN_IN = re.compile(r"sign in as the demo ([a-z ]+): (\S+) / (\S+)")
 
 
@@ -389,26 +345,6 @@ def test_up_prints_demo_sign_ins_that_work_and_stay_the_same(tmp_path: Path) -> 
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
-
-
-def test_up_is_a_demo_where_traders_confirm_their_own_payments(tmp_path: Path) -> None:
-    process, printed, gateway = start_up(tmp_path, environment(tmp_path))
-    try:
-        assert "payments: demo" in printed
-        api = f"{gateway}/api/v1"
-        token = _staff_token(api, tmp_path)  # any signed-in user may buy
-        status, bought = _call(f"{api}/challenges", {"program": "demo-100k"}, token)
-        assert status == 201, bought
-        status, paid = _call(f"{api}/challenges/{bought['id']}/confirm-payment",  # type: ignore[index]
-                             {}, token)
-        assert status == 200 and paid["status"] == "active", paid  # type: ignore[index]
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0
 
 
 def test_up_keeps_demo_payments_off_when_the_operator_says_so(tmp_path: Path) -> None:
