@@ -166,8 +166,15 @@ def _compare(bootstrap: str, programs: Path) -> tuple[int, int]:
                 expected[output.account].append(output)
         except FeedError:
             pass
-    answers = [answer_decoder.decode(record.value) for record in records]
-    assert len({a.id for a in answers}) == len(answers), "an answer was published twice"
+    # A batch the broker stored but did not acknowledge before a kill is sent again by
+    # the worker's producer: the same answers under the same ids, which every reader
+    # drops by id (the desk's table, the history). Two different answers under one id, or
+    # one answer twice in the engine's order, would be a doubled verdict.
+    unique: dict[str, Any] = {}
+    for record in records:
+        answer = answer_decoder.decode(record.value)
+        assert unique.setdefault(answer.id, answer) == answer, f"{answer.id}: two answers"
+    answers = list(unique.values())
     published: dict[str, list[Any]] = defaultdict(list)
     for answer in sorted(answers, key=lambda a: a.seq):
         published[answer.output.account].append(answer.output)
