@@ -1,0 +1,77 @@
+/** Every route of the app. Pages load on demand, so a trader's first load carries only
+ * the shell and the page it opens (part 2's desk, analyst and admin pages come in their
+ * own chunks). */
+import { lazy, Suspense, type ComponentType, type ReactNode } from "react";
+import { createBrowserRouter, Navigate, useLocation } from "react-router";
+import { useSession } from "../session/store";
+import { Loading } from "../ui/kit";
+import { Layout } from "./Layout";
+import { NotFound } from "./NotFound";
+
+// Each page is a module under pages/ with a default export, loaded when first opened.
+const modules = import.meta.glob<{ default: ComponentType }>("../pages/**/*.tsx");
+
+function page(path: string): ComponentType {
+  const load = modules[`../pages/${path}.tsx`];
+  return load ? lazy(load) : NotFound;
+}
+
+const Programs = page("public/Programs");
+const Program = page("public/Program");
+const Login = page("public/Login");
+const Register = page("public/Register");
+const VerifyEmail = page("public/VerifyEmail");
+const ForgotPassword = page("public/ForgotPassword");
+const ResetPassword = page("public/ResetPassword");
+const Dashboard = page("trader/Dashboard");
+const Account = page("trader/Account");
+const Challenges = page("trader/Challenges");
+const Challenge = page("trader/Challenge");
+const Buy = page("trader/Buy");
+const Settings = page("trader/Settings");
+
+function Page({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Loading />}>{children}</Suspense>;
+}
+
+/** Signed-in pages: wait for the session to be restored, else go to the login. */
+function SignedIn({ children }: { children: ReactNode }) {
+  const status = useSession((s) => s.status);
+  const location = useLocation();
+  if (status === "unknown") return <Loading label="Restoring your session" />;
+  if (status === "anonymous") {
+    const next = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={`/login?next=${next}`} replace />;
+  }
+  return <Page>{children}</Page>;
+}
+
+function Home() {
+  const status = useSession((s) => s.status);
+  if (status === "unknown") return <Loading />;
+  return status === "signed-in" ? <Navigate to="/dashboard" replace /> : <Page><Programs /></Page>;
+}
+
+export const router = createBrowserRouter([
+  {
+    element: <Layout />,
+    children: [
+      { path: "/", element: <Home /> },
+      { path: "/programs", element: <Page><Programs /></Page> },
+      { path: "/programs/:slug", element: <Page><Program /></Page> },
+      { path: "/login", element: <Page><Login /></Page> },
+      { path: "/register", element: <Page><Register /></Page> },
+      { path: "/verify-email", element: <Page><VerifyEmail /></Page> },
+      { path: "/forgot-password", element: <Page><ForgotPassword /></Page> },
+      { path: "/reset-password", element: <Page><ResetPassword /></Page> },
+      { path: "/dashboard", element: <SignedIn><Dashboard /></SignedIn> },
+      { path: "/accounts/:login", element: <SignedIn><Account /></SignedIn> },
+      { path: "/challenges", element: <SignedIn><Challenges /></SignedIn> },
+      { path: "/challenges/new", element: <SignedIn><Buy /></SignedIn> },
+      { path: "/challenges/:id", element: <SignedIn><Challenge /></SignedIn> },
+      { path: "/settings", element: <SignedIn><Settings /></SignedIn> },
+      { path: "/settings/:tab", element: <SignedIn><Settings /></SignedIn> },
+      { path: "*", element: <NotFound /> },
+    ],
+  },
+]);

@@ -1,0 +1,86 @@
+/** Signing in and out, and keeping the access token fresh.
+ *
+ * The gateway sets the rotating refresh token as an HttpOnly, SameSite=Strict cookie
+ * scoped to /api/v1/auth when a login asks for `session: "cookie"`; this module never
+ * sees it. The access token (15 minutes) is kept in memory and renewed a minute before
+ * it expires; a reload restores the session from the cookie. */
+import { api, call, setRefresher, type Schemas } from "../api/client";
+import { ApiError } from "../api/errors";
+import { useSession } from "./store";
+
+const EARLY_MS = 60_000;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let inflight: Promise<boolean> | null = null;
+
+function schedule(expiresIn: number): void {
+  clearTimeout(timer);
+  const delay = Math.max(5_000, expiresIn * 1000 - EARLY_MS);
+  timer = setTimeout(() => void refresh(), delay);
+}
+
+async function accept(tokens: Schemas["TokensOut"]): Promise<void> {
+  useSession.getState().signIn(tokens.access_token, tokens.expires_in);
+  schedule(tokens.expires_in);
+  const user = await call(api.GET("/api/v1/me"));
+  useSession.getState().setUser(user);
+}
+
+/** A new access token from the refresh cookie; false when there is no session. */
+export function refresh(): Promise<boolean> {
+  inflight ??= (async () => {
+    try {
+      const tokens = await call(api.POST("/api/v1/auth/refresh", { body: { session: "cookie" } }));
+      await accept(tokens);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 0) {
+        // offline: keep what we have and try again shortly
+        timer = setTimeout(() => void refresh(), 10_000);
+        return useSession.getState().accessToken !== null;
+      }
+      clearTimeout(timer);
+      useSession.getState().signOut();
+      return false;
+    } finally {
+      inflight = null;
+    }
+  })();
+  return inflight;
+}
+
+setRefresher(refresh);
+
+export interface Credentials {
+  email: string;
+  password: string;
+  totp_code?: string;
+  recovery_code?: string;
+}
+
+export async function signIn(credentials: Credentials): Promise<void> {
+  const tokens = await call(api.POST("/api/v1/auth/login", {
+    body: { ...credentials, session: "cookie" },
+  }));
+  await accept(tokens);
+}
+
+/** Ends this session (the cookie's family is revoked and the cookie cleared). */
+export async function signOut(): Promise<void> {
+  clearTimeout(timer);
+  try {
+    await call(api.POST("/api/v1/auth/logout", { body: {} }));
+  } catch {
+    // signed out locally whatever the server says
+  }
+  useSession.getState().signOut();
+}
+
+/** Called once at start: a session survives a reload through the refresh cookie. */
+export async function restoreSession(): Promise<void> {
+  await refresh();
+}
+
+/** After a password change or similar the server hands out new tokens. */
+export async function adoptTokens(tokens: Schemas["TokensOut"]): Promise<void> {
+  await accept(tokens);
+}

@@ -1,0 +1,29 @@
+/** The session: the access token (memory only) and who is signed in. The refresh token
+ * lives in an HttpOnly cookie that no page script can read. */
+import { create } from "zustand";
+import type { components } from "../api/schema";
+
+export type User = components["schemas"]["UserOut"];
+export type SessionStatus = "unknown" | "anonymous" | "signed-in";
+
+interface SessionState {
+  status: SessionStatus;
+  accessToken: string | null;
+  /** Epoch milliseconds when the access token expires. */
+  expiresAt: number;
+  user: User | null;
+  signIn(token: string, expiresIn: number): void;
+  setUser(user: User): void;
+  signOut(): void;
+}
+
+export const useSession = create<SessionState>()((set) => ({
+  status: "unknown",
+  accessToken: null,
+  expiresAt: 0,
+  user: null,
+  signIn: (token, expiresIn) =>
+    set({ accessToken: token, expiresAt: Date.now() + expiresIn * 1000, status: "signed-in" }),
+  setUser: (user) => set({ user }),
+  signOut: () => set({ accessToken: null, expiresAt: 0, user: null, status: "anonymous" }),
+}));
