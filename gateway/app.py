@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,7 +14,7 @@ import tornado.httpserver
 import tornado.httputil
 import tornado.web
 
-from gateway import asyncapi
+from gateway import asyncapi, web
 from gateway.accesslog import log_request
 from gateway.api import NotFoundHandler
 from gateway.clients import ProxyTrust
@@ -47,11 +48,12 @@ class GatewayApplication(tornado.web.Application):
         return super().find_handler(request, **kwargs)
 
 
-def make_app(services: Services, hub: Hub) -> tornado.web.Application:
+def make_app(services: Services, hub: Hub, dist: Path = web.DEFAULT_DIST
+             ) -> tornado.web.Application:
     routes = api_routes()
     spec = document(routes, "PropTrade", VERSION)
     handlers: list[Any] = [*routes, *system.DOC_ROUTES, (r"/ws", LiveSocket),
-                           (r"/api/.*", NotFoundHandler)]
+                           (r"/api/.*", NotFoundHandler), *web.routes(dist)]
     # No xheaders: Tornado would believe X-Forwarded-For and X-Real-IP from anyone.
     return GatewayApplication(
         handlers, services=services, hub=hub, openapi=orjson.dumps(spec),

@@ -29,7 +29,9 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
     types: set[type] = {ErrorBody}
     for _, _, op in operations:
         types.update(t for t in (op.body, op.response) if t is not None)
-    ordered = sorted(types, key=lambda t: t.__name__)
+    # by name, then by the whole type (``list[A]`` and ``list[B]`` share the name "list"):
+    # the document must not depend on the process's hash seed
+    ordered = sorted(types, key=lambda t: (getattr(t, "__name__", ""), repr(t)))
     schemas, components = msgspec.json.schema_components(
         ordered, ref_template="#/components/schemas/{name}")
     ref = dict(zip(ordered, schemas, strict=True))
