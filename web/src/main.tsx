@@ -1,5 +1,6 @@
 import { QueryClientProvider } from "@tanstack/react-query";
 import { Tooltip } from "radix-ui";
+import { setNonce } from "get-nonce";
 import { StrictMode, useEffect } from "react";
 import { createRoot } from "react-dom/client";
 import { RouterProvider } from "react-router";
@@ -12,6 +13,9 @@ import { Toaster } from "./ui/toast";
 import "./index.css";
 
 applyTheme(storedTheme());
+// The page's style nonce (see gateway/web.py): the one <style> Radix adds carries it.
+const nonce = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content;
+if (nonce) setNonce(nonce);
 
 
 function App() {

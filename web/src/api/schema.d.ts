@@ -1374,21 +1374,17 @@ export interface components {
             rule: string | null;
             ts: string | null;
         };
-        /** SymbolStatistics */
-        SymbolStatistics: {
-            symbol: string;
-            trades: number;
-            net_profit: number;
-            /** @default null */
-            won_pct?: number | null;
-            /** @default 0 */
-            volume?: number;
-        };
-        /** DailyPnl */
-        DailyPnl: {
-            date: string;
-            net_profit: number;
-            trades: number;
+        /** AuditOut */
+        AuditOut: {
+            id: number;
+            actor: string | null;
+            action: string;
+            target_type: string;
+            target_id: string;
+            before: Record<string, never> | null;
+            after: Record<string, never> | null;
+            reason: string | null;
+            at: string;
         };
         /** CohortOut */
         CohortOut: {
@@ -1415,23 +1411,27 @@ export interface components {
             rule: string;
             accounts: number;
         };
-        /** AuditOut */
-        AuditOut: {
-            id: number;
-            actor: string | null;
-            action: string;
-            target_type: string;
-            target_id: string;
-            before: Record<string, never> | null;
-            after: Record<string, never> | null;
-            reason: string | null;
-            at: string;
+        /** DailyPnl */
+        DailyPnl: {
+            date: string;
+            net_profit: number;
+            trades: number;
         };
         /** EquityPoint */
         EquityPoint: {
             ts: string;
             equity: number;
             balance: number;
+        };
+        /** SymbolStatistics */
+        SymbolStatistics: {
+            symbol: string;
+            trades: number;
+            net_profit: number;
+            /** @default null */
+            won_pct?: number | null;
+            /** @default 0 */
+            volume?: number;
         };
     };
     responses: never;
