@@ -42,7 +42,7 @@ async function authedFetch(request: Request): Promise<Response> {
 }
 
 export const api = createClient<paths>({
-  baseUrl: "",
+  baseUrl: typeof location === "undefined" ? "" : location.origin,
   headers: CLIENT_HEADER,
   credentials: "same-origin",
   fetch: authedFetch,

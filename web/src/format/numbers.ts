@@ -121,10 +121,10 @@ export function nextDayStart(instant: Date, day: TradingDay): Date {
   let low = instant.getTime();
   let high = low + 26 * 3600_000;
   while (tradingDay(new Date(high), day) === today) high += 3600_000;
-  while (high - low > 1000) {
+  while (high - low > 1) {
     const mid = Math.floor((low + high) / 2);
     if (tradingDay(new Date(mid), day) === today) low = mid;
     else high = mid;
   }
-  return new Date(Math.ceil(high / 1000) * 1000);
+  return new Date(high);
 }
