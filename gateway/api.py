@@ -56,15 +56,22 @@ class Operation:
     # (name, description) or (name, description, type): the type (a Literal of the values
     # allowed, an Annotated int with bounds) is the parameter's schema in the document.
     query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = ()
+    # Optional request headers and cookies the operation reads: (name, description).
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies: tuple[tuple[str, str], ...] = ()
+    description: str = ""  # more than the summary says (cookies it sets, …)
 
 
 def operation(summary: str, *, body: type | None = None, response: type | None = None,
               status: int = 200, roles: tuple[str, ...] | None = None, tag: str = "misc",
-              query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = ()
+              query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = (),
+              headers: tuple[tuple[str, str], ...] = (),
+              cookies: tuple[tuple[str, str], ...] = (), description: str = ""
               ) -> Callable[[T], T]:
     def mark(method: T) -> T:
         method.__operation__ = Operation(  # type: ignore[attr-defined]
-            summary, body, response, status, roles, tag, query)
+            summary, body, response, status, roles, tag, query, headers, cookies,
+            description)
         return method
 
     return mark

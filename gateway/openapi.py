@@ -44,6 +44,10 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
         parameters += [{"name": name, "in": "query", "required": False,
                         "description": text, "schema": _query_schema(kind)}
                        for name, text, *kind in op.query]
+        parameters += [{"name": name, "in": place, "required": False, "description": text,
+                        "schema": {"type": "string"}}
+                       for place, given in (("header", op.headers), ("cookie", op.cookies))
+                       for name, text in given]
         if parameters:
             entry["parameters"] = parameters
         if op.body is not None:
@@ -55,9 +59,12 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
         error = {"description": "error", "content": {
             "application/json": {"schema": ref[ErrorBody]}}}
         entry["responses"] = {str(op.status): success, "4XX": error, "5XX": error}
+        described = [op.description] if op.description else []
         if op.roles is not None:
             entry["security"] = [{"bearer": []}]
-            entry["description"] = "Roles: " + ", ".join(op.roles)
+            described.append("Roles: " + ", ".join(op.roles))
+        if described:
+            entry["description"] = "\n\n".join(described)
         paths.setdefault(path, {})[method] = entry
     return {
         "openapi": "3.1.0",

@@ -37,6 +37,9 @@ RESET_MAIL = Limit("reset-mail", 5, 3600)
 # Wrong two-factor codes, per user and per address, counted only once the password was
 # right (a wrong password spends nothing of it); a right code gives its attempt back.
 TWO_FACTOR = Limit("2fa", 10, 300)
+# Wrong current passwords given to a password change, per user (of its firm): a stolen
+# session guesses the password no faster than this; a right one gives its attempt back.
+PASSWORD_CHANGE = Limit("password-change", 5, 900)
 
 # Failed logins. One address guessing one account: 10 per 5 minutes (120 an hour). One
 # address across accounts (a password spray): 20 per 5 minutes. One account from

@@ -68,22 +68,45 @@ class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
     token: Token
 
 
+# Where the refresh token travels (README "Auth"): "body" (the default, as always) in the
+# JSON answer; "cookie" in the HttpOnly proptrade_refresh cookie instead, out of reach of
+# page scripts (a browser app served by the gateway; the request then needs the
+# X-PropTrade-Client header and, when it has one, an Origin at the firm's host).
+Session = Annotated[Literal["body", "cookie"], msgspec.Meta(
+    description='where the refresh token goes: "body" (refresh_token in the answer) or '
+                '"cookie" (the HttpOnly proptrade_refresh cookie, Path=/api/v1/auth, '
+                'SameSite=Strict; refresh_token is then null; the request needs the '
+                'X-PropTrade-Client header)')]
+
+
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     totp_code: Code | None = None
     recovery_code: Code | None = None
+    session: Session = "body"
 
 
 class TokensOut(msgspec.Struct):
     access_token: str
-    refresh_token: str
+    refresh_token: Annotated[str | None, msgspec.Meta(
+        description='the new refresh token (30 days, spent by its first use); null when '
+                    'the session is "cookie": the token is in the proptrade_refresh '
+                    'cookie instead')]
     expires_in: int
     token_type: str = "Bearer"
 
 
 class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: Token
+    refresh_token: Annotated[Token | None, msgspec.Meta(
+        description="the refresh token; left out (or the body empty), the "
+                    "proptrade_refresh cookie's is used and the answer is a cookie "
+                    "session")] = None
+    session: Annotated[Literal["body", "cookie"] | None, msgspec.Meta(
+        description='"cookie": answer with the new token in the proptrade_refresh cookie '
+                    '(a body token moves the session into the cookie); left out: where '
+                    'the token came from. A cookie\'s token is never answered in the '
+                    'body')] = None
 
 
 class LogoutIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +125,16 @@ class ResetIn(msgspec.Struct, forbid_unknown_fields=True):
 class TotpSetupOut(msgspec.Struct):
     secret: str
     otpauth_uri: str
+
+
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+    session: Session = "body"
+
+
+class ProfileIn(msgspec.Struct, forbid_unknown_fields=True):
+    display_name: Name
 
 
 class CodeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -67,6 +67,11 @@ def _hostname(host: str) -> str:
     return host.rstrip(".")
 
 
+def host_name(host: str) -> str:
+    """The host name a ``Host`` header names: lower case, no port, no final dot."""
+    return _hostname(host)
+
+
 def public_url(slug: str, is_default: bool, primary_domain: str | None, base_domain: str,
                default_url: str) -> str:
     """Where a firm's users reach it, for links: empty when no host serves it."""

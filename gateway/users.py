@@ -16,6 +16,8 @@ from gateway import mail
 from gateway.errors import (
     ApiError,
     Conflict,
+    FieldError,
+    Forbidden,
     NotFound,
     Unauthorized,
     Unavailable,
@@ -248,16 +250,87 @@ class Users:
                                code="token_reused")
         raise Unauthorized("the refresh token has expired", code="token_expired")
 
-    async def logout(self, principal: Principal, refresh_token: str | None) -> None:
+    async def logout(self, principal: Principal, *refresh_tokens: str | None) -> None:
+        """End the caller's access token and the families of ``refresh_tokens`` (the
+        body's and the session cookie's; one of another user changes nothing)."""
         self._principals = {key: value for key, value in self._principals.items()
                             if value[1].jti != principal.jti}
         ttl = max(1, principal.expires_at - int(time.time()))
         await self.cache.client.set(self.cache.key("revoked", principal.jti), 1, ex=ttl)
-        if refresh_token:
-            await self.pool.execute(
-                "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
-                "WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1 "
-                "AND user_id = $2)", digest(refresh_token), principal.user_id)
+        for refresh_token in refresh_tokens:
+            if refresh_token:
+                await self.pool.execute(
+                    "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
+                    "WHERE family = (SELECT family FROM refresh_tokens "
+                    "WHERE token_hash = $1 AND user_id = $2)",
+                    digest(refresh_token), principal.user_id)
+
+    async def _end_sessions(self, connection: Any, user_id: int, password_hash: str | None
+                            = None) -> Any:
+        """A new session epoch (every access token issued before stops working), the
+        password changed when ``password_hash`` is given, and every refresh family
+        revoked; returns the user's row."""
+        row = await connection.fetchrow(
+            "UPDATE users SET session_epoch = session_epoch + 1, "
+            "password_hash = coalesce($2, password_hash) WHERE id = $1 RETURNING *",
+            user_id, password_hash)
+        await connection.execute(
+            "UPDATE refresh_tokens SET revoked_at = now() "
+            "WHERE user_id = $1 AND revoked_at IS NULL", user_id)
+        return row
+
+    async def revoke_sessions(self, principal: Principal) -> None:
+        """Sign out everywhere: every refresh family and every access token of the user,
+        the caller's own included."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await self._end_sessions(connection, principal.user_id)
+        self.forget_user(principal.user_id)
+
+    async def change_password(self, principal: Principal, current: str, new: str
+                              ) -> TokensOut:
+        """Replace the caller's password, knowing the current one: every other session
+        ends (as :meth:`revoke_sessions`) and the caller's goes on with the tokens
+        returned (a new family).
+
+        :raises Unprocessable: the new password breaks the policy (``$.new_password``), or
+            is the current one.
+        :raises Forbidden: ``current_password_wrong``.
+        :raises Conflict: the password changed (a reset) while this one was checked.
+        """
+        check_password(new, principal.email, "$.new_password")
+        user = await self.pool.fetchrow("SELECT * FROM users WHERE id = $1 AND tenant_id = $2",
+                                        principal.user_id, principal.tenant_id)
+        if user is None:
+            raise NotFound("no such user")
+        if not await verify_password(user["password_hash"], current):
+            raise Forbidden("$.current_password: this is not your current password",
+                            code="current_password_wrong",
+                            fields=[FieldError("$.current_password",
+                                               "not your current password")])
+        if current == new:
+            raise Unprocessable(
+                "$.new_password: the new password must differ from the current one",
+                fields=[FieldError("$.new_password", "the same as the current password")])
+        new_hash = await hash_password(new)
+        async with self.pool.acquire() as connection, connection.transaction():
+            # The hash checked must still be the stored one (not replaced by a reset).
+            same = await connection.fetchval(
+                "SELECT password_hash = $2 FROM users WHERE id = $1 FOR UPDATE",
+                principal.user_id, user["password_hash"])
+            if not same:
+                raise Conflict("the password was changed meanwhile; sign in again",
+                               code="password_changed")
+            row = await self._end_sessions(connection, principal.user_id, new_hash)
+        self.forget_user(principal.user_id)
+        return await self._issue(row, uuid.uuid4())
+
+    async def update_profile(self, principal: Principal, display_name: str) -> UserOut:
+        row = await self.pool.fetchrow(
+            "UPDATE users SET display_name = $3 WHERE id = $1 AND tenant_id = $2 "
+            "RETURNING *", principal.user_id, principal.tenant_id, display_name.strip())
+        if row is None:
+            raise NotFound("no such user")
+        return user_out(row)
 
     async def authenticate(self, tenant: Tenant, token: str) -> Principal:
         now = time.monotonic()

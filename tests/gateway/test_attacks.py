@@ -166,8 +166,8 @@ def test_out_of_range_numbers_and_bad_encodings_everywhere(gateway: Gateway) -> 
 
     for template, item in spec["paths"].items():
         for method, op in item.items():
-            if template == "/api/v1/auth/logout":
-                continue
+            if template in ("/api/v1/auth/logout", "/api/v1/me/sessions/revoke"):
+                continue  # they end the session the walk uses (and read no input)
             names = re.findall(r"{(\w+)}", template)
             values = OUT_OF_RANGE if names else ["-"]
             for value in values:

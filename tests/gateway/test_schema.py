@@ -43,8 +43,8 @@ def check_every_operation(gateway: Gateway) -> None:
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        if operation.path == "/api/v1/auth/logout":
-            continue  # it would end the session the other operations use
+        if operation.path in ("/api/v1/auth/logout", "/api/v1/me/sessions/revoke"):
+            continue  # they would end the session the other operations use
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 fuzz(operation, mode, token)
