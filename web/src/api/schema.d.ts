@@ -138,7 +138,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in; with two-factor auth on, a TOTP or recovery code is required. Sets the device cookie the login limits recognise */
+        /**
+         * Log in; with two-factor auth on, a TOTP or recovery code is required. Sets the device cookie the login limits recognise
+         * @description With "session": "cookie" the refresh token is set as the cookie proptrade_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth, Secure over https, Max-Age 30 days) and refresh_token is null. Such a request needs the X-PropTrade-Client header, a JSON body (Content-Type: application/json) and an Origin (when sent) at the firm's host; a Sec-Fetch-Site other than same-origin is refused (403).
+         */
         post: operations["post_api_v1_auth_login"];
         delete?: never;
         options?: never;
@@ -155,7 +158,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a refresh token for new tokens (the old one is spent) */
+        /**
+         * Exchange a refresh token for new tokens (the old one is spent; a spent one presented again ends its whole family). Without refresh_token in the body (or with no body), the proptrade_refresh cookie's token is used and the new one set in it
+         * @description With "session": "cookie" the refresh token is set as the cookie proptrade_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth, Secure over https, Max-Age 30 days) and refresh_token is null. Such a request needs the X-PropTrade-Client header, a JSON body (Content-Type: application/json) and an Origin (when sent) at the firm's host; a Sec-Fetch-Site other than same-origin is refused (403).
+         */
         post: operations["post_api_v1_auth_refresh"];
         delete?: never;
         options?: never;
@@ -173,7 +179,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Log out: the access token and its refresh family stop working
+         * Log out: the access token and its refresh family stop working (the body's token's and the proptrade_refresh cookie's, which is cleared)
          * @description Roles: trader, risk, admin, owner
          */
         post: operations["post_api_v1_auth_logout"];
@@ -231,6 +237,52 @@ export interface paths {
         get: operations["get_api_v1_me"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the caller's own profile (display_name, as at registration)
+         * @description Roles: trader, risk, admin, owner
+         */
+        patch: operations["patch_api_v1_me"];
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the caller's password, giving the current one: every other session ends (refresh tokens and access tokens alike); the caller's goes on with the tokens answered. 5 wrong current passwords per 15 minutes, then 429
+         * @description With "session": "cookie" the refresh token is set as the cookie proptrade_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth, Secure over https, Max-Age 30 days) and refresh_token is null.
+         *
+         *     Roles: trader, risk, admin, owner
+         */
+        post: operations["post_api_v1_me_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out everywhere: every refresh token and every access token of the caller stop working, this request's included (the proptrade_refresh cookie is cleared)
+         * @description Roles: trader, risk, admin, owner
+         */
+        post: operations["post_api_v1_me_sessions_revoke"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1074,6 +1126,12 @@ export interface components {
             totp_code?: string | null;
             /** @default null */
             recovery_code?: string | null;
+            /**
+             * @description where the refresh token goes: "body" (refresh_token in the answer) or "cookie" (the HttpOnly proptrade_refresh cookie, Path=/api/v1/auth, SameSite=Strict; refresh_token is then null; the request needs the X-PropTrade-Client header)
+             * @default body
+             * @enum {unknown}
+             */
+            session?: "body" | "cookie";
         };
         /** LogoutIn */
         LogoutIn: {
@@ -1117,6 +1175,21 @@ export interface components {
             /** @description the risk desk overrode a failing breach: the challenge goes on on a new account (essential) */
             reinstated: boolean;
             essential: string[];
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            current_password: string;
+            new_password: string;
+            /**
+             * @description where the refresh token goes: "body" (refresh_token in the answer) or "cookie" (the HttpOnly proptrade_refresh cookie, Path=/api/v1/auth, SameSite=Strict; refresh_token is then null; the request needs the X-PropTrade-Client header)
+             * @default body
+             * @enum {unknown}
+             */
+            session?: "body" | "cookie";
+        };
+        /** ProfileIn */
+        ProfileIn: {
+            display_name: string;
         };
         /** ProgramIn */
         ProgramIn: {
@@ -1218,7 +1291,16 @@ export interface components {
         };
         /** RefreshIn */
         RefreshIn: {
-            refresh_token: string;
+            /**
+             * @description the refresh token; left out (or the body empty), the proptrade_refresh cookie's is used and the answer is a cookie session
+             * @default null
+             */
+            refresh_token?: string | null;
+            /**
+             * @description "cookie": answer with the new token in the proptrade_refresh cookie (a body token moves the session into the cookie); left out: where the token came from. A cookie's token is never answered in the body
+             * @default null
+             */
+            session?: ("body" | "cookie") | null;
         };
         /** RegisterIn */
         RegisterIn: {
@@ -1295,7 +1377,8 @@ export interface components {
         /** TokensOut */
         TokensOut: {
             access_token: string;
-            refresh_token: string;
+            /** @description the new refresh token (30 days, spent by its first use); null when the session is "cookie": the token is in the proptrade_refresh cookie instead */
+            refresh_token: string | null;
             expires_in: number;
             /** @default Bearer */
             token_type?: string;
@@ -1727,7 +1810,10 @@ export interface operations {
     post_api_v1_auth_login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description required for a cookie session (any value, e.g. "web") */
+                "X-PropTrade-Client"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1769,9 +1855,15 @@ export interface operations {
     post_api_v1_auth_refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description required for a cookie session (any value, e.g. "web") */
+                "X-PropTrade-Client"?: string;
+            };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description the refresh token of a cookie session */
+                proptrade_refresh?: string;
+            };
         };
         requestBody: {
             content: {
@@ -1813,7 +1905,10 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description the refresh token of a cookie session */
+                proptrade_refresh?: string;
+            };
         };
         requestBody: {
             content: {
@@ -1947,6 +2042,126 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_api_v1_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_sessions_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             "4XX": {

@@ -25,11 +25,20 @@ async function accept(tokens: Schemas["TokensOut"]): Promise<void> {
   useSession.getState().setUser(user);
 }
 
+/** One refresh at a time across every tab of the site: the refresh token rotates, and a
+ * second tab presenting the spent one would end the session (reuse detection). Each tab
+ * takes the lock in turn and presents the cookie as the previous one left it. */
+function exclusively<T>(work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  return locks ? locks.request("proptrade-refresh", work) : work();
+}
+
 /** A new access token from the refresh cookie; false when there is no session. */
 export function refresh(): Promise<boolean> {
   inflight ??= (async () => {
     try {
-      const tokens = await call(api.POST("/api/v1/auth/refresh", { body: { session: "cookie" } }));
+      const tokens = await exclusively(() =>
+        call(api.POST("/api/v1/auth/refresh", { body: { session: "cookie" } })));
       await accept(tokens);
       return true;
     } catch (error) {
