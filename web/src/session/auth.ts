@@ -30,7 +30,7 @@ async function accept(tokens: Schemas["TokensOut"]): Promise<void> {
  * takes the lock in turn and presents the cookie as the previous one left it. */
 function exclusively<T>(work: () => Promise<T>): Promise<T> {
   const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
-  return locks ? locks.request("proptrade-refresh", work) : work();
+  return locks ? (locks.request("proptrade-refresh", work) as Promise<T>) : work();
 }
 
 /** A new access token from the refresh cookie; false when there is no session. */
