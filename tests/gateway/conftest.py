@@ -8,6 +8,7 @@ from an in-process SMTP server (aiosmtpd).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email
 import email.policy
@@ -318,7 +319,15 @@ class Bridge:
 def live(sink: Sink, broker: Any, history: Store) -> Iterator[tuple[Gateway, Bridge]]:
     """A gateway on the broker, with a risk worker, the analytics sink (recording into
     ``history``) and the test's demo broker, all on the gateway's loop."""
-    running = Gateway(sink, history, broker.bootstrap)
+    with live_system(sink, broker, history) as system:
+        yield system
+
+
+@contextlib.contextmanager
+def live_system(sink: Sink, broker: Any, history: Store, **settings: Any
+                ) -> Iterator[tuple[Gateway, Bridge]]:
+    """What :func:`live` gives, with some of the gateway's settings changed."""
+    running = Gateway(sink, history, broker.bootstrap, **settings)
     running.start()
     bridge = Bridge(running)
     stop = asyncio.Event()
