@@ -32,7 +32,6 @@ from streams.book import Block, Position, mark_one, signed_qty100
 from streams.money import MAX_PRICE
 
 VOLUME_EPSILON = 1e-9  # engine.VOLUME_EPSILON: lots summed in binary floating point
-BISECTIONS = 200  # halvings of the bracket when the symbol converts itself (≤ ulp)
 REFINEMENTS = 64  # steps of a few ulps toward the floor until the cents touch it
 
 
@@ -68,12 +67,26 @@ def nearest_floor(status: int, daily_floor: float, ml_floor: float) -> tuple[flo
     return (daily, "daily") if daily >= ml_floor else (ml_floor, "max_loss")
 
 
-def solve(legs: list[Leg], sid: int, other: float, floor: float, bid: list[float],
-          ask: list[float], contract_size: Callable[[int], float],
-          long: bool) -> float | None:
+def solve(legs: list[Leg], other: float, floor: float, bid: list[float], ask: list[float],
+          contract_size: Callable[[int], float], long: bool) -> float | None:
     """The shift ``d`` of the symbol's bid and ask at which ``other`` plus the legs'
     marks (cents, rounded as the engine rounds them) first touch ``floor``; None when no
     positive price does. ``long``: equity falls as the price falls."""
+    # Per leg, its positions summed: longs' and shorts' quantities and the open term, so
+    # the unrounded equity is a few operations per leg (the search evaluates it often).
+    sums = []
+    for leg in legs:
+        size = contract_size(leg.block.sid)
+        longs = shorts = opens = 0.0
+        for p in leg.positions:
+            qty = signed_qty100(p.is_buy, p.volume, size)
+            if p.is_buy:
+                longs += qty
+            else:
+                shorts += qty
+            opens += -(p.open_price * qty)
+        sums.append((leg, longs, shorts, opens))
+
     def quote(leg: Leg, d: float) -> tuple[float, float, float]:
         block = leg.block
         shift = d if leg.moves_price else 0.0
@@ -85,64 +98,98 @@ def solve(legs: list[Leg], sid: int, other: float, floor: float, bid: list[float
             rate = 1.0 / mid if block.conv_invert else mid
         return b, a, rate
 
-    def smooth(d: float) -> float:  # unrounded: monotone in d, for the search
+    def smooth(d: float) -> float:  # unrounded, for the search
         total = other
-        for leg in legs:
+        for leg, longs, shorts, opens in sums:
             b, a, rate = quote(leg, d)
-            for p in leg.positions:
-                qty = signed_qty100(p.is_buy, p.volume, contract_size(leg.block.sid))
-                total += (qty * (b if p.is_buy else a) + -(p.open_price * qty)) * rate
-        return total
+            total += (longs * b + shorts * a + opens) * rate
+        return total - floor
 
-    def cents(d: float) -> float:  # the engine's equity at the shift
+    def touches(d: float) -> bool:  # the engine's own cents at the shift
         total = other
         for leg in legs:
             b, a, rate = quote(leg, d)
+            size = contract_size(leg.block.sid)
             for p in leg.positions:
-                qty = signed_qty100(p.is_buy, p.volume, contract_size(leg.block.sid))
+                qty = signed_qty100(p.is_buy, p.volume, size)
                 total += mark_one(p.is_buy, p.open_price, qty, b, a, rate)
-        return total
+        return total <= floor
 
     # The bracket the price may move in: down to (just above) zero, up to the largest
     # price the engine takes.
     prices = [bid[leg.block.sid] for leg in legs if leg.moves_price] + [
         (bid[leg.block.conv_sid] + ask[leg.block.conv_sid]) / 2.0
         for leg in legs if leg.moves_rate]
+    base = max(prices)
     lowest = -min(prices) * (1.0 - 1e-12)
     highest = MAX_PRICE - max(ask[leg.block.sid] for leg in legs if leg.moves_price)
-    base = max(prices)
-    linear = not any(leg.moves_rate for leg in legs)
-    if linear:
+    d: float | None
+    if not any(leg.moves_rate for leg in legs):
         at_zero = smooth(0.0)
         slope = smooth(1.0) - at_zero
         if slope == 0.0:
             return None
-        d = (floor - at_zero) / slope
+        d = -at_zero / slope
     else:
-        low, high = (lowest, 0.0) if long else (0.0, highest)
-        if (smooth(low) > floor) if long else (smooth(high) > floor):
+        d = _converting(sums, other - floor, bid, ask, lowest, highest)
+        if d is None:
             return None
-        for _ in range(BISECTIONS):
-            middle = (low + high) / 2.0
-            if middle in (low, high):
-                break
-            above = smooth(middle) > floor
-            if long == above:
-                high = middle
-            else:
-                low = middle
-        d = low if long else high
     if not lowest <= d <= highest:
         return None
     # Per-position cents may leave the exact solution a cent short of the floor: step
     # toward the floor until the engine's own equity touches it.
     step = max(abs(d), base, 1.0) * 4 * 2.0 ** -52
     for _ in range(REFINEMENTS):
-        if cents(d) <= floor:
+        if touches(d):
             return d
         d = d - step if long else d + step
         step *= 2.0
     return None
+
+
+def _converting(sums: list[tuple[Leg, float, float, float]], rest: float, bid: list[float],
+               ask: list[float], lowest: float, highest: float) -> float | None:
+    """The shift when the symbol is also a conversion pair of what the account holds
+    (USDJPY in a USD account converts its own JPY profit, and its EURJPY's). With ``m``
+    the pair's mid, the equity less the floor is ``(c0 + c1·d)`` (legs at a fixed rate)
+    ``+ (P + Q·d) / (m + d)`` (legs converted at 1 / mid) ``+ R·(m + d)`` (legs converted
+    at the mid, whose own price stays): times ``m + d`` (> 0), a quadratic in ``d``. Of
+    its roots in the bracket, the one nearest the current price."""
+    c0, c1, p0, q1, r0 = rest, 0.0, 0.0, 0.0, 0.0
+    m = 0.0
+    for leg, longs, shorts, opens in sums:
+        block = leg.block
+        shift = longs + shorts if leg.moves_price else 0.0
+        at_zero = longs * bid[block.sid] + shorts * ask[block.sid] + opens
+        pair = block.conv_sid
+        if leg.moves_rate:
+            m = (bid[pair] + ask[pair]) / 2.0
+            if block.conv_invert:
+                p0, q1 = p0 + at_zero, q1 + shift
+            elif shift:
+                return None  # a symbol whose base is its own profit currency: none such
+            else:
+                r0 += at_zero
+            continue
+        rate = 1.0
+        if pair != -1:
+            mid = (bid[pair] + ask[pair]) / 2.0
+            rate = 1.0 / mid if block.conv_invert else mid
+        c0, c1 = c0 + at_zero * rate, c1 + shift * rate
+    a = c1 + r0
+    b = c0 + c1 * m + q1 + 2.0 * r0 * m
+    c = c0 * m + p0 + r0 * m * m
+    if a == 0.0:
+        roots = [] if b == 0.0 else [-c / b]
+    else:
+        disc = b * b - 4.0 * a * c
+        if disc < 0.0:
+            return None
+        # The stable pair of formulas: no cancellation in either root.
+        q = -(b + math.copysign(math.sqrt(disc), b)) / 2.0
+        roots = [q / a] + ([c / q] if q != 0.0 else [])
+    valid = [d for d in roots if lowest <= d <= highest and m + d > 0.0]
+    return min(valid, key=abs) if valid else None
 
 
 def breach_prices(positions: Iterable[Position], equity: float, floor: float, floor_name: str,
@@ -189,8 +236,8 @@ def breach_prices(positions: Iterable[Position], equity: float, floor: float, fl
             marks = 0.0
             for leg in legs:
                 for p in leg.positions:
-                    marks += leg.block.arena.marks[leg.block.start + p.slot]
-            d = solve(legs, sid, equity - marks, floor, bid, ask,
+                    marks += leg.block.arena.marks.item(leg.block.start + p.slot)
+            d = solve(legs, equity - marks, floor, bid, ask,
                       contract_sizes.__getitem__, long)
             if d is not None:
                 price = (bid[sid] if long else ask[sid]) + d
