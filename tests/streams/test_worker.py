@@ -167,7 +167,7 @@ def test_bad_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(stream)
     expected = expected_answers(events)
 
     async def scenario() -> None:
-        from streams.events import Account, Deal, Quote
+        from streams.events import Deal
 
         half = len(events) // 2
         stranger = Deal(ts=events[half].ts, account="NOBODY", deal=1, position=1,  # type: ignore[attr-defined]
