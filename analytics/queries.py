@@ -14,7 +14,7 @@ from typing import Any
 
 from storage.clickhouse import Store
 
-__all__ = ["ALL_TIME", "cohorts", "equity_curve", "exposure", "sql"]
+__all__ = ["ALL_TIME", "cohorts", "equity_curve", "exposure", "sql", "trade_journal"]
 
 #: [since, until) covering every timestamp a DateTime64(6) can hold.
 ALL_TIME = (0, 2**62)
@@ -117,3 +117,16 @@ def exposure(store: Store, tenant: int, top: int = 20, stopped: Sequence[str] = 
                                                              a["account"])),
         "nearest_floors": closest,
     }
+
+
+def trade_journal(store: Store, tenant: int, account: str, limit: int = 100, offset: int = 0,
+                  before: int = ALL_TIME[1], open_positions: bool = False
+                  ) -> dict[str, Any]:
+    """The account's closed trades newest first (``limit`` of them from ``offset``, closed
+    before ``before`` µs): ``{trades, open_positions}``, the open positions (newest first)
+    only when asked (else None). Times in µs."""
+    scope = {"tenant": tenant, "account": account}
+    trades = store.query(sql("trade_journal"), {**scope, "limit": limit, "offset": offset,
+                                                "before": before}).dicts()
+    book = store.query(sql("open_positions"), scope).dicts() if open_positions else None
+    return {"trades": trades, "open_positions": book}

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from gateway.hub import AUTH_WINDOW, HEARTBEAT, MAX_ACCOUNTS, MAX_PENDING_EVENTS, MAX_STALL
-from gateway.schemas import AccountStatus, Role
+from gateway.schemas import AccountStatus, BreachPriceOut, Role
 from streams.outputs import Breach, Objective, Passed, Resumed
 
 MAX_MESSAGE = 64 * 1024  # bytes of one client message (the app's websocket_max_message_size)
@@ -87,6 +87,18 @@ class AccountSnapshot(msgspec.Struct):
         "true while the broker is down: no newer numbers can arrive and these may be "
         "behind; when it goes down and when it comes back, each subscribed account's "
         "latest numbers are sent again with this flag"))] = False
+    trading_days: Annotated[int | None, msgspec.Meta(description=(
+        "trading days as the program's min_trading_days counts them (absent from "
+        "numbers of an older worker)"))] = None
+    day_start_balance: Annotated[Money, msgspec.Meta(description=(
+        "the balance at the start of the trading day (the program's day)"))] = None
+    day_start_equity: Annotated[Money, msgspec.Meta(description=(
+        "the equity at the start of the trading day: equity − day_start_equity is "
+        "today's P/L"))] = None
+    breach_prices: Annotated[list[BreachPriceOut] | None, msgspec.Meta(description=(
+        "per held symbol, the bid (net long) or ask (net short) at which equity would "
+        "touch the nearest floor, every other price held; empty without a floor or a "
+        "position"))] = None
 
 
 class Metrics(msgspec.Struct, tag="metrics", tag_field="type"):

@@ -119,6 +119,11 @@ class History:
         return await self._run(lambda store: queries.equity_curve(
             store, tenant, account, points, since, until))
 
+    async def trades(self, tenant: int, account: str, limit: int, offset: int, before: int,
+                     open_positions: bool) -> dict[str, Any]:
+        return await self._run(lambda store: queries.trade_journal(
+            store, tenant, account, limit, offset, before, open_positions))
+
     async def cohorts(self, tenant: int, period: str, programs: list[str], since: int,
                       until: int, stopped: list[str]) -> list[dict[str, Any]]:
         return await self._run(lambda store: queries.cohorts(

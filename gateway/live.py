@@ -229,6 +229,11 @@ def snapshots(batch: MetricsBatch) -> list[tuple[str, dict[str, Any]]]:
     columns = {name: np.frombuffer(getattr(batch, name), "<f8") / 100.0
                for name in ("balance", "equity", "daily_floor", "max_loss_floor")}
     positions = np.frombuffer(batch.open_positions, "<i4")
+    # Fields a worker added later: absent from batches of an older worker.
+    if batch.trading_days:
+        days = np.frombuffer(batch.trading_days, "<i4")
+        columns["day_start_balance"] = np.frombuffer(batch.day_start_balance, "<f8") / 100.0
+        columns["day_start_equity"] = np.frombuffer(batch.day_start_equity, "<f8") / 100.0
     ts = format_ts(batch.ts)
     out = []
     for i, login in enumerate(batch.accounts):
@@ -237,6 +242,11 @@ def snapshots(batch: MetricsBatch) -> list[tuple[str, dict[str, Any]]]:
         for name, values in columns.items():
             value = float(values[i])
             snapshot[name] = None if np.isnan(value) else round(value, 2)
+        if batch.trading_days:
+            snapshot["trading_days"] = int(days[i])
+        if batch.breach_prices:
+            snapshot["breach_prices"] = [msgspec.structs.asdict(price)
+                                         for price in batch.breach_prices[i]]
         out.append((login, snapshot))
     return out
 

@@ -13,7 +13,7 @@ from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
 from gateway.errors import Conflict, NotFound
 from gateway.live import MetricsCache
-from gateway.schemas import AuditOut, RiskEventOut, UserAdminIn, UserOut
+from gateway.schemas import AccountEventOut, AuditOut, RiskEventOut, UserAdminIn, UserOut
 from gateway.tenants import Tenant
 from gateway.users import Principal, user_out
 
@@ -65,6 +65,20 @@ class RiskDesk:
             "AND ($3::text IS NULL OR a.login = $3)" + where +
             " ORDER BY e.ts DESC, e.id DESC LIMIT $4", tenant.id, kind, login, limit)
         return [event_out(row) for row in rows]
+
+    async def account_events(self, tenant: Tenant, login: str, kind: str | None,
+                             limit: int) -> list[AccountEventOut]:
+        """The answers about one account of the firm (the caller checked who may read
+        it), newest first; ``kind`` None is every kind. No desk-only field."""
+        rows = await self.pool.fetch(
+            "SELECT e.id, a.login, e.kind, e.rule, e.ts, e.payload, r.login AS replacement "
+            "FROM risk_events e JOIN trading_accounts a ON a.id = e.account_id "
+            "LEFT JOIN trading_accounts r ON r.id = e.replacement_id "
+            "WHERE e.tenant_id = $1 AND a.login = $2 AND ($3::text IS NULL OR e.kind = $3) "
+            "ORDER BY e.ts DESC, e.id DESC LIMIT $4", tenant.id, login, kind, limit)
+        return [AccountEventOut(row["id"], row["login"], row["kind"], row["rule"], row["ts"],
+                                orjson.loads(row["payload"]), row["replacement"])
+                for row in rows]
 
     async def _event(self, connection: Any, tenant: Tenant, event_id: str,
                      lock: bool = True) -> Any:

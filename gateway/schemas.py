@@ -312,6 +312,25 @@ class RiskEventOut(msgspec.Struct):
     account_status: AccountStatus
 
 
+class AccountEventOut(msgspec.Struct):
+    """An engine answer about one account, as its trader sees it: what the engine said,
+    not what the desk did with it (who acknowledged, the override's reason stay on the
+    desk's ``/risk/events``)."""
+
+    #: The answer's stable id (``<partition>:<seq>:<n>``), as ``risk_event`` messages on
+    #: the websocket carry it.
+    id: str
+    account: str
+    kind: Literal["breach", "objective", "passed", "resumed"]
+    #: The breached rule or the objective met; null for passed and resumed.
+    rule: str | None
+    ts: datetime
+    #: The engine's line (CONTRACTS.md §3): equity and floor of a breach, its action.
+    event: dict[str, Any]
+    #: Set once the desk overrode this failure: the account the challenge went on on.
+    replacement_account: str | None
+
+
 class AuditOut(msgspec.Struct):
     id: int
     actor: str | None
@@ -330,6 +349,22 @@ class UserAdminIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason | None = None
 
 
+class BreachPriceOut(msgspec.Struct):
+    """For one symbol the account holds: the price at which its equity would touch its
+    nearest floor, every other price held where it is (the engine's own arithmetic:
+    contract size, conversion at the pair's mid, cents per position)."""
+
+    symbol: str
+    #: The bid (``quote: bid``, held net long) or the ask (net short) at which equity
+    #: touches the floor; null when none does (hedged to net zero, no quote yet, or the
+    #: price would have to fall to zero).
+    price: float | None
+    quote: Literal["bid", "ask"] | None
+    #: Lots, positive long, negative short (0 when hedged flat).
+    net_volume: float
+    floor: Literal["daily", "max_loss"]
+
+
 class AccountMetrics(msgspec.Struct):
     login: str
     status: AccountStatus
@@ -339,6 +374,15 @@ class AccountMetrics(msgspec.Struct):
     max_loss_floor: float | None = None
     open_positions: int | None = None
     ts: str | None = None
+    #: Trading days as the program's min_trading_days counts them (the engine's count).
+    trading_days: int | None = None
+    #: Balance and equity at the start of the trading day (the program's day), what the
+    #: daily floor is measured from: equity − day_start_equity is today's P/L.
+    day_start_balance: float | None = None
+    day_start_equity: float | None = None
+    #: Per held symbol, in symbol order; empty when the account has no floor or no
+    #: position (absent from numbers cached before the field existed).
+    breach_prices: list[BreachPriceOut] | None = None
     #: When this gateway received these numbers (ISO 8601 UTC).
     as_of: str | None = None
     #: True while the broker is down: no newer numbers can arrive, these may be behind
@@ -463,6 +507,48 @@ class EquityPoint(msgspec.Struct):
     ts: datetime
     equity: float
     balance: float
+
+
+class TradeOut(msgspec.Struct):
+    """A closed trade (a whole or partial close: an ``out`` deal, as the statistics count
+    trades). Money is the closing deal's, in the account currency; ``net`` = profit +
+    commission + swap + fee."""
+
+    #: When the position opened (its first ``in`` deal); null when its opening is not
+    #: in the history.
+    opened_at: datetime | None
+    closed_at: datetime
+    symbol: str
+    #: The position's side (a buy closed by a sell is ``buy``).
+    side: Literal["buy", "sell"]
+    volume: float
+    #: Volume-weighted price of the position's ``in`` deals up to the close.
+    open_price: float | None
+    close_price: float
+    profit: float
+    commission: float
+    swap: float
+    fee: float
+    net: float
+    position: str
+    deal: str
+
+
+class OpenPositionOut(msgspec.Struct):
+    opened_at: datetime
+    symbol: str
+    side: Literal["buy", "sell"]
+    volume: float
+    open_price: float
+    position: str
+
+
+class TradeJournalOut(msgspec.Struct):
+    trades: list[TradeOut]
+    #: With ``open=1``: the positions still open, newest first (else null).
+    open_positions: list[OpenPositionOut] | None
+    #: The ``offset`` of the next page; null when this page is the last.
+    next_offset: int | None
 
 
 class FailureCount(msgspec.Struct):

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams import accounts as acc
-from streams import kernels
+from streams import breach, kernels
 from streams.accounts import (
     ACTIVE,
     FAILED,
@@ -38,6 +38,7 @@ from streams.accounts import (
     compile_rules,
 )
 from streams.book import Arena, Block, Position, mark_one, signed_qty100
+from streams.breach import BreachPrice
 from streams.events import (
     Account,
     Balance,
@@ -266,6 +267,39 @@ class Engine:
             trading_days=self._trading_days(row),
             open_positions=int(t.open_positions[row]),
         )
+
+    def breach_prices(self, account: str) -> list[BreachPrice]:
+        """For each symbol the account holds, the price at which its equity would touch
+        its nearest floor, every other price held (:mod:`streams.breach`)."""
+        return self.breach_prices_of([self.rows[account]])[0]
+
+    def breach_prices_of(self, rows: Iterable[int]) -> list[list[BreachPrice]]:
+        """:meth:`breach_prices` of many rows at once (the quotes read once)."""
+        t = self.table
+        bid, ask, quoted = self.bid.tolist(), self.ask.tolist(), self.quoted.tolist()
+        names = [spec.symbol for spec in self.symbols]
+        sizes = [spec.contract_size for spec in self.symbols]
+        out: list[list[BreachPrice]] = []
+        for row in rows:
+            positions = self.positions[row]
+            nearest = breach.nearest_floor(t.status.item(row), t.daily_floor.item(row),
+                                           t.ml_floor.item(row)) if positions else None
+            if nearest is None:
+                out.append([])
+                continue
+            out.append(breach.breach_prices(
+                positions.values(), t.equity.item(row), *nearest, bid, ask, quoted, names,
+                sizes, self.marked_by.__getitem__))
+        return out
+
+    def trading_days_of(self, rows: Rows) -> npt.NDArray[np.int32]:
+        """:meth:`_trading_days` of many rows, as one vector step."""
+        t = self.table
+        profit = t.day_profit[rows]
+        today = np.where(t.count_profitable[rows],
+                         (profit >= t.min_day_profit[rows]) & (profit > 0),
+                         t.opened_today[rows])
+        return (t.days_closed[rows] + today).astype(np.int32)
 
     # ------------------------------------------------------------------ time
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
+from streams.breach import BreachPrice
 from streams.events import Event
 from streams.outputs import Output
 
@@ -70,6 +71,15 @@ class MetricsBatch(msgspec.Struct, array_like=True, frozen=True):
     daily_floor: bytes
     max_loss_floor: bytes
     open_positions: bytes  # int32
+    # Added later, last (older readers skip trailing fields; older batches decode with
+    # these defaults): trading days as the state line counts them (int32), the day-start
+    # balance and equity the daily floor is measured from (float64 cents), and each
+    # account's breach prices (``streams.breach``; [] for an account with no floor or
+    # no position).
+    trading_days: bytes = b""
+    day_start_balance: bytes = b""
+    day_start_equity: bytes = b""
+    breach_prices: list[list[BreachPrice]] = []
 
 
 class DeadLetter(msgspec.Struct, frozen=True):

@@ -60,7 +60,12 @@ FIRST_CHECKPOINT = 8.0  # s after a shard opens, at the latest
 # aiokafka's default of 500 ms put 300-500 ms on every answer.
 FETCH_WAIT_MS = 25
 DRAIN_THREADS = 2
-SNAPSHOT_COLUMNS = ("status", "balance", "equity", "daily_floor", "ml_floor", "open_positions")
+# A change in any of these re-publishes the account. ``open_volume`` and the day-start
+# columns are there for what follows from them (breach prices, trading days): a position
+# added to at a price with no quote yet changes no other column.
+SNAPSHOT_COLUMNS = ("status", "balance", "equity", "daily_floor", "ml_floor", "open_positions",
+                    "open_volume", "day_start_balance", "day_start_equity", "days_closed",
+                    "opened_today")
 
 
 @dataclass
@@ -326,6 +331,10 @@ class Worker:
             max_loss_floor=np.where(current["ml_floor"][rows] == -INF, np.nan,
                                     current["ml_floor"][rows]).tobytes(),
             open_positions=current["open_positions"][rows].tobytes(),
+            trading_days=engine.trading_days_of(rows).tobytes(),
+            day_start_balance=current["day_start_balance"][rows].tobytes(),
+            day_start_equity=current["day_start_equity"][rows].tobytes(),
+            breach_prices=engine.breach_prices_of(rows.tolist()),
         )
         await self.producer.send(self.topics.metrics, encode(batch), partition=partition)
         self.metrics.answers_out.labels(self.topics.metrics).inc(len(rows))

@@ -8,7 +8,7 @@ their firm, including those the platform did not open (a broker's own).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -25,12 +25,14 @@ from gateway.schemas import (
     ExposureOut,
     Period,
     SymbolStatistics,
+    TradeJournalOut,
     WhatIfIn,
     WhatIfOut,
 )
 from streams.events import from_micros, to_micros
 
 RANGE = (("since", "ISO 8601 time, inclusive"), ("until", "ISO 8601 time, exclusive"))
+MAX_OFFSET = 1_000_000  # trades skipped at most: past it, page with ``before``
 
 
 def _time(handler: ApiHandler, name: str) -> int | None:
@@ -113,6 +115,38 @@ class EquityHandler(AccountHistoryHandler):
             self.tenant.id, await self.account(login), points, since, until)
         self.send([EquityPoint(from_micros(p["ts"]), p["equity"], p["balance"])
                    for p in curve])
+
+
+class TradesHandler(AccountHistoryHandler):
+    @operation("An account's trade journal: closed trades newest first (and its open "
+               "positions with open=1)", response=TradeJournalOut, roles=ROLES,
+               tag="analytics",
+               query=(("limit", "trades a page, 1 to 1000 (100)",
+                       Annotated[int, msgspec.Meta(ge=1, le=1000)]),
+                      ("offset", "trades to skip, 0 to 1000000 (0)",
+                       Annotated[int, msgspec.Meta(ge=0, le=MAX_OFFSET)]),
+                      ("before", "ISO 8601 time: only trades closed before it (exclusive)"),
+                      ("open", "1: the open positions too; 0 (default): not",
+                       Literal["0", "1"])))
+    async def get(self, login: str) -> None:
+        limit = self.query_count("limit", 100, 1, 1000)
+        offset = self.query_count("offset", 0, 0, MAX_OFFSET)
+        before = _time(self, "before")
+        with_open = self.query_choice("open", Literal["0", "1"], "0") == "1"
+        journal = await self.services.history.trades(
+            self.tenant.id, await self.account(login), limit + 1, offset,
+            ALL_TIME[1] if before is None else before, with_open)
+        rows = journal["trades"]
+        trades = [{**row, "opened_at": from_micros(row["opened_at"]) if row["opened_at"]
+                   else None, "closed_at": from_micros(row["closed_at"])}
+                  for row in rows[:limit]]
+        book = journal["open_positions"]
+        self.send(msgspec.convert({
+            "trades": trades,
+            "open_positions": None if book is None else [
+                {**row, "opened_at": from_micros(row["opened_at"])} for row in book],
+            "next_offset": offset + limit if len(rows) > limit else None,
+        }, TradeJournalOut))
 
 
 PROGRAM_HELP = ("a program's slug (as /programs shows it: every phase) or an engine "
@@ -217,6 +251,7 @@ ROUTES = [
     (r"/api/v1/accounts/(?P<login>[^/]+)/symbols", SymbolsHandler),
     (r"/api/v1/accounts/(?P<login>[^/]+)/calendar", CalendarHandler),
     (r"/api/v1/accounts/(?P<login>[^/]+)/equity", EquityHandler),
+    (r"/api/v1/accounts/(?P<login>[^/]+)/trades", TradesHandler),
     (r"/api/v1/analytics/cohorts", CohortsHandler),
     (r"/api/v1/analytics/exposure", ExposureHandler),
     (r"/api/v1/analytics/what-if", WhatIfHandler),

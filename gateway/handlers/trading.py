@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from gateway.api import ROLES, ApiHandler, operation, whole_number
 from gateway.errors import NotFound
 from gateway.schemas import (
+    AccountEventOut,
     AccountMetrics,
     ChallengeIn,
     ChallengeOut,
@@ -14,6 +17,7 @@ from gateway.schemas import (
     Flag,
     ProgramIn,
     ProgramOut,
+    RiskKind,
 )
 
 ADMINS = ("admin", "owner")
@@ -139,6 +143,26 @@ class AccountHandler(ApiHandler):
                                   AccountMetrics))
 
 
+class AccountEventsHandler(ApiHandler):
+    @operation("The engine's answers about a trading account (breaches, objectives, "
+               "passes, resumes), newest first; a trader: only their own account's",
+               response=list[AccountEventOut], roles=ROLES, tag="accounts",
+               query=(("kind", "breach, objective, passed, resumed, or all (the default)",
+                       RiskKind),
+                      ("limit", "at most this many, 1 to 1000 (100)",
+                       Annotated[int, msgspec.Meta(ge=1, le=1000)])))
+    async def get(self, login: str) -> None:
+        kind = self.query_choice("kind", RiskKind, "all")
+        limit = self.query_count("limit", 100, 1, 1000)
+        if self.user.role in STAFF:
+            if not await self.services.accounts.on_record(self.tenant.id, login):
+                raise NotFound("no such account")
+        elif await self.services.challenges.owner(self.tenant.id, login) != self.user.user_id:
+            raise NotFound("no such account")
+        self.send(await self.services.desk.account_events(
+            self.tenant, login, None if kind == "all" else kind, limit))
+
+
 ROUTES = [
     (r"/api/v1/programs", CatalogueHandler),
     (r"/api/v1/programs/(?P<slug>[a-z0-9-]+)", CatalogueItemHandler),
@@ -150,4 +174,5 @@ ROUTES = [
     (r"/api/v1/admin/payments/(?P<payment_id>[^/]+)/settle", SettlePaymentHandler),
     (r"/api/v1/admin/challenges/(?P<challenge_id>[^/]+)/approve", ApproveHandler),
     (r"/api/v1/accounts/(?P<login>[A-Za-z0-9._-]+)", AccountHandler),
+    (r"/api/v1/accounts/(?P<login>[A-Za-z0-9._-]+)/events", AccountEventsHandler),
 ]

@@ -175,8 +175,13 @@ def test_real_messages_from_ws_match_the_document(live: tuple[Gateway, Bridge],
         # Trades: one account fails (a breach), the other passes (objective, passed).
         for event in (bridge.quote(2000.0),
                       bridge.deal(failing, 1, "buy", "in", 1.0, 2000.5),
-                      bridge.deal(passing, 2, "buy", "in", 1.0, 2000.5),
-                      bridge.quote(2011.0),
+                      bridge.deal(passing, 2, "buy", "in", 1.0, 2000.5)):
+            bridge.publisher.add(event)
+        # The live numbers of an account holding a position carry its breach price.
+        await mine.until(lambda m: m["type"] == "metrics" and m["account"] == failing
+                         and m["data"].get("open_positions") == 1
+                         and (m["data"].get("breach_prices") or [{}])[0].get("price"))
+        for event in (bridge.quote(2011.0),
                       bridge.deal(passing, 3, "sell", "out", 1.0, 2011.0),
                       bridge.quote(1990.0)):
             bridge.publisher.add(event)
@@ -232,9 +237,17 @@ def test_a_message_the_document_does_not_describe_is_caught() -> None:
         "open_positions": 0, "balance": 1.0, "equity": 1.0, "daily_floor": None,
         "max_loss_floor": 0.5}}
     assert document.check(good, "send") == "metrics"
+    priced = {**good, "data": {**good["data"], "trading_days": 1, "day_start_balance": 1.0,
+                               "day_start_equity": 1.0, "breach_prices": [
+                                   {"symbol": "XAUUSD", "price": 1950.0, "quote": "bid",
+                                    "net_volume": 1.0, "floor": "daily"}]}}
+    assert document.check(priced, "send") == "metrics"
     for bad in ({**good, "extra": 1},
                 {**good, "data": {**good["data"], "status": "closed"}},
                 {**good, "data": {**good["data"], "equity": "1.00"}},
+                {**priced, "data": {**priced["data"], "breach_prices": [
+                    {"symbol": "XAUUSD", "price": 1950.0, "quote": "mid",
+                     "net_volume": 1.0, "floor": "daily"}]}},
                 {"type": "metrics_v2", "account": "A1"}):
         with pytest.raises(AssertionError):
             document.check(bad, "send")

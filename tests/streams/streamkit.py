@@ -100,12 +100,17 @@ def expected_answers(events: list[Event]) -> dict[str, list[Output]]:
     return dict(answers)
 
 
-def replay_states(events: list[Event]) -> list[Any]:
+def replay_engine(events: list[Event]) -> Engine:
+    """The engine after `proptrade replay` of the events."""
     engine = Engine(programs())
     for event in events:
         with contextlib.suppress(FeedError):
             engine.apply(event)
-    return engine.states()
+    return engine
+
+
+def replay_states(events: list[Event]) -> list[Any]:
+    return replay_engine(events).states()
 
 
 async def read_topic(bootstrap: str, topic: str, partitions: int) -> list[Any]:

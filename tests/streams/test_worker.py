@@ -27,7 +27,7 @@ from streams.accounts import STATUS_NAMES
 from streams.broker import EmbeddedBroker
 from streams.checkpoints import CheckpointStore
 from streams.engine import Engine, FeedError
-from streams.events import Deal
+from streams.events import Account, Deal, Quote
 from streams.feed import publish
 from streams.topics import Topics, partition_of
 from streams.wire import metrics_decoder
@@ -41,7 +41,7 @@ from tests.streams.streamkit import (
     make_feed,
     programs,
     read_topic,
-    replay_states,
+    replay_engine,
     wait_for,
 )
 
@@ -96,6 +96,12 @@ def _quiet(shard: object, last_seq: int) -> bool:
 def test_a_recorded_feed_gives_on_risk_events_what_replay_gives(stream) -> None:
     bootstrap, topics, group, schema = stream
     events = make_feed(seed=3)
+    # An account left holding a position at the end, so the last snapshots carry prices.
+    end = max(e.ts for e in events if hasattr(e, "ts"))
+    gold = [e for e in events if isinstance(e, Quote) and e.symbol == "XAUUSD"][-1]
+    events += [Account(ts=end, account="Z1", program="static"),
+               Deal(ts=end, account="Z1", deal=1, position=1, symbol="XAUUSD", side="buy",
+                    entry="in", volume=0.5, price=gold.ask)]
     expected = expected_answers(events)
     assert sum(len(v) for v in expected.values()) >= 10, "the feed should breach and pass"
 
@@ -117,20 +123,40 @@ def test_a_recorded_feed_gives_on_risk_events_what_replay_gives(stream) -> None:
         assert "proptrade_dead_letters_total 0.0" in exposition
         assert "proptrade_checkpoints_total" in exposition
         # risk.metrics: the last snapshot of each account equals the engine's final state.
-        final = {state.account: state for state in replay_states(events)}
-        latest: dict[str, tuple[float, float, int]] = {}
+        engine = replay_engine(events)
+        final = {state.account: state for state in engine.states()}
+        latest: dict[str, tuple[float, float, int, int]] = {}
+        day_start: dict[str, tuple[float, float]] = {}
+        prices: dict[str, list] = {}
         for record in await read_topic(bootstrap, topics.metrics, topics.partitions):
             batch = metrics_decoder.decode(record.value)
             equity = np.frombuffer(batch.equity)
             balance = np.frombuffer(batch.balance)
             status = np.frombuffer(batch.status, dtype=np.int8)
+            days = np.frombuffer(batch.trading_days, dtype=np.int32)
+            start_balance = np.frombuffer(batch.day_start_balance)
+            start_equity = np.frombuffer(batch.day_start_equity)
             for i, account in enumerate(batch.accounts):
-                latest[account] = (balance[i] / 100, equity[i] / 100, int(status[i]))
+                latest[account] = (balance[i] / 100, equity[i] / 100, int(status[i]),
+                                   int(days[i]))
+                day_start[account] = (start_balance[i], start_equity[i])
+                prices[account] = batch.breach_prices[i]
         assert set(latest) == set(final)
-        for account, (balance, equity, status) in latest.items():
-            state = final[account]
-            assert (balance, equity, STATUS_NAMES[status]) == (
-                state.balance, state.equity, state.status), account
+        table = engine.table
+        for account, (balance, equity, status, days) in latest.items():
+            state, row = final[account], engine.rows[account]
+            assert (balance, equity, STATUS_NAMES[status], days) == (
+                state.balance, state.equity, state.status, state.trading_days), account
+            assert day_start[account] == (table.day_start_balance[row],
+                                          table.day_start_equity[row]), account
+            # Breach prices: the replayed engine's own (the last snapshot was taken when
+            # the account last changed; a later quote of a sub-cent move leaves them).
+            assert [(p.symbol, p.quote, p.net_volume, p.floor) for p in prices[account]] \
+                == [(p.symbol, p.quote, p.net_volume, p.floor)
+                    for p in engine.breach_prices(account)], account
+            assert [p.price for p in prices[account]] == pytest.approx(
+                [p.price for p in engine.breach_prices(account)], rel=1e-9), account
+        assert [p.price is not None for p in prices["Z1"]] == [True]
 
     asyncio.run(scenario())
 
