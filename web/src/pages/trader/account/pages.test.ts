@@ -2,7 +2,7 @@
  * the status turning without a reload, and axe's serious/critical rules.
  * (A .ts file on purpose: pages/**\/*.tsx are lazily routed modules.) */
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, configure, render, screen, waitFor } from "@testing-library/react";
 import axe from "axe-core";
 import { createElement as h, type ComponentType } from "react";
 import { createMemoryRouter, RouterProvider } from "react-router";
@@ -17,6 +17,10 @@ vi.hoisted(() => {
     }
   } as typeof Request;
 });
+
+// under a loaded machine (the whole suite, a build alongside) the first renders are slow
+configure({ asyncUtilTimeout: 10_000 });
+vi.setConfig({ testTimeout: 30_000 });
 
 vi.mock("./EquityChart", () => ({ default: () => h("div", { "data-testid": "equity-chart" }) }));
 
