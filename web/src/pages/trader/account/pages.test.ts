@@ -1,0 +1,155 @@
+/** The two pages rendered against a stubbed gateway: states, live updates, toasts once,
+ * the status turning without a reload, and axe's serious/critical rules.
+ * (A .ts file on purpose: pages/**\/*.tsx are lazily routed modules.) */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { act, cleanup, configure, render, screen, waitFor } from "@testing-library/react";
+import axe from "axe-core";
+import { createElement as h, type ComponentType } from "react";
+import { createMemoryRouter, RouterProvider } from "react-router";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  // openapi-fetch builds Requests from relative paths, which Node's Request refuses
+  const Base = globalThis.Request;
+  globalThis.Request = class extends Base {
+    constructor(input: RequestInfo | URL, init?: RequestInit) {
+      super(typeof input === "string" && input.startsWith("/") ? `http://localhost${input}` : input, init);
+    }
+  } as typeof Request;
+});
+
+// under a loaded machine (the whole suite, a build alongside) the first renders are slow
+configure({ asyncUtilTimeout: 10_000 });
+vi.setConfig({ testTimeout: 30_000 });
+
+vi.mock("./EquityChart", () => ({ default: () => h("div", { "data-testid": "equity-chart" }) }));
+
+const DOC = {
+  initial_balance: 100_000, currency: "USD", day: { timezone: "UTC", starts_at: "00:00" },
+  rules: { profit_target: { target: 0.1 }, daily_loss: { limit: 0.05 }, max_loss: { limit: 0.1 }, min_trading_days: { days: 4 } },
+};
+const CHALLENGES = [{
+  id: 7, program: "std-100k", status: "active", phase: 1, phase_name: "Challenge", price: "540.00", currency: "USD",
+  payment: null, created_at: "2026-03-01T00:00:00Z",
+  accounts: [{ login: "T7P1", phase: 1, engine_program: "default.std-100k.p1", status: "active", created_at: "2026-03-01T00:00:00Z" }],
+}];
+const PROGRAM = {
+  id: 3, slug: "std-100k", name: "Standard 100K", price: "540.00", currency: "USD", account_size: "100000.00",
+  phases: [{ name: "Challenge", engine_program: "default.std-100k.p1", document: DOC }], advance: "auto", addons: [], active: true,
+  updated_at: "2026-01-01T00:00:00Z",
+};
+const SNAPSHOT = { login: "T7P1", status: "active", balance: 100_000, equity: 99_000, daily_floor: 95_000, max_loss_floor: 90_000,
+  open_positions: 1, ts: "2026-03-02T10:00:00Z", as_of: "2026-03-02T10:00:00Z", stale: false };
+
+let challenges: unknown[] = CHALLENGES;
+function gateway(url: string): [number, unknown] {
+  const path = new URL(url).pathname;
+  if (path === "/api/v1/challenges") return [200, challenges];
+  if (path === "/api/v1/programs/std-100k") return [200, PROGRAM];
+  if (path === "/api/v1/accounts/T7P1") return [200, SNAPSHOT];
+  if (path === "/api/v1/accounts/T7P1/statistics") return [200, { total_trades: 3, total_net_profit: 120, trading_days: 2, win_rate: 0.66 }];
+  if (path === "/api/v1/accounts/T7P1/calendar") return [200, [{ date: "2026-03-02", net_profit: 120, trades: 3 }]];
+  if (path.startsWith("/api/v1/accounts/T7P1/")) return [404, { error: { code: "not_found", message: "not found" } }];
+  return [404, { error: { code: "not_found", message: "not found" } }];
+}
+
+beforeAll(() => {
+  vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
+    const [status, body] = gateway(input.url);
+    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  }));
+});
+
+afterEach(() => {
+  cleanup();
+  challenges = CHALLENGES;
+});
+
+async function show(path: string) {
+  const [{ default: Dashboard }, { default: Account }, { Toaster }] = await Promise.all([
+    import("../Dashboard"), import("../Account"), import("../../../ui/toast"),
+  ]);
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const router = createMemoryRouter([
+    { path: "/dashboard", element: h(Dashboard as ComponentType) },
+    { path: "/accounts/:login", element: h(Account as ComponentType) },
+  ], { initialEntries: [path] });
+  return render(h(QueryClientProvider, { client }, h(RouterProvider, { router }), h(Toaster)));
+}
+
+async function serious(container: HTMLElement) {
+  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false }, "label-content-name-mismatch": { enabled: false } } });
+  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes[0]?.html}`);
+}
+
+async function engine(frame: object) {
+  const { live } = await import("../../../live/store");
+  act(() => (live as unknown as { receive(raw: string): void }).receive(JSON.stringify(frame)));
+}
+
+describe("the dashboard", () => {
+  it("shows each challenge's live numbers and floors, accessibly", async () => {
+    const { container } = await show("/dashboard");
+    expect(await screen.findByText("Standard 100K")).toBeTruthy();
+    await waitFor(() => expect(screen.getAllByText("$99,000.00").length).toBeGreaterThan(0));
+    expect(screen.getByRole("meter", { name: /Daily loss: \$4,000\.00 left/ })).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Open account T7P1" }).getAttribute("href")).toBe("/accounts/T7P1");
+    await engine({ type: "metrics", account: "T7P1", data: { ...SNAPSHOT, equity: 98_000, day_start_equity: 100_000 } });
+    await waitFor(() => expect(screen.getByRole("meter", { name: /Daily loss: \$3,000\.00 left/ })).toBeTruthy());
+    expect(screen.getByText("−$2,000.00")).toBeTruthy();
+    expect(await serious(container)).toEqual([]);
+  });
+
+  it("says there is no challenge yet", async () => {
+    challenges = [];
+    await show("/dashboard");
+    expect(await screen.findByText("You have no challenge yet.")).toBeTruthy();
+    expect(screen.getByRole("link", { name: /Choose a program/ }).getAttribute("href")).toBe("/programs");
+  });
+});
+
+describe("twenty accounts at 4 Hz", () => {
+  it("handles each tick in well under 50 ms (jsdom is slower than a browser)", async () => {
+    const logins = Array.from({ length: 20 }, (_, i) => `T${i}P1`);
+    challenges = logins.map((login, i) => ({ ...CHALLENGES[0], id: 100 + i,
+      accounts: [{ ...CHALLENGES[0]!.accounts[0], login }] }));
+    await show("/dashboard");
+    await waitFor(() => expect(screen.getAllByRole("link", { name: /^Open account/ })).toHaveLength(20));
+    const { live } = await import("../../../live/store");
+    const receive = (raw: string) => (live as unknown as { receive(raw: string): void }).receive(raw);
+    const times: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      for (const login of logins) {
+        const frame = JSON.stringify({ type: "metrics", account: login, data: { ...SNAPSHOT, login, equity: 99_000 + round * 10, day_start_equity: 100_000 } });
+        const started = performance.now();
+        act(() => receive(frame));
+        times.push(performance.now() - started);
+      }
+    }
+    expect(screen.getAllByText("−$930.00")).toHaveLength(20);
+    times.sort((a, b) => a - b);
+    console.log(`tick ms: median ${times[80]!.toFixed(2)}, p95 ${times[152]!.toFixed(2)}, worst ${times[159]!.toFixed(2)}`);
+    expect(times[152]).toBeLessThan(50);
+  });
+});
+
+describe("the account page", () => {
+  it("shows objectives, tolerates the missing endpoints, and turns failed on a breach with one toast", async () => {
+    const { container } = await show("/accounts/T7P1");
+    expect(await screen.findByText("Standard 100K · Challenge", { exact: false })).toBeTruthy();
+    await waitFor(() => expect(container.querySelector('[data-testid="objective-daily_loss"]')?.getAttribute("data-state")).toBe("passing"));
+    expect(container.querySelector('[data-testid="objective-min_trading_days"]')?.textContent).toContain("2 of 4 days");
+    expect(screen.getByTestId("breach-prices-empty").textContent).toContain("not available");
+    expect(await serious(container)).toEqual([]);
+
+    const breach = { type: "risk_event", id: 99, event: { type: "breach", account: "T7P1", rule: "daily_loss",
+      ts: "2026-03-02T10:01:00Z", equity: 94_999.5, floor: 95_000, action: "fail" } };
+    await engine(breach);
+    await engine(breach); // sent again after a reconnect: no second toast
+    await waitFor(() => expect(screen.getByTestId("account-status").getAttribute("data-status")).toBe("failed"));
+    const toasts = screen.getAllByTestId("toast");
+    expect(toasts).toHaveLength(1);
+    expect(toasts[0]!.textContent).toContain("Daily loss limit breached — equity $94,999.50 at floor $95,000.00");
+    expect(screen.getByTestId("account-banner").textContent).toContain("This account has failed.");
+  });
+});
