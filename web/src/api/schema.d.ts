@@ -551,6 +551,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{login}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The engine's answers about a trading account (breaches, objectives, passes, resumes), newest first; a trader: only their own account's
+         * @description Roles: trader, risk, admin, owner
+         */
+        get: operations["get_api_v1_accounts_login_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/risk/events": {
         parameters: {
             query?: never;
@@ -771,6 +791,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts/{login}/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An account's trade journal: closed trades newest first (and its open positions with open=1)
+         * @description Roles: trader, risk, admin, owner
+         */
+        get: operations["get_api_v1_accounts_login_trades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/cohorts": {
         parameters: {
             query?: never;
@@ -882,9 +922,31 @@ export interface components {
             /** @default null */
             ts?: string | null;
             /** @default null */
+            trading_days?: number | null;
+            /** @default null */
+            day_start_balance?: number | null;
+            /** @default null */
+            day_start_equity?: number | null;
+            /** @default null */
+            breach_prices?: components["schemas"]["BreachPriceOut"][] | null;
+            /** @default null */
             as_of?: string | null;
             /** @default false */
             stale?: boolean;
+        };
+        /**
+         * BreachPriceOut
+         * @description For one symbol the account holds: the price at which its equity would touch its
+         *         nearest floor, every other price held where it is (the engine's own arithmetic:
+         *         contract size, conversion at the pair's mid, cents per position).
+         */
+        BreachPriceOut: {
+            symbol: string;
+            price: number | null;
+            quote: ("ask" | "bid") | null;
+            net_volume: number;
+            /** @enum {unknown} */
+            floor: "daily" | "max_loss";
         };
         /**
          * AccountStatistics
@@ -1388,6 +1450,45 @@ export interface components {
             secret: string;
             otpauth_uri: string;
         };
+        /** TradeJournalOut */
+        TradeJournalOut: {
+            trades: components["schemas"]["TradeOut"][];
+            open_positions: components["schemas"]["OpenPositionOut"][] | null;
+            next_offset: number | null;
+        };
+        /**
+         * TradeOut
+         * @description A closed trade (a whole or partial close: an ``out`` deal, as the statistics count
+         *         trades). Money is the closing deal's, in the account currency; ``net`` = profit +
+         *         commission + swap + fee.
+         */
+        TradeOut: {
+            opened_at: string | null;
+            closed_at: string;
+            symbol: string;
+            /** @enum {unknown} */
+            side: "buy" | "sell";
+            volume: number;
+            open_price: number | null;
+            close_price: number;
+            profit: number;
+            commission: number;
+            swap: number;
+            fee: number;
+            net: number;
+            position: string;
+            deal: string;
+        };
+        /** OpenPositionOut */
+        OpenPositionOut: {
+            opened_at: string;
+            symbol: string;
+            /** @enum {unknown} */
+            side: "buy" | "sell";
+            volume: number;
+            open_price: number;
+            position: string;
+        };
         /** UserAdminIn */
         UserAdminIn: {
             /** @default null */
@@ -1456,6 +1557,22 @@ export interface components {
             status: string;
             rule: string | null;
             ts: string | null;
+        };
+        /**
+         * AccountEventOut
+         * @description An engine answer about one account, as its trader sees it: what the engine said,
+         *         not what the desk did with it (who acknowledged, the override's reason stay on the
+         *         desk's ``/risk/events``).
+         */
+        AccountEventOut: {
+            id: string;
+            account: string;
+            /** @enum {unknown} */
+            kind: "breach" | "objective" | "passed" | "resumed";
+            rule: string | null;
+            ts: string;
+            event: Record<string, never>;
+            replacement_account: string | null;
         };
         /** AuditOut */
         AuditOut: {
@@ -2790,6 +2907,51 @@ export interface operations {
             };
         };
     };
+    get_api_v1_accounts_login_events: {
+        parameters: {
+            query?: {
+                /** @description breach, objective, passed, resumed, or all (the default) */
+                kind?: "all" | "breach" | "objective" | "passed" | "resumed";
+                /** @description at most this many, 1 to 1000 (100) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                login: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountEventOut"][];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_api_v1_risk_events: {
         parameters: {
             query?: {
@@ -3251,6 +3413,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EquityPoint"][];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_accounts_login_trades: {
+        parameters: {
+            query?: {
+                /** @description trades a page, 1 to 1000 (100) */
+                limit?: number;
+                /** @description trades to skip, 0 to 1000000 (0) */
+                offset?: number;
+                /** @description ISO 8601 time: only trades closed before it (exclusive) */
+                before?: string;
+                /** @description 1: the open positions too; 0 (default): not */
+                open?: "0" | "1";
+            };
+            header?: never;
+            path: {
+                login: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradeJournalOut"];
                 };
             };
             /** @description error */
