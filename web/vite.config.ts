@@ -12,6 +12,7 @@ export default defineConfig({
   build: {
     target: "es2022",
     sourcemap: false,
+    manifest: true, // .vite/manifest.json: what each route loads (the bundle budget test reads it)
     assetsInlineLimit: 0, // no data: scripts or styles: the CSP names 'self' only
     chunkSizeWarningLimit: 400,
   },
