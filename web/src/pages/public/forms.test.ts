@@ -25,6 +25,15 @@ describe("form errors", () => {
     expect(formError(null, ["email"])).toBeNull();
   });
 
+  it("reads the field from a 422 that names it only in its message", () => {
+    const error = new ApiError(422, { error: { code: "totp_invalid",
+      message: "$.code: the code is wrong or was already used" } }, null);
+    expect(fieldError(error, "code")).toBe("The code is wrong or was already used");
+    expect(fieldError(error, "email")).toBeUndefined();
+    expect(formError(error, ["code"])).toBeNull();
+    expect(formError(error, ["email"])).toBe(error);
+  });
+
   it("capitalises a sentence", () => {
     expect(sentence("abc")).toBe("Abc");
     expect(sentence("")).toBe("");

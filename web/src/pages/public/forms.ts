@@ -6,10 +6,18 @@ export function sentence(text: string): string {
   return text ? text[0]!.toUpperCase() + text.slice(1) : text;
 }
 
+/** The path a 422 without `fields` names in its message (`"$.code: the code is wrong"`,
+ * as some gateway checks word it), with the rest of the message. */
+function messagePath(error: ApiError): [string, string] | null {
+  if (error.status !== 422 || Object.keys(error.fields).length > 0) return null;
+  const match = /^(\$\.[A-Za-z0-9_.[\]]+): (.+)$/s.exec(error.message);
+  return match ? [match[1]!, match[2]!] : null;
+}
+
 /** The API's message for a field (`email` → `$.email`), if the error names it. */
 export function fieldError(error: unknown, name: string): string | undefined {
   if (!(error instanceof ApiError)) return undefined;
-  const message = error.field(name);
+  const message = error.field(name) ?? (messagePath(error)?.[0] === `$.${name}` ? messagePath(error)?.[1] : undefined);
   return message === undefined ? undefined : sentence(message);
 }
 
@@ -18,7 +26,8 @@ export function fieldError(error: unknown, name: string): string | undefined {
 export function formError(error: unknown, shown: readonly string[]): unknown {
   if (!error) return null;
   if (error instanceof ApiError && error.status === 422) {
-    const paths = Object.keys(error.fields);
+    const named = messagePath(error);
+    const paths = named ? [named[0]] : Object.keys(error.fields);
     if (paths.length > 0 && paths.every((path) => shown.some((name) => path === `$.${name}`))) {
       return null;
     }
