@@ -12,6 +12,12 @@ function Elsewhere() {
   return h("p", { "data-testid": "location" }, location.pathname + location.search);
 }
 
+/** Where the router is now, whichever route shows. */
+function Here() {
+  const location = useLocation();
+  return h("p", { "data-testid": "here", hidden: true }, location.pathname + location.search);
+}
+
 export function renderPage(page: ComponentType, url: string, pattern?: string) {
   const client = new QueryClient({
     defaultOptions: { queries: { retry: false }, mutations: { retry: false } },
@@ -20,6 +26,7 @@ export function renderPage(page: ComponentType, url: string, pattern?: string) {
   const result = render(
     h(QueryClientProvider, { client },
       h(MemoryRouter, { initialEntries: [url] },
+        h(Here),
         h(Routes, null,
           h(Route, { path, element: h("main", null, h(page)) }),
           h(Route, { path: "*", element: h(Elsewhere) })))),
