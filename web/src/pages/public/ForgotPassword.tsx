@@ -20,7 +20,7 @@ export default function ForgotPassword() {
         <p>If an account exists for <strong className="break-all">{forgot.data}</strong>, a link to
           choose a new password is on its way. It works for one hour, once.</p>
         <p className="text-muted">Nothing after a few minutes? Look in the spam folder, or{" "}
-          <button type="button" className="text-brand underline underline-offset-2" onClick={() => forgot.reset()}>
+          <button type="button" className="text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink" onClick={() => forgot.reset()}>
             try another address
           </button>.
         </p>

@@ -75,7 +75,7 @@ export default function Login() {
         intro={method === "totp"
           ? "Enter the 6-digit code your authenticator app shows for this account."
           : "Enter one of the recovery codes you saved when you turned on two-factor authentication. Each works once."}
-        footer={<button type="button" className="text-brand underline underline-offset-2" onClick={startOver}>
+        footer={<button type="button" className="text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink" onClick={startOver}>
           Log in with another account
         </button>}
       >

@@ -14,7 +14,7 @@ const COLUMNS: Record<number, string> = { 1: "", 2: "md:grid-cols-2", 3: "md:gri
 
 function Back() {
   return (
-    <Link to="/programs" className="text-sm text-brand underline underline-offset-2">
+    <Link to="/programs" className="text-sm text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink">
       ← All programs
     </Link>
   );
@@ -91,7 +91,7 @@ export default function Program() {
           <h1 className="mb-2 text-2xl font-semibold">Program not found</h1>
           <p className="mb-6 text-muted">This firm has no program on sale at this address. It may
             have been withdrawn or renamed.</p>
-          <Link to="/programs" className="text-brand underline underline-offset-2">See all programs</Link>
+          <Link to="/programs" className="text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink">See all programs</Link>
         </div>
       );
     }

@@ -48,7 +48,7 @@ function ProgramCard({ program }: { program: ProgramOut }) {
       </div>
       <Addons program={program} />
       <Link to={`/programs/${encodeURIComponent(program.slug)}`} aria-describedby={`${id}-name`}
-        className="mt-auto text-sm font-medium text-brand underline underline-offset-2">
+        className="mt-auto text-sm font-medium text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink">
         Full details
       </Link>
     </article>

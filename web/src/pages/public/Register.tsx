@@ -27,7 +27,7 @@ export default function Register() {
         </p>
         <p className="text-muted">
           Nothing after a few minutes? Look in the spam folder, or check the address and{" "}
-          <button type="button" className="text-brand underline underline-offset-2" onClick={() => register.reset()}>
+          <button type="button" className="text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink" onClick={() => register.reset()}>
             register again
           </button>.
         </p>

@@ -40,8 +40,10 @@ export function Outcome({ title, tone = "good", children }:
   );
 }
 
+/** Links: the ink colour (always readable) underlined in the firm's colour (which may be
+ * too light or too dark to read as text on one of the themes). */
 export function TextLink({ to, children }: { to: string; children: ReactNode }) {
-  return <Link to={to} className="font-medium text-brand underline underline-offset-2">{children}</Link>;
+  return <Link to={to} className="font-medium text-ink underline decoration-brand decoration-2 underline-offset-4 hover:decoration-ink">{children}</Link>;
 }
 
 /** A link that looks like the primary button (for the one next step of an outcome). */
