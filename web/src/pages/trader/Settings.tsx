@@ -205,7 +205,7 @@ function QrCode({ uri }: { uri: string }) {
     };
   }, [uri]);
   return (
-    <div className="flex h-48 w-48 shrink-0 items-center justify-center rounded-md border border-line bg-white">
+    <div className="flex h-52 w-52 shrink-0 items-center justify-center rounded-md border border-line bg-white">
       {src ? (
         <img src={src} width={192} height={192} className="h-48 w-48"
           alt="QR code to add this account to your authenticator app (the key beside it is the same, to type by hand)" />
@@ -218,16 +218,19 @@ function QrCode({ uri }: { uri: string }) {
   );
 }
 
-function RecoveryCodes({ codes, user, onDone }: { codes: string[]; user: User; onDone: () => void }) {
-  const tenant = useTenant();
+/** A heading that takes the focus when it appears (the button that led here is gone). */
+function FocusedHeading({ children }: { children: ReactNode }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
+  return <h3 ref={heading} tabIndex={-1} className="text-base font-semibold outline-none">{children}</h3>;
+}
+
+function RecoveryCodes({ codes, user, onDone }: { codes: string[]; user: User; onDone: () => void }) {
+  const tenant = useTenant();
   const text = recoveryCodesText(codes, tenant.data?.name ?? "", user.email);
   return (
     <div className="flex flex-col gap-4">
-      <h3 ref={heading} tabIndex={-1} className="text-base font-semibold outline-none">
-        Two-factor authentication is on. Save your recovery codes
-      </h3>
+      <FocusedHeading>Two-factor authentication is on. Save your recovery codes</FocusedHeading>
       <div className="rounded-md border border-warn bg-warn/10 p-3 text-sm">
         <p className="font-semibold text-warn">These codes are shown only once.</p>
         <p>If you lose your phone, a recovery code is the only way into your account. Each works once.
@@ -308,6 +311,7 @@ function TwoFactorCard({ user, codes, setCodes }:
         event.preventDefault();
         confirm.mutate(code.replace(/\s+/g, ""));
       }}>
+        <FocusedHeading>Set up your authenticator app</FocusedHeading>
         <ol className="flex list-decimal flex-col gap-4 pl-5 text-sm">
           <li>
             <p className="mb-2">Scan this QR code with an authenticator app (Google Authenticator,
@@ -431,12 +435,12 @@ function NotificationRow({ kind, title, words, on, essential, onChange }:
       <div className="flex flex-col gap-0.5">
         <label htmlFor={id} className="font-medium">{title}</label>
         <p id={`${id}-words`} className="text-sm text-muted">
-          {words}{essential ? " Always sent: it records money taken or a change to your account." : ""}
+          {words}{essential ? <span className="ml-1 font-medium text-ink">Always sent.</span> : null}
         </p>
       </div>
       <Switch.Root id={id} name={kind} checked={on} disabled={essential}
         aria-describedby={`${id}-words`} onCheckedChange={onChange}
-        className="relative mt-1 inline-flex h-6 w-11 shrink-0 items-center rounded-full border border-line bg-surface-2 transition-colors data-[state=checked]:bg-brand disabled:cursor-not-allowed disabled:opacity-60">
+        className="relative mt-1 inline-flex h-6 w-11 shrink-0 items-center rounded-full bg-muted transition-colors data-[state=checked]:bg-brand disabled:cursor-not-allowed disabled:opacity-60">
         <Switch.Thumb className="block h-5 w-5 translate-x-0.5 rounded-full bg-white shadow transition-transform data-[state=checked]:translate-x-5" />
       </Switch.Root>
     </li>
@@ -470,7 +474,10 @@ function NotificationsTab() {
         <ErrorState error={prefs.error} retry={() => void prefs.refetch()} />
       ) : (
         <>
-          <p className="text-sm text-muted">Choose which messages we e-mail you. Changes are saved at once.</p>
+          <p className="text-sm text-muted">
+            Choose which messages we e-mail you; changes are saved at once. Those marked “always
+            sent” record money taken or a change to what you may do, so they cannot be turned off.
+          </p>
           <ul className="divide-y divide-line">
             {KINDS.map(({ kind, title, words }) => (
               <NotificationRow key={kind} kind={kind} title={title} words={words} on={prefs.data[kind]}
