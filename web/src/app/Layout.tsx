@@ -49,8 +49,8 @@ function UserMenu() {
   if (!user) return null;
   return (
     <DropdownMenu.Root>
-      <DropdownMenu.Trigger className="rounded-md border border-line px-3 py-1.5 text-sm" aria-label="Account menu">
-        {user.display_name || user.email}
+      <DropdownMenu.Trigger className="rounded-md border border-line px-3 py-1.5 text-sm">
+        <span className="sr-only">Account menu: </span>{user.display_name || user.email}
       </DropdownMenu.Trigger>
       <DropdownMenu.Portal>
         <DropdownMenu.Content align="end" sideOffset={6}
@@ -84,7 +84,7 @@ export function Layout() {
       </a>
       <header className="border-b border-line bg-surface">
         <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-3 px-4 py-3">
-          <Link to={status === "signed-in" ? "/dashboard" : "/"} className="flex items-center gap-2 font-semibold text-brand" data-testid="firm-name">
+          <Link to={status === "signed-in" ? "/dashboard" : "/"} className="flex items-center gap-2 font-semibold text-ink" data-testid="firm-name">
             {tenant.data?.logo_url ? <img src={tenant.data.logo_url} alt="" className="h-7 w-auto" /> : null}
             <span>{name || "\u00a0"}</span>
           </Link>

@@ -8,7 +8,7 @@ type Tone = "primary" | "secondary" | "danger" | "ghost";
 const TONES: Record<Tone, string> = {
   primary: "bg-brand text-white hover:opacity-90 disabled:opacity-50",
   secondary: "border border-line bg-surface text-ink hover:bg-surface-2 disabled:opacity-50",
-  danger: "bg-bad text-white hover:opacity-90 disabled:opacity-50",
+  danger: "bg-bad text-surface hover:opacity-90 disabled:opacity-50",
   ghost: "text-ink hover:bg-surface-2",
 };
 

@@ -103,7 +103,7 @@ describe("Settings", () => {
     answer("POST", "/api/v1/me/password", { status: 422, body: { error: { code: "validation_failed",
       message: "bad", fields: [{ path: "$.new_password", message: "the password must be at least 10 characters" }] } } });
     answer("POST", "/api/v1/me/password", { status: 200,
-      body: { access_token: "a", refresh_token: "r", expires_in: 900, token_type: "Bearer" } });
+      body: { access_token: "a", refresh_token: null, expires_in: 900, token_type: "Bearer" } });
     renderPage(Settings, "/settings/security", "/settings/:tab");
     fireEvent.change(screen.getByLabelText("Current password"), { target: { value: "old password" } });
     fireEvent.change(screen.getByLabelText("New password"), { target: { value: "short" } });
@@ -112,7 +112,7 @@ describe("Settings", () => {
     expect(await screen.findByText("The password must be at least 10 characters")).toBeTruthy();
     fireEvent.click(screen.getByRole("button", { name: "Change password" }));
     await waitFor(() => expect(adoptTokens).toHaveBeenCalledOnce());
-    expect(requests.at(-1)?.body).toEqual({ current_password: "old password", new_password: "short" });
+    expect(requests.at(-1)?.body).toEqual({ current_password: "old password", new_password: "short", session: "cookie" });
   });
 
   it("saves the display name", async () => {

@@ -14,18 +14,8 @@ import { toast } from "../../ui/toast";
 import { errorCode, fieldError, formError } from "../public/forms";
 import { PASSWORD_HINT } from "../public/parts";
 
-type TokensOut = Schemas["TokensOut"];
 type Notifications = Schemas["NotificationsOut"];
-type Result<T> = Promise<{ data?: T; error?: unknown; response: Response }>;
 
-/** Routes the generated schema does not list yet, typed here as narrowly as they are used. */
-interface PendingRoutes {
-  PATCH(path: "/api/v1/me", init: { body: { display_name: string } }): Result<User>;
-  POST(path: "/api/v1/me/password", init: { body: { current_password: string; new_password: string } }): Result<TokensOut>;
-  POST(path: "/api/v1/me/sessions/revoke", init: { body: Record<string, never> }): Result<undefined>;
-}
-// endpoint added with issue 12's backend; schema regenerated on merge
-const pending = api as unknown as PendingRoutes;
 
 export const TABS = ["profile", "security", "notifications"] as const;
 export type Tab = (typeof TABS)[number];
@@ -81,7 +71,7 @@ export function groupSecret(secret: string): string {
 function ProfileTab({ user }: { user: User }) {
   const [name, setName] = useState(user.display_name);
   const save = useMutation({
-    mutationFn: async (display_name: string) => call(pending.PATCH("/api/v1/me", { body: { display_name } })),
+    mutationFn: async (display_name: string) => call(api.PATCH("/api/v1/me", { body: { display_name } })),
     onSuccess: (updated) => {
       useSession.getState().setUser(updated);
       setName(updated.display_name);
@@ -130,7 +120,8 @@ function PasswordCard() {
   const [mismatch, setMismatch] = useState(false);
   const change = useMutation({
     mutationFn: async (body: { current_password: string; new_password: string }) => {
-      const tokens = await call(pending.POST("/api/v1/me/password", { body }));
+      // the other sessions end; this one goes on with a fresh refresh cookie
+      const tokens = await call(api.POST("/api/v1/me/password", { body: { ...body, session: "cookie" } }));
       await adoptTokens(tokens);
     },
     onSuccess: () => {
@@ -236,7 +227,7 @@ function RecoveryCodes({ codes, user, onDone }: { codes: string[]; user: User; o
         <p>If you lose your phone, a recovery code is the only way into your account. Each works once.
           Keep them somewhere safe (a password manager, or on paper), not on the phone with the app.</p>
       </div>
-      <ol aria-label="Recovery codes"
+      <ol aria-label="Recovery codes" data-testid="recovery-codes"
         className="grid grid-cols-2 gap-x-6 gap-y-1 rounded-md border border-line bg-surface-2 p-3 font-mono text-sm tabular sm:w-fit">
         {codes.map((code) => <li key={code}>{code}</li>)}
       </ol>
@@ -320,7 +311,7 @@ function TwoFactorCard({ user, codes, setCodes }:
               <QrCode uri={otpauth_uri} />
               <div className="flex flex-col gap-2">
                 <p id={secretId}>Cannot scan it? Type this key in the app instead:</p>
-                <code aria-labelledby={secretId}
+                <code aria-labelledby={secretId} data-testid="totp-secret"
                   className="w-fit break-all rounded-md bg-surface-2 px-2 py-1 font-mono text-base tabular">
                   {groupSecret(secret)}
                 </code>
@@ -367,7 +358,7 @@ function SessionsCard() {
   const [open, setOpen] = useState(false);
   const revoke = useMutation({
     mutationFn: async () => {
-      await call(pending.POST("/api/v1/me/sessions/revoke", { body: {} }));
+      await call(api.POST("/api/v1/me/sessions/revoke"));
       await signOut();
     },
     onSuccess: () => {
