@@ -76,7 +76,7 @@ def test_a_new_trader_from_the_site_to_a_failed_challenge(
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text(EMAIL).first).to_be_visible()
     page.goto(base + mail_link(gateway, EMAIL, "verify-email"))
-    expect(page.get_by_text(re.compile("verified", re.I)).first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("confirmed", re.I))).to_be_visible()
 
     # Log in; no challenge yet.
     page.goto(base + "/login")
@@ -117,7 +117,7 @@ def test_a_new_trader_from_the_site_to_a_failed_challenge(
     account_link.click()
     page.wait_for_url(re.compile(rf"/accounts/{login}$"))
     bridge.publish(bridge.quote(2000.0))
-    equity = page.get_by_test_id("equity")
+    equity = page.get_by_test_id("account-equity")
     expect(equity).to_have_text("$10,000.00", timeout=20_000)
     bar = page.get_by_role("meter", name=re.compile("Maximum loss", re.I)).first
     before = float(bar.get_attribute("aria-valuenow") or "nan")

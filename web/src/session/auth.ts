@@ -9,6 +9,26 @@ import { ApiError } from "../api/errors";
 import { useSession } from "./store";
 
 const EARLY_MS = 60_000;
+/** A hint (not a credential) that this browser holds a session cookie, so an anonymous
+ * visit does not start with a refresh the gateway must refuse. */
+const HINT = "proptrade.session";
+
+function hint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(HINT, "1");
+    else localStorage.removeItem(HINT);
+  } catch {
+    // storage refused (private mode): every start tries the cookie
+  }
+}
+
+function hinted(): boolean {
+  try {
+    return localStorage.getItem(HINT) !== null;
+  } catch {
+    return true;
+  }
+}
 let timer: ReturnType<typeof setTimeout> | undefined;
 let inflight: Promise<boolean> | null = null;
 
@@ -19,6 +39,7 @@ function schedule(expiresIn: number): void {
 }
 
 async function accept(tokens: Schemas["TokensOut"]): Promise<void> {
+  hint(true);
   useSession.getState().signIn(tokens.access_token, tokens.expires_in);
   schedule(tokens.expires_in);
   const user = await call(api.GET("/api/v1/me"));
@@ -48,6 +69,7 @@ export function refresh(): Promise<boolean> {
         return useSession.getState().accessToken !== null;
       }
       clearTimeout(timer);
+      hint(false);
       useSession.getState().signOut();
       return false;
     } finally {
@@ -81,12 +103,14 @@ export async function signOut(): Promise<void> {
   } catch {
     // signed out locally whatever the server says
   }
+  hint(false);
   useSession.getState().signOut();
 }
 
 /** Called once at start: a session survives a reload through the refresh cookie. */
 export async function restoreSession(): Promise<void> {
-  await refresh();
+  if (hinted()) await refresh();
+  else useSession.getState().signOut();
 }
 
 /** After a password change or similar the server hands out new tokens. */

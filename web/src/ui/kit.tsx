@@ -99,14 +99,14 @@ export function FormError({ error }: { error: unknown }) {
 }
 
 const STATUS_TONE: Record<string, string> = {
-  active: "bg-good/15 text-good",
-  passed: "bg-good/15 text-good",
-  paused: "bg-warn/15 text-warn",
-  review: "bg-warn/15 text-warn",
-  pending_payment: "bg-warn/15 text-warn",
-  failed: "bg-bad/15 text-bad",
-  stopped: "bg-bad/15 text-bad",
-  disabled: "bg-bad/15 text-bad",
+  active: "bg-good text-surface",
+  passed: "bg-good text-surface",
+  paused: "bg-warn text-surface",
+  review: "bg-warn text-surface",
+  pending_payment: "bg-warn text-surface",
+  failed: "bg-bad text-surface",
+  stopped: "bg-bad text-surface",
+  disabled: "bg-bad text-surface",
   cancelled: "bg-surface-2 text-muted",
 };
 

@@ -47,8 +47,8 @@ export default function CalendarPanel({ days, currency }: { days: readonly DayPn
               {week.map((cell, i) => {
                 if (!cell) return <td key={i} />;
                 const p = cell.pnl;
-                const tone = !p ? "bg-surface-2 text-muted" : p.net_profit > 0 ? "bg-good/15 text-good"
-                  : p.net_profit < 0 ? "bg-bad/15 text-bad" : "bg-surface-2";
+                const tone = !p ? "bg-surface-2 text-muted" : p.net_profit > 0 ? "bg-good text-surface"
+                  : p.net_profit < 0 ? "bg-bad text-surface" : "bg-surface-2";
                 return (
                   <td key={i} className={`h-14 rounded-md p-1 align-top sm:h-16 ${tone}`} data-date={cell.date}>
                     <div className="text-[0.7rem] opacity-80">{cell.day}</div>

@@ -134,6 +134,9 @@ export default memo(function EquityChart({ login, doc, day, currency }: EquityCh
     const chart = createChart(el, {
       width: el.clientWidth,
       height: el.clientHeight,
+      // TradingView's attribution is in the page's footer: the logo would add a <style>
+      // element the CSP refuses (it carries no nonce)
+      layout: { attributionLogo: false },
       rightPriceScale: { borderVisible: true },
       timeScale: { timeVisible: true, secondsVisible: false, rightOffset: 4 },
       crosshair: { mode: 0 },

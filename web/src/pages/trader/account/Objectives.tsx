@@ -5,10 +5,10 @@ import { STATE_LABEL, type ObjectiveState, type ObjectiveView } from "../../../o
 import { Bar } from "../../../ui/kit";
 
 const STATE_CLASS: Record<ObjectiveState, string> = {
-  met: "bg-good/15 text-good",
-  passing: "bg-good/15 text-good",
-  at_risk: "bg-warn/15 text-warn",
-  failed: "bg-bad/15 text-bad",
+  met: "bg-good text-surface",
+  passing: "bg-good text-surface",
+  at_risk: "bg-warn text-surface",
+  failed: "bg-bad text-surface",
   pending: "bg-surface-2 text-muted",
 };
 
