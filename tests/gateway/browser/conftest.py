@@ -68,16 +68,21 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A tab whose console errors (a CSP refusal, an exception) fail the test."""
-    tab = context.new_page()
+    tab = watched(context.new_page())
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shoot(tab, f"FAILED-{request.node.name}")
+
+
+def watched(tab: Page) -> Page:
+    """Keeps what the tab logs as errors (see :func:`no_console_errors`)."""
     errors: list[str] = []
     tab.on("console", lambda m: errors.append(f"{m.text} at {m.location}")
            if m.type == "error" else None)
     tab.on("pageerror", lambda e: errors.append(str(e)))
     tab.errors = errors  # type: ignore[attr-defined]
-    yield tab
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        shoot(tab, f"FAILED-{request.node.name}")
+    return tab
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -13,14 +13,22 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.gateway.conftest import PASSWORD, Bridge, Gateway
 from tests.gateway.test_journey import admin_token
 
-from .conftest import NARROW, WIDE, assert_accessible, no_console_errors, shoot, site
+from .conftest import (
+    NARROW,
+    WIDE,
+    assert_accessible,
+    no_console_errors,
+    shoot,
+    site,
+    watched,
+)
 from .test_trader_journey import PROGRAM
 
 EMAIL = "pages@trader.test"
 
 
 def signed_in(context: BrowserContext, gateway: Gateway, email: str = EMAIL) -> Page:
-    page = context.new_page()
+    page = watched(context.new_page())
     page.goto(site(gateway) + "/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -56,7 +64,7 @@ def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: Brow
                f"/challenges/{bought['id']}", f"/challenges/{unpaid['id']}",
                f"/accounts/{login}", "/settings/profile", "/settings/security",
                "/settings/notifications"]
-    anonymous = context.new_page()
+    anonymous = watched(context.new_page())
     page = signed_in(context, gateway)
     for size_name, size in (("1280", WIDE), ("390", NARROW)):
         for tab, paths in ((anonymous, public), (page, private)):

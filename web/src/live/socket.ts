@@ -30,7 +30,8 @@ export interface EngineAnswer {
 }
 
 export interface RiskEventMessage {
-  id: number;
+  /** The answer's stable id (`<partition>:<seq>:<n>`), as in the REST lists. */
+  id: string;
   event: EngineAnswer;
 }
 
@@ -227,7 +228,7 @@ export class LiveSocket {
         this.o.events.onMetrics(String(message.account), message.data as Metrics);
         break;
       case "risk_event":
-        this.o.events.onRiskEvent({ id: Number(message.id), event: message.event as EngineAnswer });
+        this.o.events.onRiskEvent({ id: String(message.id), event: message.event as EngineAnswer });
         break;
       case "error":
         this.o.events.onError(String(message.code), String(message.message ?? ""));
