@@ -10,7 +10,7 @@ import { seedMetrics, useLiveMetrics } from "../../live/store";
 import { objectiveStates, type RuleDocument } from "../../objectives/rules";
 import { ApiError } from "../../api/errors";
 import { Card, Empty, ErrorState, Loading, PageTitle } from "../../ui/kit";
-import { answerText, metAndBreached, type Answer } from "./account/answers";
+import { answerKey, answerText, metAndBreached, type Answer } from "./account/answers";
 import { AnswersList } from "./account/AnswersList";
 import {
   findAccount, phaseDocument, useAccountEvents, useAccountSnapshot, useCalendar, useChallenges, useProgram,
@@ -145,10 +145,11 @@ export default function Account() {
   const events = useAccountEvents(login);
   const liveAnswers = useLiveAnswers(login);
   const answers = useMemo(() => {
-    const byId = new Map<string, Answer>();
-    for (const a of events.data ?? []) byId.set(a.id, a);
-    for (const a of liveAnswers) byId.set(a.id, a);
-    return [...byId.values()].sort((a, b) => a.ts.localeCompare(b.ts));
+    // one answer, come live and in the history, once (the history's: it knows overrides)
+    const byKey = new Map<string, Answer>();
+    for (const a of liveAnswers) byKey.set(answerKey(a), a);
+    for (const a of events.data ?? []) byKey.set(answerKey(a), a);
+    return [...byKey.values()].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
   }, [events.data, liveAnswers]);
   const newestFirst = useMemo(() => [...answers].reverse(), [answers]);
 
@@ -239,7 +240,7 @@ export default function Account() {
           <Tabs.Content value="events">
             {events.isPending ? <Loading label="Loading the rule events" />
               : events.isError ? <ErrorState error={events.error} retry={() => void events.refetch()} />
-              : <AnswersList answers={newestFirst} currency={currency} timeZone={timeZone} unavailable={events.data === null} />}
+              : <AnswersList answers={newestFirst} currency={currency} timeZone={timeZone} />}
           </Tabs.Content>
         </Tabs.Root>
       </Card>

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { allowedLoss, breachPrices, floorDistance, todayPnl } from "./metrics";
-import { toTrade } from "./api";
 
 describe("live numbers", () => {
   it("counts today's P/L from the day-start value when the snapshot carries it", () => {
@@ -25,11 +24,5 @@ describe("live numbers", () => {
     expect(breachPrices({ login: "A", status: "active", breach_prices: [
       { symbol: "EURUSD", price: 1.0712, floor: "daily", side: "buy", volume: 2 }, { symbol: 3 }, "x",
     ] })).toEqual([{ symbol: "EURUSD", price: 1.0712, floor: "daily", side: "buy", volume: 2, current: null }]);
-  });
-
-  it("reads a closed trade of the journal, its result with commission and swap", () => {
-    expect(toTrade({ ticket: 7, symbol: "XAUUSD", type: "SELL", volume: 1, profit: 100, commission: -7, swap: -1.5 }, 0))
-      .toMatchObject({ ticket: "7", side: "sell", net: 91.5 });
-    expect(toTrade({ profit: 1 }, 0)).toBeNull();
   });
 });
