@@ -6,14 +6,14 @@ import { lazy, memo, Suspense, useEffect, useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import type { TradingDay } from "../../format/numbers";
 import { money } from "../../format/numbers";
-import { seedMetrics, useLiveMetrics } from "../../live/store";
+import { seedMetrics } from "../../live/store";
 import { objectiveStates, type RuleDocument } from "../../objectives/rules";
 import { ApiError } from "../../api/errors";
 import { Card, Empty, ErrorState, Loading, PageTitle } from "../../ui/kit";
 import { answerKey, answerText, metAndBreached, type Answer } from "./account/answers";
 import { AnswersList } from "./account/AnswersList";
 import {
-  findAccount, phaseDocument, useAccountEvents, useAccountSnapshot, useCalendar, useChallenges, useProgram,
+  findAccount, phaseDocument, useAccountEvents, useAccountLive, useAccountSnapshot, useCalendar, useChallenges, useProgram,
   useStatistics,
 } from "./account/api";
 import { BreachPrices } from "./account/BreachPrices";
@@ -43,14 +43,14 @@ function isTab(value: string | null): value is Tab {
 }
 
 function useStatus(login: string, rowStatus: string | undefined): string {
-  const live = useLiveMetrics(login);
+  const live = useAccountLive(login);
   return effectiveStatus(useStatusOverride(login), live, rowStatus);
 }
 
 /** The live header: status, equity, balance, today's P/L, live or stale. */
 const Header = memo(function Header({ login, rowStatus, currency, timeZone }:
   { login: string; rowStatus: string | undefined; currency: string; timeZone: string | undefined }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const status = useStatus(login, rowStatus);
   return (
     <div className="flex flex-col gap-3">
@@ -95,7 +95,7 @@ function LiveObjectives({ login, doc, rowStatus, answers, days }: {
   login: string; doc: RuleDocument; rowStatus: string | undefined; answers: readonly Answer[];
   days: { bestDayProfit: number | null; totalProfit: number | null };
 }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const status = useStatus(login, rowStatus);
   const stats = useStatistics(login);
   const { met, breached } = useMemo(() => metAndBreached(answers), [answers]);
@@ -113,7 +113,7 @@ function LiveObjectives({ login, doc, rowStatus, answers, days }: {
 }
 
 function LiveBreachPrices({ login }: { login: string }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const rows = useMemo(() => breachPrices(m), [m]);
   return <BreachPrices rows={rows} openPositions={m?.open_positions} />;
 }

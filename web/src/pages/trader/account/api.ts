@@ -5,6 +5,7 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../../api/client";
 import { ApiError } from "../../../api/errors";
+import { useLiveMetrics } from "../../../live/store";
 import type { RuleDocument } from "../../../objectives/rules";
 import { fromAccountEvent } from "./answers";
 
@@ -12,6 +13,8 @@ export type Challenge = Schemas["ChallengeOut"];
 export type TradingAccount = Schemas["TradingAccountOut"];
 export type Program = Schemas["ProgramOut"];
 export type AccountMetrics = Schemas["AccountMetrics"];
+/** One held symbol's breach price (price null when hedged flat, unquoted, or beyond zero). */
+export type BreachPrice = Schemas["BreachPriceOut"];
 export type AccountStatistics = Schemas["AccountStatistics"];
 export type SymbolRow = Schemas["SymbolStatistics"];
 export type DailyRow = Schemas["DailyPnl"];
@@ -24,6 +27,13 @@ export type AccountEvent = Schemas["AccountEventOut"];
 
 /** Closed trades a page of the journal. */
 export const TRADES_PAGE = 100;
+
+/** An account's latest live numbers: the websocket's `metrics.data`, which the gateway
+ * sends with AccountMetrics' fields (live/socket.ts types it loosely), or the REST
+ * snapshot seeded before the first frame. */
+export function useAccountLive(login: string | undefined): AccountMetrics | undefined {
+  return useLiveMetrics(login) as AccountMetrics | undefined;
+}
 
 /** A challenge's current account: the newest one. */
 export function currentAccount(challenge: Challenge): TradingAccount | undefined {

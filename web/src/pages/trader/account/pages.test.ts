@@ -159,7 +159,9 @@ describe("the account page", () => {
     expect(await screen.findByText("Standard 100K · Challenge", { exact: false })).toBeTruthy();
     await waitFor(() => expect(container.querySelector('[data-testid="objective-daily_loss"]')?.getAttribute("data-state")).toBe("passing"));
     expect(container.querySelector('[data-testid="objective-min_trading_days"]')?.textContent).toContain("2 of 4 days");
-    expect(screen.getByTestId("breach-prices-empty").textContent).toContain("not available");
+    // (the live map still holds the tick test's numbers for T7P1: only the form is checked here)
+    await waitFor(() => expect(screen.getByTestId("account-equity").textContent).toMatch(/^\$\d{2},\d{3}\.\d{2}$/));
+    expect(screen.getByTestId("breach-prices-empty").textContent).toContain("waiting for the breach prices");
     expect(await serious(container)).toEqual([]);
 
     const breach = { type: "risk_event", id: 99, event: { type: "breach", account: "T7P1", rule: "daily_loss",
@@ -200,5 +202,27 @@ describe("the account page", () => {
     await engine(met);
     await waitFor(() => expect(screen.getByTestId("answers").querySelectorAll("li")).toHaveLength(before + 1));
     expect(screen.getByTestId("answers").querySelector("li")?.textContent).toContain("Profit target objective met");
+  });
+
+  it("shows the live numbers the engine adds: today's P/L, trading days, breach prices", async () => {
+    const { container } = await show("/accounts/T7P1");
+    await waitFor(() => expect(container.querySelector('[data-testid="objective-min_trading_days"]')).toBeTruthy());
+    await engine({ type: "metrics", account: "T7P1", data: { ...SNAPSHOT, equity: 10_250, balance: 10_000, open_positions: 3,
+      trading_days: 3, day_start_balance: 10_000, day_start_equity: 11_250, breach_prices: [
+        { symbol: "EURUSD", price: 1.0712345678, quote: "bid", net_volume: 2, floor: "daily" },
+        { symbol: "USDJPY", price: 151.98765432, quote: "ask", net_volume: -0.5, floor: "max_loss" },
+        { symbol: "XAUUSD", price: null, quote: null, net_volume: 0, floor: "daily" },
+      ] } });
+    await waitFor(() => expect(screen.getByTestId("account-equity").textContent).toBe("$10,250.00"));
+    expect(screen.getByTestId("account-balance").textContent).toBe("$10,000.00");
+    expect(screen.getByTestId("account-today").textContent).toBe("−$1,000.00");
+    expect(container.querySelector('[data-testid="objective-min_trading_days"]')?.textContent).toContain("3 of 4 days");
+    const rows = [...screen.getByTestId("breach-prices").querySelectorAll("tbody tr")].map((tr) => tr.textContent);
+    expect(rows).toEqual([
+      "EURUSDLong 2 lots1.07124 bidDaily loss",
+      "USDJPYShort 0.5 lots151.987 askMaximum loss",
+      "XAUUSDFlat— hedged to zeroDaily loss",
+    ]);
+    expect(await serious(container)).toEqual([]);
   });
 });
