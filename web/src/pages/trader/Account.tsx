@@ -6,14 +6,14 @@ import { lazy, memo, Suspense, useEffect, useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import type { TradingDay } from "../../format/numbers";
 import { money } from "../../format/numbers";
-import { seedMetrics, useLiveMetrics } from "../../live/store";
+import { seedMetrics } from "../../live/store";
 import { objectiveStates, type RuleDocument } from "../../objectives/rules";
 import { ApiError } from "../../api/errors";
 import { Card, Empty, ErrorState, Loading, PageTitle } from "../../ui/kit";
-import { answerText, metAndBreached, type Answer } from "./account/answers";
+import { answerKey, answerText, metAndBreached, type Answer } from "./account/answers";
 import { AnswersList } from "./account/AnswersList";
 import {
-  findAccount, phaseDocument, useAccountEvents, useAccountSnapshot, useCalendar, useChallenges, useProgram,
+  findAccount, phaseDocument, useAccountEvents, useAccountLive, useAccountSnapshot, useCalendar, useChallenges, useProgram,
   useStatistics,
 } from "./account/api";
 import { BreachPrices } from "./account/BreachPrices";
@@ -43,14 +43,14 @@ function isTab(value: string | null): value is Tab {
 }
 
 function useStatus(login: string, rowStatus: string | undefined): string {
-  const live = useLiveMetrics(login);
+  const live = useAccountLive(login);
   return effectiveStatus(useStatusOverride(login), live, rowStatus);
 }
 
 /** The live header: status, equity, balance, today's P/L, live or stale. */
 const Header = memo(function Header({ login, rowStatus, currency, timeZone }:
   { login: string; rowStatus: string | undefined; currency: string; timeZone: string | undefined }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const status = useStatus(login, rowStatus);
   return (
     <div className="flex flex-col gap-3">
@@ -95,7 +95,7 @@ function LiveObjectives({ login, doc, rowStatus, answers, days }: {
   login: string; doc: RuleDocument; rowStatus: string | undefined; answers: readonly Answer[];
   days: { bestDayProfit: number | null; totalProfit: number | null };
 }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const status = useStatus(login, rowStatus);
   const stats = useStatistics(login);
   const { met, breached } = useMemo(() => metAndBreached(answers), [answers]);
@@ -113,7 +113,7 @@ function LiveObjectives({ login, doc, rowStatus, answers, days }: {
 }
 
 function LiveBreachPrices({ login }: { login: string }) {
-  const m = useLiveMetrics(login);
+  const m = useAccountLive(login);
   const rows = useMemo(() => breachPrices(m), [m]);
   return <BreachPrices rows={rows} openPositions={m?.open_positions} />;
 }
@@ -145,10 +145,11 @@ export default function Account() {
   const events = useAccountEvents(login);
   const liveAnswers = useLiveAnswers(login);
   const answers = useMemo(() => {
-    const byId = new Map<string, Answer>();
-    for (const a of events.data ?? []) byId.set(a.id, a);
-    for (const a of liveAnswers) byId.set(a.id, a);
-    return [...byId.values()].sort((a, b) => a.ts.localeCompare(b.ts));
+    // one answer, come live and in the history, once (the history's: it knows overrides)
+    const byKey = new Map<string, Answer>();
+    for (const a of liveAnswers) byKey.set(answerKey(a), a);
+    for (const a of events.data ?? []) byKey.set(answerKey(a), a);
+    return [...byKey.values()].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
   }, [events.data, liveAnswers]);
   const newestFirst = useMemo(() => [...answers].reverse(), [answers]);
 
@@ -239,7 +240,7 @@ export default function Account() {
           <Tabs.Content value="events">
             {events.isPending ? <Loading label="Loading the rule events" />
               : events.isError ? <ErrorState error={events.error} retry={() => void events.refetch()} />
-              : <AnswersList answers={newestFirst} currency={currency} timeZone={timeZone} unavailable={events.data === null} />}
+              : <AnswersList answers={newestFirst} currency={currency} timeZone={timeZone} />}
           </Tabs.Content>
         </Tabs.Root>
       </Card>

@@ -4,9 +4,9 @@
 import { memo, useEffect } from "react";
 import { Link } from "react-router";
 import { money } from "../../../format/numbers";
-import { seedMetrics, useLiveMetrics } from "../../../live/store";
+import { seedMetrics } from "../../../live/store";
 import { Card, StatusBadge } from "../../../ui/kit";
-import { currentAccount, phaseDocument, useAccountSnapshot, useProgram, type Challenge } from "./api";
+import { currentAccount, phaseDocument, useAccountLive, useAccountSnapshot, useProgram, type Challenge } from "./api";
 import { allowedLoss, effectiveStatus, todayPnl } from "./metrics";
 import { AccountStatus, Figure, FloorMeter, LiveMarker, PnlFigure } from "./parts";
 import { setAccountCurrency, useStatusOverride } from "./useAnswerToasts";
@@ -62,7 +62,7 @@ function LiveAccount({ login, rowStatus, currency, dailyAllowed, maxAllowed, tim
   login: string; rowStatus: string; currency: string; dailyAllowed: number | null; maxAllowed: number | null;
   timeZone: string | undefined;
 }) {
-  const live = useLiveMetrics(login);
+  const live = useAccountLive(login);
   const snapshot = useAccountSnapshot(login, live === undefined);
   useEffect(() => {
     if (snapshot.data) seedMetrics(snapshot.data);

@@ -12,10 +12,10 @@ import {
 } from "lightweight-charts";
 import { memo, useEffect, useMemo, useRef } from "react";
 import { money, type TradingDay } from "../../../format/numbers";
-import { onResume, useLiveMetrics, type Metrics } from "../../../live/store";
+import { onResume } from "../../../live/store";
 import type { RuleDocument } from "../../../objectives/rules";
 import { ErrorState, Spinner } from "../../../ui/kit";
-import { useEquityHistory } from "./api";
+import { useAccountLive, useEquityHistory, type AccountMetrics } from "./api";
 import {
   FLUSH_MS, joinSeries, reconstructFloors, steps, Throttle, toSeconds, type LiveRow, type Point,
 } from "./series";
@@ -76,14 +76,13 @@ function colour(drawn: Drawn): void {
   drawn.target?.applyOptions({ color: p.good });
 }
 
-export function liveRow(m: Metrics): LiveRow {
-  const n = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : null);
+export function liveRow(m: AccountMetrics): LiveRow {
   return {
     time: toSeconds(m.ts ?? m.as_of),
-    equity: n(m.equity),
-    balance: n(m.balance),
-    daily: n(m.daily_floor),
-    maxLoss: n(m.max_loss_floor),
+    equity: m.equity ?? null,
+    balance: m.balance ?? null,
+    daily: m.daily_floor ?? null,
+    maxLoss: m.max_loss_floor ?? null,
   };
 }
 
@@ -109,7 +108,7 @@ export interface EquityChartProps {
 
 export default memo(function EquityChart({ login, doc, day, currency }: EquityChartProps) {
   const history = useEquityHistory(login);
-  const metrics = useLiveMetrics(login);
+  const metrics = useAccountLive(login);
   const box = useRef<HTMLDivElement>(null);
   const drawn = useRef<Drawn | null>(null);
   const live = useRef<LiveRow[]>([]);

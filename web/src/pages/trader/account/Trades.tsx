@@ -1,64 +1,132 @@
-/** The trade journal: closed trades, newest first (MetaTrader's Positions table). */
-import { useState } from "react";
+/** The trade journal: the open positions, then the closed trades newest first
+ * (MetaTrader's Positions table: one row a closing deal, its money that deal's). */
+import { useMemo } from "react";
 import { dateTime, decimal, price, signedMoney } from "../../../format/numbers";
 import { Button, Empty, ErrorState, Loading } from "../../../ui/kit";
-import { useTrades } from "./api";
+import { useTradeJournal, type OpenPosition, type Trade } from "./api";
+import { journal } from "./journal";
 
-const PAGE = 50;
+function sideClass(side: "buy" | "sell"): string {
+  return side === "buy" ? "text-good" : "text-bad";
+}
+
+function tone(value: number): string {
+  return value > 0 ? "text-good" : value < 0 ? "text-bad" : "";
+}
+
+function OpenPositions({ rows, timeZone }: { rows: readonly OpenPosition[]; timeZone?: string | undefined }) {
+  if (!rows.length) return <p className="text-sm text-muted" data-testid="open-positions-empty">No open position.</p>;
+  return (
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Open positions table">
+      <table className="w-full min-w-[32rem] text-sm" data-testid="open-positions">
+        <caption className="sr-only">Open positions</caption>
+        <thead className="text-left text-xs text-muted">
+          <tr>
+            <th scope="col" className="py-1 pr-3 font-medium">Opened</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Position</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Symbol</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Type</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Volume</th>
+            <th scope="col" className="py-1 text-right font-medium">Open price</th>
+          </tr>
+        </thead>
+        <tbody className="tabular">
+          {rows.map((p) => (
+            <tr key={p.position} className="border-t border-line">
+              <td className="whitespace-nowrap py-1.5 pr-3">{dateTime(p.opened_at, timeZone)}</td>
+              <td className="py-1.5 pr-3 font-mono text-xs">{p.position}</td>
+              <th scope="row" className="py-1.5 pr-3 text-left font-medium">{p.symbol}</th>
+              <td className={`py-1.5 pr-3 ${sideClass(p.side)}`}>{p.side}</td>
+              <td className="py-1.5 pr-3 text-right">{decimal(p.volume, 2)}</td>
+              <td className="py-1.5 text-right">{price(p.open_price)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ClosedTrades({ rows, currency, timeZone }:
+  { rows: readonly Trade[]; currency: string; timeZone?: string | undefined }) {
+  return (
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Trade journal table">
+      <table className="w-full min-w-[56rem] text-sm" data-testid="trades">
+        <caption className="sr-only">Closed trades, newest first</caption>
+        <thead className="text-left text-xs text-muted">
+          <tr>
+            <th scope="col" className="py-1 pr-3 font-medium">Closed</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Position</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Symbol</th>
+            <th scope="col" className="py-1 pr-3 font-medium">Type</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Volume</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Open price</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Close price</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Commission</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Swap</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Fee</th>
+            <th scope="col" className="py-1 pr-3 text-right font-medium">Profit</th>
+            <th scope="col" className="py-1 text-right font-medium">Net</th>
+          </tr>
+        </thead>
+        <tbody className="tabular">
+          {rows.map((t) => (
+            <tr key={t.deal} className="border-t border-line">
+              <td className="whitespace-nowrap py-1.5 pr-3" title={t.opened_at ? `Opened ${dateTime(t.opened_at, timeZone)}` : undefined}>
+                {dateTime(t.closed_at, timeZone)}
+              </td>
+              <td className="py-1.5 pr-3 font-mono text-xs">{t.position}</td>
+              <th scope="row" className="py-1.5 pr-3 text-left font-medium">{t.symbol}</th>
+              <td className={`py-1.5 pr-3 ${sideClass(t.side)}`}>{t.side}</td>
+              <td className="py-1.5 pr-3 text-right">{decimal(t.volume, 2)}</td>
+              <td className="py-1.5 pr-3 text-right">{price(t.open_price)}</td>
+              <td className="py-1.5 pr-3 text-right">{price(t.close_price)}</td>
+              <td className="py-1.5 pr-3 text-right">{signedMoney(t.commission, currency)}</td>
+              <td className="py-1.5 pr-3 text-right">{signedMoney(t.swap, currency)}</td>
+              <td className="py-1.5 pr-3 text-right">{signedMoney(t.fee, currency)}</td>
+              <td className={`py-1.5 pr-3 text-right ${tone(t.profit)}`}>{signedMoney(t.profit, currency)}</td>
+              <td className={`py-1.5 text-right font-semibold ${tone(t.net)}`}>{signedMoney(t.net, currency)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 export function TradesPanel({ login, currency, timeZone }: { login: string; currency: string; timeZone?: string | undefined }) {
-  const trades = useTrades(login);
-  const [shown, setShown] = useState(PAGE);
-  if (trades.isPending) return <Loading label="Loading the trade journal" />;
-  if (trades.isError) return <ErrorState error={trades.error} retry={() => void trades.refetch()} />;
-  if (trades.data === null) return <Empty>The trade journal is not available on this server yet.</Empty>;
-  if (trades.data.length === 0) return <Empty>No closed trade yet.</Empty>;
-  const rows = trades.data.slice(0, shown);
+  const query = useTradeJournal(login);
+  const { open, trades, more } = useMemo(() => journal(query.data?.pages), [query.data]);
+  if (query.isPending) return <Loading label="Loading the trade journal" />;
+  if (query.isError && !query.isFetchNextPageError) {
+    return <ErrorState error={query.error} retry={() => void query.refetch()} />;
+  }
   return (
-    <div className="flex flex-col gap-3">
-      <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Trade journal table">
-        <table className="w-full min-w-[44rem] text-sm" data-testid="trades">
-          <caption className="sr-only">Closed trades, newest first</caption>
-          <thead className="text-left text-xs text-muted">
-            <tr>
-              <th scope="col" className="py-1 pr-3 font-medium">Closed</th>
-              <th scope="col" className="py-1 pr-3 font-medium">Symbol</th>
-              <th scope="col" className="py-1 pr-3 font-medium">Type</th>
-              <th scope="col" className="py-1 pr-3 text-right font-medium">Volume</th>
-              <th scope="col" className="py-1 pr-3 text-right font-medium">Open price</th>
-              <th scope="col" className="py-1 pr-3 text-right font-medium">Close price</th>
-              <th scope="col" className="py-1 pr-3 text-right font-medium">Commission</th>
-              <th scope="col" className="py-1 pr-3 text-right font-medium">Swap</th>
-              <th scope="col" className="py-1 text-right font-medium">Profit</th>
-            </tr>
-          </thead>
-          <tbody className="tabular">
-            {rows.map((t) => (
-              <tr key={t.key} className="border-t border-line">
-                <td className="whitespace-nowrap py-1.5 pr-3" title={t.open_time ? `Opened ${dateTime(t.open_time, timeZone)}` : undefined}>
-                  {dateTime(t.close_time, timeZone)}
-                </td>
-                <th scope="row" className="py-1.5 pr-3 text-left font-medium">{t.symbol}</th>
-                <td className={`py-1.5 pr-3 ${t.side === "buy" ? "text-good" : t.side === "sell" ? "text-bad" : ""}`}>{t.side ?? "—"}</td>
-                <td className="py-1.5 pr-3 text-right">{decimal(t.volume, 2)}</td>
-                <td className="py-1.5 pr-3 text-right">{price(t.open_price)}</td>
-                <td className="py-1.5 pr-3 text-right">{price(t.close_price)}</td>
-                <td className="py-1.5 pr-3 text-right">{signedMoney(t.commission, currency)}</td>
-                <td className="py-1.5 pr-3 text-right">{signedMoney(t.swap, currency)}</td>
-                <td className={`py-1.5 text-right font-semibold ${(t.net ?? 0) > 0 ? "text-good" : (t.net ?? 0) < 0 ? "text-bad" : ""}`}>
-                  {signedMoney(t.net, currency)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div className="flex items-center justify-between gap-2 text-sm text-muted">
-        <span>{rows.length} of {trades.data.length}{trades.data.length >= 200 ? "+" : ""} trades</span>
-        {shown < trades.data.length ? (
-          <Button tone="secondary" onClick={() => setShown((x) => x + PAGE)}>Show more</Button>
+    <div className="flex flex-col gap-4">
+      <section aria-labelledby="journal-open" className="flex flex-col gap-2">
+        <h3 id="journal-open" className="text-sm font-semibold">Open positions</h3>
+        <OpenPositions rows={open} timeZone={timeZone} />
+      </section>
+      <section aria-labelledby="journal-closed" className="flex flex-col gap-2">
+        <h3 id="journal-closed" className="text-sm font-semibold">Closed trades</h3>
+        {trades.length === 0 ? <Empty>No closed trade yet.</Empty> : (
+          <ClosedTrades rows={trades} currency={currency} timeZone={timeZone} />
+        )}
+        {query.isFetchNextPageError ? (
+          <ErrorState error={query.error} retry={() => void query.fetchNextPage()} />
         ) : null}
-      </div>
+        {trades.length ? (
+          <div className="flex items-center justify-between gap-2 text-sm text-muted">
+            <span data-testid="trades-count">{trades.length} closed trade{trades.length === 1 ? "" : "s"}{more ? " so far" : ""}</span>
+            {more ? (
+              <Button tone="secondary" busy={query.isFetchingNextPage}
+                onClick={() => void query.fetchNextPage()}>
+                Load more
+              </Button>
+            ) : null}
+          </div>
+        ) : null}
+      </section>
     </div>
   );
 }

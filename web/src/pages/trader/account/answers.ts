@@ -1,13 +1,15 @@
 /** The engine's answers (breach / objective / passed / resumed) in words, and what each
  * does to the account's status. Pure: the toast hook and the objectives panel use it. */
 import { money } from "../../../format/numbers";
-import type { RiskEventMessage } from "../../../live/store";
+import type { EngineAnswer, RiskEventMessage } from "../../../live/store";
 import type { ToastTone } from "../../../ui/toast";
+import type { AccountEvent } from "./api";
 
-export type AnswerType = "breach" | "objective" | "passed" | "resumed";
+export type AnswerType = EngineAnswer["type"];
 
 export interface Answer {
-  /** The answer's id (the risk event's id); history items without one get a derived id. */
+  /** The answer's stable id (`<partition>:<seq>:<n>`): the same on the websocket and in
+   * `GET /accounts/{login}/events`, so one answer is one item however it arrived. */
   id: string;
   type: AnswerType;
   account: string;
@@ -19,51 +21,74 @@ export interface Answer {
   action?: string | null;
   lots?: number | null;
   max_lots?: number | null;
+  /** Set once the risk desk overrode this failure: the account the challenge went on on. */
+  replacement_account?: string | null;
 }
 
-const TYPES: readonly string[] = ["breach", "objective", "passed", "resumed"];
-
+// The engine's line (a breach: equity, floor or lots / max_lots, action; an objective:
+// objective) is typed neither by the OpenAPI document (an object) nor by the socket
+// module (loose fields): each detail is checked as it is read.
 function num(value: unknown): number | null {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return null;
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 function str(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
 }
 
-/** One answer from anything shaped like one: a websocket `event`, an item of
- * `GET /accounts/{login}/events` (fields at the top or under `payload`, `type` or `kind`). */
-export function toAnswer(raw: unknown, id?: string | number, account?: string): Answer | null {
-  if (typeof raw !== "object" || raw === null) return null;
-  const item = raw as Record<string, unknown>;
-  const payload = (typeof item.payload === "object" && item.payload !== null ? item.payload : {}) as Record<string, unknown>;
-  const field = (name: string): unknown => item[name] ?? payload[name];
-  const type = str(field("type")) ?? str(field("kind"));
-  if (!type || !TYPES.includes(type)) return null;
-  const login = str(field("account")) ?? account ?? "";
-  const ts = str(field("ts")) ?? "";
-  const given = id ?? (item.id as string | number | undefined);
-  const rule = str(field("rule"));
-  const objective = str(field("objective")) ?? (type === "objective" ? rule : null);
+function details(line: Readonly<Record<string, unknown>>) {
   return {
-    id: given !== undefined && given !== null ? String(given) : `${login}|${type}|${rule ?? objective ?? ""}|${ts}`,
-    type: type as AnswerType,
-    account: login,
-    ts,
-    rule,
-    objective,
-    equity: num(field("equity")),
-    floor: num(field("floor")),
-    action: str(field("action")),
-    lots: num(field("lots")),
-    max_lots: num(field("max_lots")),
+    equity: num(line.equity),
+    floor: num(line.floor),
+    action: str(line.action),
+    lots: num(line.lots),
+    max_lots: num(line.max_lots),
   };
 }
 
-export function fromMessage(message: RiskEventMessage): Answer | null {
+/** What makes two answers one whatever their id: account, kind, rule and instant. */
+export function answerKey(a: Pick<Answer, "account" | "type" | "rule" | "objective" | "ts">): string {
+  const instant = Date.parse(a.ts);
+  return `${a.account}|${a.type}|${a.rule ?? a.objective ?? ""}|${Number.isNaN(instant) ? a.ts : instant}`;
+}
+
+/** An answer from the engine's line and its id (a websocket `risk_event`). */
+export function toAnswer(line: EngineAnswer, id: string | number | null): Answer {
+  const rule = str(line.rule);
+  const objective = str(line.objective);
+  const answer: Answer = {
+    id: "",
+    type: line.type,
+    account: line.account,
+    ts: line.ts,
+    rule: rule ?? (line.type === "objective" ? objective : null),
+    objective: line.type === "objective" ? objective ?? rule : null,
+    ...details(line),
+  };
+  // live/socket.ts hands the id over as Number(id), which the gateway's string ids
+  // (`0:57:0`) turn into NaN: such an answer is known by what it says instead.
+  const known = typeof id === "string" ? id !== "" : id !== null && Number.isFinite(id);
+  answer.id = known ? String(id) : answerKey(answer);
+  return answer;
+}
+
+export function fromMessage(message: RiskEventMessage): Answer {
   return toAnswer(message.event, message.id);
+}
+
+/** An item of `GET /accounts/{login}/events`: its kind, rule (the breached rule or the
+ * objective met), time and account at the top, the engine's line under `event`. */
+export function fromAccountEvent(item: AccountEvent): Answer {
+  return {
+    id: item.id,
+    type: item.kind,
+    account: item.account,
+    ts: item.ts,
+    rule: item.rule,
+    objective: item.kind === "objective" ? item.rule : null,
+    ...details(item.event as Readonly<Record<string, unknown>>),
+    replacement_account: item.replacement_account,
+  };
 }
 
 const BREACH_NAMES: Record<string, string> = {

@@ -1,21 +1,39 @@
 /** The trader's accounts through the API: challenges, the account snapshot, its program's
- * rule document, history (equity, statistics, calendar, symbols) and the two endpoints
- * issue 12's backend adds (trades, events). Query keys are shared with the other pages:
+ * rule document, history (equity, statistics, calendar, symbols), the trade journal and
+ * the engine's answers (events). Query keys are shared with the other pages:
  * ["challenges"], ["challenge", id], ["account", login, …], ["program", ref]. */
-import { useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../../api/client";
 import { ApiError } from "../../../api/errors";
+import { useLiveMetrics } from "../../../live/store";
 import type { RuleDocument } from "../../../objectives/rules";
-import { toAnswer, type Answer } from "./answers";
+import { fromAccountEvent } from "./answers";
 
 export type Challenge = Schemas["ChallengeOut"];
 export type TradingAccount = Schemas["TradingAccountOut"];
 export type Program = Schemas["ProgramOut"];
 export type AccountMetrics = Schemas["AccountMetrics"];
+/** One held symbol's breach price (price null when hedged flat, unquoted, or beyond zero). */
+export type BreachPrice = Schemas["BreachPriceOut"];
 export type AccountStatistics = Schemas["AccountStatistics"];
 export type SymbolRow = Schemas["SymbolStatistics"];
 export type DailyRow = Schemas["DailyPnl"];
 export type EquityRow = Schemas["EquityPoint"];
+/** A closed trade: one closing deal (a whole or partial close); money is that deal's. */
+export type Trade = Schemas["TradeOut"];
+export type OpenPosition = Schemas["OpenPositionOut"];
+export type TradeJournal = Schemas["TradeJournalOut"];
+export type AccountEvent = Schemas["AccountEventOut"];
+
+/** Closed trades a page of the journal. */
+export const TRADES_PAGE = 100;
+
+/** An account's latest live numbers: the websocket's `metrics.data`, which the gateway
+ * sends with AccountMetrics' fields (live/socket.ts types it loosely), or the REST
+ * snapshot seeded before the first frame. */
+export function useAccountLive(login: string | undefined): AccountMetrics | undefined {
+  return useLiveMetrics(login) as AccountMetrics | undefined;
+}
 
 /** A challenge's current account: the newest one. */
 export function currentAccount(challenge: Challenge): TradingAccount | undefined {
@@ -118,116 +136,28 @@ export function useSymbols(login: string) {
   });
 }
 
-// ---------------------------------------------------------------------------------------
-// added with issue 12's backend; schema regenerated on merge
-// `GET /api/v1/accounts/{login}/trades?limit=N` (closed trades, newest first) and
-// `GET /api/v1/accounts/{login}/events` (the engine's answers about the account) are not
-// in schema.d.ts yet: one narrow view of the same client calls them.
-type Later = "/api/v1/accounts/{login}/trades" | "/api/v1/accounts/{login}/events";
-interface LaterClient {
-  GET(path: Later, init: { params: { path: { login: string }; query?: { limit?: number } } }):
-    Promise<{ data?: unknown; error?: unknown; response: Response }>;
-}
-const later = api as unknown as LaterClient;
-
-/** A closed trade as the journal shows it (every field but the result optional). */
-export interface Trade {
-  key: string;
-  ticket: string | null;
-  symbol: string;
-  side: string | null;
-  volume: number | null;
-  open_time: string | null;
-  open_price: number | null;
-  close_time: string | null;
-  close_price: number | null;
-  commission: number | null;
-  swap: number | null;
-  profit: number | null;
-  /** profit + commission + swap (+ fee): MetaTrader's result of a trade. */
-  net: number | null;
-}
-
-function items(data: unknown): unknown[] {
-  if (Array.isArray(data)) return data;
-  if (typeof data === "object" && data !== null) {
-    const box = data as Record<string, unknown>;
-    for (const key of ["items", "trades", "events", "data"]) {
-      if (Array.isArray(box[key])) return box[key] as unknown[];
-    }
-  }
-  return [];
-}
-
-function n(value: unknown): number | null {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return null;
-}
-
-function s(value: unknown): string | null {
-  return typeof value === "string" && value !== "" ? value : typeof value === "number" ? String(value) : null;
-}
-
-export function toTrade(raw: unknown, index: number): Trade | null {
-  if (typeof raw !== "object" || raw === null) return null;
-  const r = raw as Record<string, unknown>;
-  const symbol = s(r.symbol);
-  if (!symbol) return null;
-  const profit = n(r.profit);
-  const commission = n(r.commission);
-  const swap = n(r.swap);
-  const fee = n(r.fee);
-  const net = n(r.net_profit) ?? n(r.net) ?? n(r.result) ??
-    (profit === null ? null : Math.round((profit + (commission ?? 0) + (swap ?? 0) + (fee ?? 0)) * 100) / 100);
-  const ticket = s(r.ticket) ?? s(r.position) ?? s(r.position_id) ?? s(r.id) ?? s(r.deal);
-  const side = s(r.side) ?? s(r.type) ?? s(r.direction);
-  return {
-    key: `${ticket ?? "t"}-${index}`,
-    ticket,
-    symbol,
-    side: side ? side.toLowerCase() : null,
-    volume: n(r.volume) ?? n(r.lots),
-    open_time: s(r.open_time) ?? s(r.opened_at) ?? s(r.open_ts),
-    open_price: n(r.open_price) ?? n(r.price_open),
-    close_time: s(r.close_time) ?? s(r.closed_at) ?? s(r.close_ts) ?? s(r.ts),
-    close_price: n(r.close_price) ?? n(r.price_close) ?? n(r.price),
-    commission,
-    swap,
-    profit,
-    net,
-  };
-}
-
-/** null when the endpoint is not there yet (404): the page says so instead of failing. */
-async function getLater(path: Later, login: string, limit?: number): Promise<unknown[] | null> {
-  try {
-    const data = await call(later.GET(path, { params: { path: { login }, ...(limit ? { query: { limit } } : {}) } }));
-    return items(data);
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return null;
-    throw error;
-  }
-}
-
-export function useTrades(login: string, limit = 200) {
-  return useQuery({
+/** The trade journal a page at a time: `next_offset` is the next page's offset (null on
+ * the last page); the first page also carries the open positions (open=1). */
+export function useTradeJournal(login: string, limit = TRADES_PAGE) {
+  return useInfiniteQuery({
     queryKey: ["account", login, "trades", limit],
-    queryFn: async () => {
-      const raw = await getLater("/api/v1/accounts/{login}/trades", login, limit);
-      if (raw === null) return null;
-      return raw.map(toTrade).filter((t): t is Trade => t !== null);
-    },
+    initialPageParam: 0,
+    queryFn: ({ pageParam }) => call(api.GET("/api/v1/accounts/{login}/trades", {
+      params: { path: { login }, query: { limit, offset: pageParam, open: pageParam === 0 ? "1" : "0" } },
+    })),
+    getNextPageParam: (last) => last.next_offset ?? undefined,
   });
 }
 
-export function useAccountEvents(login: string) {
+/** The engine's answers about the account (every kind), as answers. */
+export function useAccountEvents(login: string, limit = 1000) {
   return useQuery({
-    queryKey: ["account", login, "events"],
+    queryKey: ["account", login, "events", limit],
     queryFn: async () => {
-      const raw = await getLater("/api/v1/accounts/{login}/events", login);
-      if (raw === null) return null;
-      return raw.map((item) => toAnswer(item, undefined, login)).filter((a): a is Answer => a !== null);
+      const events = await call(api.GET("/api/v1/accounts/{login}/events", {
+        params: { path: { login }, query: { kind: "all", limit } },
+      }));
+      return events.map(fromAccountEvent);
     },
   });
 }

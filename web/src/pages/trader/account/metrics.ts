@@ -1,39 +1,20 @@
-/** Numbers derived from one live snapshot: today's P/L, the distance to each floor, the
- * breach prices. Pure and cheap: they run on every tick of every shown account. */
-import type { Metrics } from "../../../live/store";
+/** Numbers derived from one live snapshot (AccountMetrics): today's P/L, the distance to
+ * each floor, the breach prices. Pure and cheap: they run on every tick of every shown
+ * account. */
 import type { RuleDocument } from "../../../objectives/rules";
+import type { AccountMetrics, BreachPrice } from "./api";
 
-// The fields below are added to the live snapshot with issue 12's backend; schema
-// regenerated on merge. Each is optional: an older gateway sends none of them.
-export interface BreachPrice {
-  symbol: string;
-  price: number;
-  floor: "daily" | "max_loss";
-  side?: string | null;
-  volume?: number | null;
-  /** The symbol's current price, when the gateway sends it. */
-  current?: number | null;
+/** Equity − the equity at the start of the trading day; null when either is unknown. */
+export function todayPnl(m: AccountMetrics | undefined): number | null {
+  const start = m?.day_start_equity;
+  const equity = m?.equity;
+  if (start === null || start === undefined || equity === null || equity === undefined) return null;
+  return Math.round((equity - start) * 100) / 100;
 }
 
-function finite(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
-/** The value today's P/L is counted from: `day_start_equity`, else `day_start_balance`. */
-export function dayStart(m: Metrics | undefined): number | null {
-  if (!m) return null;
-  return finite(m.day_start_equity) ?? finite(m.day_start_balance);
-}
-
-/** Equity − the day-start value; null when the snapshot carries no day start. */
-export function todayPnl(m: Metrics | undefined): number | null {
-  const start = dayStart(m);
-  const equity = finite(m?.equity);
-  return start === null || equity === null ? null : Math.round((equity - start) * 100) / 100;
-}
-
-export function tradingDays(m: Metrics | undefined): number | null {
-  return finite(m?.trading_days);
+/** Trading days as the program's min_trading_days counts them (the engine's count). */
+export function tradingDays(m: AccountMetrics | undefined): number | null {
+  return m?.trading_days ?? null;
 }
 
 /** The loss a floor rule allows, in money (its `amount`, else `limit` × initial balance). */
@@ -68,29 +49,32 @@ export function distanceTone(share: number | null): "good" | "warn" | "bad" | "b
   return share < 0.25 ? "warn" : "good";
 }
 
-/** The snapshot's breach prices, validated; null when it carries none. */
-export function breachPrices(m: Metrics | undefined): BreachPrice[] | null {
-  const raw = m?.breach_prices;
-  if (!Array.isArray(raw)) return null;
-  const out: BreachPrice[] = [];
-  for (const item of raw as unknown[]) {
-    if (typeof item !== "object" || item === null) continue;
-    const r = item as Record<string, unknown>;
-    const price = finite(r.price);
-    if (typeof r.symbol !== "string" || price === null) continue;
-    out.push({
-      symbol: r.symbol,
-      price,
-      floor: r.floor === "daily" ? "daily" : "max_loss",
-      side: typeof r.side === "string" ? r.side : null,
-      volume: finite(r.volume),
-      current: finite(r.current) ?? finite(r.bid) ?? null,
-    });
-  }
-  return out;
+/** The snapshot's breach prices: [] when the account has no floor or no position, null
+ * when the numbers do not carry them (cached before the field existed, or none yet). */
+export function breachPrices(m: AccountMetrics | undefined): readonly BreachPrice[] | null {
+  return m?.breach_prices ?? null;
+}
+
+/** Decimals to show a breach price with: six significant figures, 2 to 6 decimals
+ * (EURUSD 1.07123, USDJPY 151.234, XAUUSD 2315.12). The engine's price is an exact
+ * solution, a raw float with every digit. */
+export function breachDigits(price: number): number {
+  const magnitude = price === 0 ? 0 : Math.floor(Math.log10(Math.abs(price)));
+  return Math.min(6, Math.max(2, 5 - magnitude));
+}
+
+/** The breach price rounded to those decimals on the safe side: a net long breaches when
+ * the bid falls to it (rounded up), a net short when the ask rises to it (rounded down). */
+export function breachPriceShown(row: Pick<BreachPrice, "price" | "quote">): { value: number; digits: number } | null {
+  if (row.price === null) return null;
+  const digits = breachDigits(row.price);
+  const scale = 10 ** digits;
+  const scaled = Number((row.price * scale).toPrecision(12)); // 1.0712 * 1e5 is 107119.99999999999
+  const value = (row.quote === "ask" ? Math.floor(scaled) : Math.ceil(scaled)) / scale;
+  return { value, digits };
 }
 
 /** Effective status: the engine's latest answer, else the live snapshot, else the REST row. */
-export function effectiveStatus(override: string | undefined, live: Metrics | undefined, row: string | undefined): string {
+export function effectiveStatus(override: string | undefined, live: AccountMetrics | undefined, row: string | undefined): string {
   return override ?? live?.status ?? row ?? "active";
 }

@@ -2,9 +2,9 @@
  * the floor meters, the live/stale marker, the account status badge. */
 import { memo } from "react";
 import { money, percent, signedMoney, time } from "../../../format/numbers";
-import type { Metrics } from "../../../live/store";
 import { useLink } from "../../../live/store";
 import { Bar, StatusBadge } from "../../../ui/kit";
+import type { AccountMetrics } from "./api";
 import { distanceTone, floorDistance } from "./metrics";
 
 export function Figure({ label, value, tone, wide = false, testId }:
@@ -62,7 +62,7 @@ export function AccountStatus({ status }: { status: string }) {
 }
 
 /** Live, stale (the gateway cannot reach the broker) or offline (no link). */
-export function LiveMarker({ metrics, timeZone }: { metrics: Metrics | undefined; timeZone?: string | undefined }) {
+export function LiveMarker({ metrics, timeZone }: { metrics: AccountMetrics | undefined; timeZone?: string | undefined }) {
   const link = useLink((s) => s.state);
   const state = !metrics ? "waiting" : link !== "live" ? "offline" : metrics.stale ? "stale" : "live";
   const text = { waiting: "Waiting for numbers", offline: "Not live", stale: "Stale — broker unreachable", live: "Live" }[state];
