@@ -129,6 +129,6 @@ def test_login_and_purchase_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     tab_to(page, "el.textContent.trim() === 'Pay $119.00'")
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Payment received")).to_be_visible()
+    expect(page.get_by_test_id("toast").filter(has_text="Payment received")).to_be_visible()
     assert bridge.wait_opened(1)
     no_console_errors(page)

@@ -108,7 +108,7 @@ def test_a_new_trader_from_the_site_to_a_failed_challenge(
     expect(page.get_by_test_id("order-total")).to_have_text("$119.00")
     page.get_by_role("button", name="Continue to payment").click()
     page.get_by_role("button", name="Pay $119.00").click()
-    expect(page.get_by_text("Payment received")).to_be_visible()
+    expect(page.get_by_test_id("toast").filter(has_text="Payment received")).to_be_visible()
     [login] = bridge.wait_opened(1)
     account_link = page.get_by_role("link", name=login)
     expect(account_link).to_be_visible()

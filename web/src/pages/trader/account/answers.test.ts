@@ -3,7 +3,7 @@ import { answerKey, answerText, fromAccountEvent, fromMessage, metAndBreached, s
 
 describe("engine answers", () => {
   it("words a daily-loss breach with the rule and the amounts", () => {
-    const a = fromMessage({ id: 41, event: { type: "breach", account: "T1", rule: "daily_loss", ts: "2026-03-02T10:00:00Z",
+    const a = fromMessage({ id: "41", event: { type: "breach", account: "T1", rule: "daily_loss", ts: "2026-03-02T10:00:00Z",
       equity: 94999.5, floor: 95000, action: "fail" } });
     const text = answerText(a, "USD");
     expect(text.title).toBe("Daily loss limit breached — equity $94,999.50 at floor $95,000.00");
@@ -39,12 +39,13 @@ describe("engine answers", () => {
     expect(met).toMatchObject({ type: "objective", objective: "min_trading_days" });
   });
 
-  it("knows an answer by what it says when the socket lost its id, so live and history meet", () => {
+  it("knows an answer by its id on the websocket and in the history alike", () => {
     const line = { type: "breach", account: "T9", rule: "max_loss", ts: "2026-03-02T10:00:00Z", equity: 1, floor: 2, action: "fail" } as const;
-    const live = fromMessage({ id: Number("0:57:0"), event: line });
+    const live = fromMessage({ id: "0:57:0", event: line });
     const stored = fromAccountEvent({ id: "0:57:0", account: "T9", kind: "breach", rule: "max_loss", ts: "2026-03-02T10:00:00.000000Z",
       event: line as never, replacement_account: null });
-    expect(live.id).toBe(answerKey(live));
+    expect(live.id).toBe("0:57:0");
+    expect(stored.id).toBe("0:57:0");
     expect(answerKey(stored)).toBe(answerKey(live));
   });
 

@@ -53,7 +53,7 @@ export function answerKey(a: Pick<Answer, "account" | "type" | "rule" | "objecti
 }
 
 /** An answer from the engine's line and its id (a websocket `risk_event`). */
-export function toAnswer(line: EngineAnswer, id: string | number | null): Answer {
+export function toAnswer(line: EngineAnswer, id: string | null): Answer {
   const rule = str(line.rule);
   const objective = str(line.objective);
   const answer: Answer = {
@@ -65,10 +65,8 @@ export function toAnswer(line: EngineAnswer, id: string | number | null): Answer
     objective: line.type === "objective" ? objective ?? rule : null,
     ...details(line),
   };
-  // live/socket.ts hands the id over as Number(id), which the gateway's string ids
-  // (`0:57:0`) turn into NaN: such an answer is known by what it says instead.
-  const known = typeof id === "string" ? id !== "" : id !== null && Number.isFinite(id);
-  answer.id = known ? String(id) : answerKey(answer);
+  // an answer without an id (none is sent so) is known by what it says
+  answer.id = id ? id : answerKey(answer);
   return answer;
 }
 
