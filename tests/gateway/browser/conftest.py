@@ -43,7 +43,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+def playwright(broker: Any) -> Iterator[Playwright]:
+    """Playwright's sync API runs an event loop in this thread for the whole session, so
+    the session's broker (which refuses to start inside a running loop) starts first."""
     assert Path(CHROMIUM).is_file(), "Chromium is missing: `make install` installs it"
     assert (DEFAULT_DIST / "index.html").is_file(), "web/dist is missing: `make install`"
     with sync_playwright() as running:
