@@ -5,10 +5,13 @@ client the app is built with is the one the running gateway's OpenAPI document g
 
 from __future__ import annotations
 
+import gzip
 import http.client
+import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +106,42 @@ def test_theme_css_is_the_firm_at_the_host(gateway: Gateway) -> None:
     assert "<title>Acme &lt;Funding&gt;</title>" in page.text  # escaped
     assert gateway.get("/", headers={"Host": "nobody.test"}).status_code == 404
     assert gateway.get("/theme.css", headers={"Host": "nobody.test"}).status_code == 404
+
+
+def first_load(manifest: dict[str, Any], route: str) -> tuple[int, int]:
+    """(gzip bytes, files) of the JavaScript a route needs before it can draw: the entry,
+    its static imports, the route's chunk and its static imports (the build's manifest)."""
+    seen: set[str] = set()
+
+    def walk(key: str) -> None:
+        chunk = manifest[key]
+        if chunk["file"] in seen:
+            return
+        seen.add(chunk["file"])
+        for imported in chunk.get("imports", []):
+            walk(imported)
+
+    walk("index.html")
+    walk(route)
+    scripts = [f for f in seen if f.endswith(".js")]
+    return sum(len(gzip.compress((DEFAULT_DIST / f).read_bytes(), 6)) for f in scripts), \
+        len(scripts)
+
+
+ROUTES = ["src/pages/trader/Dashboard.tsx", "src/pages/trader/Account.tsx",
+          "src/pages/trader/Challenges.tsx", "src/pages/trader/Challenge.tsx",
+          "src/pages/trader/Buy.tsx", "src/pages/trader/Settings.tsx",
+          "src/pages/public/Programs.tsx", "src/pages/public/Login.tsx"]
+BUDGET = 200 * 1024  # the trader routes' JavaScript on first load, gzip
+
+
+def test_each_route_loads_within_its_budget() -> None:
+    """The trader's routes carry at most 200 kB of gzipped JavaScript on first load; the
+    chart libraries arrive later, with the sections that draw them."""
+    manifest = json.loads((DEFAULT_DIST / ".vite" / "manifest.json").read_text())
+    for route in ROUTES:
+        size, _ = first_load(manifest, route)
+        assert size <= BUDGET, f"{route}: {size} bytes of JavaScript on first load"
 
 
 def test_the_typed_client_is_generated_from_the_running_gateway(
