@@ -275,6 +275,10 @@ async def _start(settings: Settings, supervisor: Supervisor, stop: asyncio.Event
     _say(f"history: chDB in {settings.data_dir / 'chdb'}, served to other processes on "
          f"http://127.0.0.1:{settings.analytics_port}" if settings.uses_embedded_clickhouse
          else f"history: {without_password(settings.clickhouse_url)}")
+    from gateway.web import DEFAULT_DIST
+    _say(f"site: {url}/ (the firm's web app: programs, sign-up, the trader's pages)"
+         if (DEFAULT_DIST / "index.html").is_file() else
+         f"site: not built ({DEFAULT_DIST} is missing: `make install` builds it)")
     _say(f"gateway: {url}/api/v1 (docs {url}/api/docs, websocket {url}/ws)")
     mail = (without_password(settings.smtp_url) if settings.smtp_url
             else f"written to {settings.data_dir / 'outbox.mbox'}")
