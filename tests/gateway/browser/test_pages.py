@@ -8,7 +8,7 @@ import re
 import time
 
 import pyotp
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.gateway.conftest import PASSWORD, Bridge, Gateway
 from tests.gateway.test_journey import admin_token
@@ -43,8 +43,8 @@ def settle(page: Page) -> None:
            ).to_have_count(0)
 
 
-def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: BrowserContext
-                                   ) -> None:
+def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: BrowserContext,
+                                   browser: Browser) -> None:
     gateway, bridge = system
     admin = admin_token(gateway)
     assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
@@ -64,7 +64,8 @@ def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: Brow
                f"/challenges/{bought['id']}", f"/challenges/{unpaid['id']}",
                f"/accounts/{login}", "/settings/profile", "/settings/security",
                "/settings/notifications"]
-    anonymous = watched(context.new_page())
+    visitor = browser.new_context(viewport=WIDE, locale="en-US", timezone_id="UTC")
+    anonymous = watched(visitor.new_page())  # its own cookies and storage: signed out
     page = signed_in(context, gateway)
     for size_name, size in (("1280", WIDE), ("390", NARROW)):
         for tab, paths in ((anonymous, public), (page, private)):
@@ -75,7 +76,7 @@ def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: Brow
                 expect(tab.locator("main")).not_to_be_empty()
                 if path != "/no-such-page":
                     expect(tab.get_by_text("Page not found")).to_have_count(0)
-                name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
+                name = re.sub(r"[^A-Za-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
                 if size_name == "390":
                     wide = tab.evaluate("document.documentElement.scrollWidth")
                     assert wide <= size["width"] + 1, f"{path} is {wide} px wide at 390"
@@ -84,6 +85,7 @@ def test_every_page_at_both_widths(system: tuple[Gateway, Bridge], context: Brow
                 shoot(tab, f"page-{name}-{size_name}")
     no_console_errors(page)
     no_console_errors(anonymous)
+    visitor.close()
 
 
 def tab_to(page: Page, check: str, most: int = 40) -> None:
