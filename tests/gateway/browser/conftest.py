@@ -11,7 +11,6 @@ run prints at its end (``var/screenshots/<run>/``).
 from __future__ import annotations
 
 import struct
-import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -127,16 +126,6 @@ def no_console_errors(page: Page) -> None:
     errors = [e for e in page.errors  # type: ignore[attr-defined]
               if not e.startswith("Failed to load resource: the server responded")]
     assert not errors, f"the page logged errors: {errors}"
-
-
-def wait_for(condition: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

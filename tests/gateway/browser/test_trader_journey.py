@@ -13,9 +13,9 @@ import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.gateway.conftest import Bridge, Gateway
-from tests.gateway.test_journey import admin_token
+from tests.gateway.test_journey import admin_token, wait_until
 
-from .conftest import assert_accessible, no_console_errors, shoot, site, wait_for
+from .conftest import assert_accessible, no_console_errors, shoot, site
 
 PROGRAM = {
     "slug": "gold-10k", "name": "Gold 10k", "price": "99.00", "currency": "USD",
@@ -125,8 +125,8 @@ def test_a_new_trader_from_the_site_to_a_failed_challenge(
     expect(equity).to_have_text("$10,250.00", timeout=20_000)
     bridge.publish(bridge.quote(1996.0))
     expect(equity).to_have_text("$9,550.00", timeout=20_000)
-    wait_for(lambda: float(bar.get_attribute("aria-valuenow") or "nan") < before,
-             what="the maximum-loss bar to move with the equity")
+    wait_until(lambda: float(bar.get_attribute("aria-valuenow") or "nan") < before,
+               what="the maximum-loss bar to move with the equity")
     assert page.locator("canvas").count() > 0  # the live chart draws
     assert_accessible(page, "the account page")
     shoot(page, "journey-03-account")

@@ -7,7 +7,8 @@ import { ApiError } from "../../api/errors";
 import { money } from "../../format/numbers";
 import { ErrorState, Loading } from "../../ui/kit";
 import {
-  Addons, advanceWords, PhaseRules, sharedTradingDay, size, StartButton, tradingDayWords, type ProgramOut,
+  Addons, advanceWords, Figure, PhaseRules, sharedTradingDay, size, StartButton, tradingDayWords,
+  type ProgramOut,
 } from "./program-parts";
 
 const COLUMNS: Record<number, string> = { 1: "", 2: "md:grid-cols-2", 3: "md:grid-cols-2 lg:grid-cols-3" };
@@ -30,18 +31,9 @@ function Detail({ program }: { program: ProgramOut }) {
         <div className="flex flex-col gap-3">
           <h1 id="program-name" className="text-2xl font-semibold">{program.name}</h1>
           <dl className="grid grid-cols-2 gap-x-8 gap-y-2 sm:flex sm:flex-wrap">
-            <div>
-              <dt className="text-xs uppercase tracking-wide text-muted">Account size</dt>
-              <dd className="tabular text-2xl font-semibold">{size(program.account_size, program.currency)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs uppercase tracking-wide text-muted">Price</dt>
-              <dd className="tabular text-2xl font-semibold">{money(program.price, program.currency)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs uppercase tracking-wide text-muted">Phases</dt>
-              <dd className="tabular text-2xl font-semibold">{phases}</dd>
-            </div>
+            <Figure label="Account size">{size(program.account_size, program.currency)}</Figure>
+            <Figure label="Price">{money(program.price, program.currency)}</Figure>
+            <Figure label="Phases">{phases}</Figure>
           </dl>
           <p className="text-sm text-muted">{advanceWords(program.advance, phases)}</p>
           {shared ? (

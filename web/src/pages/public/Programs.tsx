@@ -7,7 +7,7 @@ import { api, call } from "../../api/client";
 import { money } from "../../format/numbers";
 import { Empty, ErrorState, Loading, PageTitle } from "../../ui/kit";
 import {
-  Addons, PhaseRules, size, StartButton, type ProgramOut,
+  Addons, Figure, PhaseRules, size, StartButton, type ProgramOut,
 } from "./program-parts";
 
 export function usePrograms() {
@@ -31,14 +31,8 @@ function ProgramCard({ program }: { program: ProgramOut }) {
         <p className="text-sm text-muted">{phases === 1 ? "1 phase" : `${phases} phases`}</p>
       </header>
       <dl className="grid grid-cols-2 gap-3">
-        <div>
-          <dt className="text-xs uppercase tracking-wide text-muted">Account size</dt>
-          <dd className="tabular text-2xl font-semibold">{size(program.account_size, program.currency)}</dd>
-        </div>
-        <div>
-          <dt className="text-xs uppercase tracking-wide text-muted">Price</dt>
-          <dd className="tabular text-2xl font-semibold">{money(program.price, program.currency)}</dd>
-        </div>
+        <Figure label="Account size">{size(program.account_size, program.currency)}</Figure>
+        <Figure label="Price">{money(program.price, program.currency)}</Figure>
       </dl>
       <StartButton slug={program.slug} describedBy={`${id}-name`} className="w-full" />
       <div className="flex flex-col gap-4 border-t border-line pt-4">

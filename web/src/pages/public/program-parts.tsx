@@ -1,7 +1,7 @@
 /** A program as a trader reads it: size and price, each phase's rules in words, the
  * trading day, add-ons, and the button that starts a challenge. Shared by the list and
  * the detail page. */
-import { useId } from "react";
+import { useId, type ReactNode } from "react";
 import { useNavigate } from "react-router";
 import type { Schemas } from "../../api/client";
 import { money, nextDayStart } from "../../format/numbers";
@@ -130,5 +130,15 @@ export function StartButton({ slug, describedBy, className = "" }:
     <Button aria-describedby={describedBy} className={className} onClick={() => navigate(buyPath(slug))}>
       Start challenge
     </Button>
+  );
+}
+
+/** One headline number of a program (size, price, phases) with its label. */
+export function Figure({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt className="text-xs uppercase tracking-wide text-muted">{label}</dt>
+      <dd className="tabular text-2xl font-semibold">{children}</dd>
+    </div>
   );
 }

@@ -33,10 +33,17 @@ interface Drawn {
 /** Live rows kept for redraws (one a second: about five hours). */
 const LIVE_LIMIT = 18_000;
 
+/** A theme colour as `#rrggbb`, resolved by the browser (the variables hold
+ * `light-dark(…)` pairs, which only a computed colour settles). */
 function cssVar(name: string, fallback: string): string {
-  if (typeof document === "undefined") return fallback;
-  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  return value || fallback;
+  if (typeof document === "undefined" || !document.body) return fallback;
+  const probe = document.createElement("span");
+  probe.style.color = `var(${name}, ${fallback})`;
+  document.body.appendChild(probe);
+  const rgb = getComputedStyle(probe).color;
+  probe.remove();
+  const m = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(rgb);
+  return m ? `#${[m[1], m[2], m[3]].map((x) => Number(x).toString(16).padStart(2, "0")).join("")}` : fallback;
 }
 
 /** `#rrggbb` (or `#rgb`) with an alpha, as rgba(); any other colour as it is. */
