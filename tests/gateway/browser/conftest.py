@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from gateway.web import DEFAULT_DIST
 from storage.clickhouse import Store
@@ -32,6 +39,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--host-resolver-rules=MAP *.test 127.0.0.1"]
 WIDE = {"width": 1280, "height": 800}
+# A loaded 2-core machine (the suite's other parts) can take seconds to draw: assertions
+# wait up to 15 s for what they expect, as actions do (context.set_default_timeout).
+expect.set_options(timeout=15_000)
 NARROW = {"width": 390, "height": 844}
 
 
