@@ -1,5 +1,4 @@
 import { QueryClientProvider } from "@tanstack/react-query";
-import { Tooltip } from "radix-ui";
 import { setNonce } from "get-nonce";
 import { StrictMode, useEffect } from "react";
 import { createRoot } from "react-dom/client";
@@ -25,10 +24,8 @@ function App() {
   }, []);
   return (
     <QueryClientProvider client={queryClient}>
-      <Tooltip.Provider delayDuration={300}>
-        <RouterProvider router={router} />
-        <Toaster />
-      </Tooltip.Provider>
+      <RouterProvider router={router} />
+      <Toaster />
     </QueryClientProvider>
   );
 }

@@ -1,5 +1,6 @@
 /** Small building blocks every page uses: buttons, fields, cards, badges, bars and the
  * loading / empty / error states. */
+import { Tooltip } from "radix-ui";
 import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from "react";
 import { describeError } from "../api/errors";
 
@@ -148,5 +149,28 @@ export function PageTitle({ children, actions }: { children: ReactNode; actions?
       <h1 className="text-2xl font-semibold">{children}</h1>
       {actions}
     </div>
+  );
+}
+
+/** A small ⓘ that explains a figure on hover and on keyboard focus (Radix Tooltip). */
+export function InfoTip({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <Tooltip.Provider delayDuration={300}>
+    <Tooltip.Root>
+      <Tooltip.Trigger asChild>
+        <button type="button" aria-label={label}
+          className="ml-1 inline-flex h-5 w-5 items-center justify-center rounded-full text-xs text-muted hover:text-ink">
+          ⓘ
+        </button>
+      </Tooltip.Trigger>
+      <Tooltip.Portal>
+        <Tooltip.Content sideOffset={6}
+          className="z-50 max-w-72 rounded-md border border-line bg-surface p-2 text-sm text-ink shadow-lg">
+          {children}
+          <Tooltip.Arrow className="fill-surface" />
+        </Tooltip.Content>
+      </Tooltip.Portal>
+    </Tooltip.Root>
+    </Tooltip.Provider>
   );
 }

@@ -9,7 +9,7 @@ import { money } from "../../format/numbers";
 import { seedMetrics } from "../../live/store";
 import { objectiveStates, type RuleDocument } from "../../objectives/rules";
 import { ApiError } from "../../api/errors";
-import { Card, Empty, ErrorState, Loading, PageTitle } from "../../ui/kit";
+import { Card, Empty, ErrorState, InfoTip, Loading, PageTitle } from "../../ui/kit";
 import { answerKey, answerText, metAndBreached, type Answer } from "./account/answers";
 import { AnswersList } from "./account/AnswersList";
 import {
@@ -209,7 +209,11 @@ export default function Account() {
         </Card>
       </div>
 
-      <Card title="Breach prices">
+      <Card title={<>Breach prices<InfoTip label="What is a breach price?">
+        For each symbol you hold, the price at which your equity would touch the nearest
+        floor, every other price staying where it is: the bid for a symbol you hold long,
+        the ask for one you hold short. Computed by the risk engine with its own arithmetic.
+      </InfoTip></>}>
         <LiveBreachPrices login={login} />
       </Card>
 
