@@ -10,7 +10,9 @@ run prints at its end (``var/screenshots/<run>/``).
 
 from __future__ import annotations
 
+import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,7 +36,11 @@ from tests.gateway.conftest import Bridge, Gateway, Sink, live_system
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENS = ROOT / "var" / "screenshots" / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+SHOTS = ROOT / "var" / "screenshots"
+# one folder a run, shared by pytest-xdist's workers (the run's id), else by the start time
+SCREENS = SHOTS / (os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:12]
+                   or datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+STARTED = time.time()
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--host-resolver-rules=MAP *.test 127.0.0.1"]
@@ -46,9 +52,12 @@ NARROW = {"width": 390, "height": 844}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if SCREENS.is_dir():
-        shots = len(list(SCREENS.glob("*.png")))
-        terminalreporter.write_line(f"browser screenshots ({shots}): {SCREENS}")
+    """Where this run's screenshots are (written by the worker that ran the tests)."""
+    runs = [d for d in SHOTS.glob("*") if d.is_dir() and d.stat().st_mtime >= STARTED] \
+        if SHOTS.is_dir() else []
+    for folder in sorted(runs):
+        shots = len(list(folder.glob("*.png")))
+        terminalreporter.write_line(f"browser screenshots ({shots}): {folder}")
 
 
 @pytest.fixture(scope="session")
