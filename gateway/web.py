@@ -5,9 +5,11 @@
 - ``/theme.css``: the firm's colours as CSS variables, per host. ``index.html`` links it
   as a stylesheet, so the firm's look is there before the first paint with no script.
 - Every other path that is not the API, ``/ws``, ``/metrics`` or the health checks: an
-  app route (``/accounts/T1``, ``/settings/security``) gets ``index.html`` (the app
-  routes in the browser), never cached, with the firm's name in its title and a fresh
-  style nonce; a path with a file extension that is not in the build is a 404.
+  app route (:data:`APP_ROUTES`: ``/accounts/T1``, ``/settings/security``) gets
+  ``index.html`` (the app routes in the browser), never cached, with the firm's name in
+  its title and a fresh style nonce; any other path gets the same page with status 404
+  (the app shows its "page not found"; a crawler or a probe sees a 404); a path with a
+  file extension that is not in the build is a plain 404.
 
 The pages' Content-Security-Policy is the API's strict one loosened only where the app
 needs it: scripts and styles from the site itself; ``style-src`` also takes this
@@ -36,6 +38,12 @@ YEAR = 365 * 24 * 3600
 _TITLE = re.compile(r"<title>.*?</title>", re.S)
 _HEAD_END = "</head>"
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+# The first segment of every route of the app (web/src/app/routes.tsx; a test keeps the
+# two lists equal).
+APP_ROUTES = re.compile(
+    r"^(|programs|login|register|verify-email|forgot-password|reset-password|dashboard"
+    r"|accounts|challenges|settings|index\.html)(/.*)?$")
 
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
            "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; "
@@ -125,6 +133,8 @@ class AppHandler(tornado.web.RequestHandler):
             self.finish("The web app is not built: run `make install` (it runs `npm ci` and "
                         "`vite build` in web/), then reload.\n")
             return
+        if not APP_ROUTES.match(path):
+            self.set_status(404)
         nonce = secrets.token_urlsafe(16)
         page = render_index(index.read_text(encoding="utf-8"), tenant, nonce)
         _security_headers(self)

@@ -52,6 +52,22 @@ def test_app_routes_get_index_html_never_cached(gateway: Gateway) -> None:
             != nonce.group(1)), "a fresh nonce per response"
 
 
+def test_every_route_of_the_app_is_served_and_nothing_else(gateway: Gateway) -> None:
+    """The gateway knows the app's routes (web/src/app/routes.tsx): each gets the page with
+    200; any other path the page with 404, which the app shows as its not-found page."""
+    routes = re.findall(r'path: "(/[^"]*)"', (WEB / "src/app/routes.tsx").read_text())
+    assert "/dashboard" in routes and "*" not in routes
+    for route in routes:
+        path = re.sub(r":\w+", "x1", route)
+        assert gateway.get(path).status_code == 200, route
+    for path in ("/etc/passwd", "/wp-admin", "/accountsx", "/api-docs", "/.env"):
+        answer = gateway.get(path)
+        assert answer.status_code == 404, path
+    missing = gateway.get("/no/such/page")
+    assert missing.status_code == 404 and '<div id="root"></div>' in missing.text
+    assert missing.headers["Cache-Control"] == "no-store"
+
+
 def test_hashed_assets_are_immutable_and_compressed(gateway: Gateway) -> None:
     page = gateway.get("/").text
     assets = asset_paths(page)
