@@ -34,3 +34,10 @@ def history(chdb_path: Path) -> Iterator[EmbeddedStore]:
     yield store
     store.command(f"DROP DATABASE IF EXISTS {store.database}")
     store.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests share one group under pytest-xdist: one Chromium at a time."""
+    for item in items:
+        if "browser" in item.path.parent.parts[-1:]:
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -30,6 +30,8 @@ from tests.test_up import (
     start_up,
 )
 
+pytestmark = pytest.mark.xdist_group("up")  # one `up` at a time (see tests/test_up.py)
+
 REPORT = Path(__file__).parent / "analytics" / "reports" / "mt5-history-en.html"
 
 

@@ -19,6 +19,9 @@ import pytest
 
 from streams.supervisor import Child, Supervisor, describe_status
 
+# Stops timed to the second: not next to a whole `up` (see tests/test_up.py).
+pytestmark = pytest.mark.xdist_group("up")
+
 T = TypeVar("T")
 PY = sys.executable
 

@@ -21,6 +21,10 @@ from typing import Any
 
 import pytest
 
+# `up` runs a whole platform (six children, two of them brokers) and times its stops: one
+# `up` at a time on the machine (with tests/test_restart.py and the supervisor's tests).
+pytestmark = pytest.mark.xdist_group("up")
+
 BROKER_LINE = re.compile(r"broker: embedded at (127\.0\.0\.1):(\d+)")
 
 
