@@ -112,6 +112,7 @@ def test_login_and_purchase_with_the_keyboard_alone(
                         token).status_code == 200
 
     page.goto(site(gateway) + "/login")
+    expect(page.get_by_label("Email")).to_be_visible()  # loaded: then only the keyboard
     tab_to(page, labelled("Email"))
     page.keyboard.type(EMAIL)
     tab_to(page, labelled("Password"))
@@ -123,12 +124,14 @@ def test_login_and_purchase_with_the_keyboard_alone(
     page.wait_for_url(re.compile(r"/dashboard$"))
 
     page.goto(site(gateway) + "/challenges/new?program=gold-10k")
+    expect(page.get_by_label("no-time-limit")).to_be_visible()
     tab_to(page, labelled("no-time-limit") + " || el.closest('label')?.textContent"
            ".includes('no-time-limit')")
     page.keyboard.press("Space")
     expect(page.get_by_test_id("order-total")).to_have_text("$119.00")
     tab_to(page, "el.textContent.trim() === 'Continue to payment'")
     page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Pay $119.00")).to_be_visible()
     tab_to(page, "el.textContent.trim() === 'Pay $119.00'")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("toast").filter(has_text="Payment received")).to_be_visible()
