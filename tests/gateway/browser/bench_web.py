@@ -26,6 +26,7 @@ import statistics
 import threading
 import time
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -103,6 +104,7 @@ def signed_in(context: BrowserContext, gateway: Gateway) -> Page:
     return page
 
 
+@pytest.mark.timeout(900)
 def test_long_tasks_with_20_accounts_at_4_hz(system: tuple[Gateway, Bridge],
                                              context: BrowserContext) -> None:
     gateway, bridge = system
@@ -143,6 +145,7 @@ def test_long_tasks_with_20_accounts_at_4_hz(system: tuple[Gateway, Bridge],
         feeder.join()
 
 
+@pytest.mark.timeout(900)
 def test_breach_to_screen(system: tuple[Gateway, Bridge], context: BrowserContext) -> None:
     gateway, bridge = system
     _, logins = accounts(gateway, bridge, BREACHES)
