@@ -60,17 +60,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"browser screenshots ({shots}): {folder}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright(broker: Any) -> Iterator[Playwright]:
-    """Playwright's sync API runs an event loop in this thread for the whole session, so
-    the session's broker (which refuses to start inside a running loop) starts first."""
+    """Playwright's sync API runs an event loop in this thread while it is open: it is
+    opened for one test at a time (the rest of the suite calls asyncio.run() in this
+    thread), and the session's broker, which refuses to start inside a running loop,
+    starts before it."""
     assert Path(CHROMIUM).is_file(), "Chromium is missing: `make install` installs it"
     assert (DEFAULT_DIST / "index.html").is_file(), "web/dist is missing: `make install`"
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
     yield launched
