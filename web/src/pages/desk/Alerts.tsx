@@ -135,7 +135,7 @@ interface RowProps {
 }
 
 const AlertRow = memo(function AlertRow({ alert, selected, onSelect, onAcknowledge, onOverride, onStop }: RowProps) {
-  const label = `${alert.kind} on ${alert.account} at ${utc(alert.at)}`;
+  const label = `${alert.kind}${alert.rule ? ` (${ruleText(alert)})` : ""} on ${alert.account} at ${utc(alert.at)}`;
   return (
     <tr data-testid="alert-row" data-id={alert.id} data-state={alert.state}
       className={alert.kind === "breach" && alert.state === "open" ? "bg-bad/5" : undefined}>
