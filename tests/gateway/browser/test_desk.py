@@ -16,11 +16,18 @@ from tests.gateway.test_journey import admin_token, challenge_of, wait_until
 from .conftest import NARROW, WIDE, assert_accessible, no_console_errors, shoot, site, watched
 from .test_trader_journey import PROGRAM
 
+# A program whose daily loss pauses the account (until the next trading day) instead of
+# failing it: a paused account is one the desk can still stop.
+PAUSING = {**PROGRAM, "slug": "pause-10k", "name": "Pause 10k", "addons": [],
+           "phases": [{"name": "Phase 1", "document": {"rules": {
+               "daily_loss": {"limit": 0.05, "action": "pause"},
+               "max_loss": {"limit": 0.10, "mode": "static"}}}}]}
 
-def bought(gateway: Gateway, address: str) -> tuple[str, int]:
+
+def bought(gateway: Gateway, address: str, program: str) -> tuple[str, int]:
     """A trader who bought a challenge and confirmed the (demo) payment: token, id."""
     token = gateway.verified_user(address)["access_token"]
-    answer = gateway.post("/api/v1/challenges", {"program": "gold-10k"}, token)
+    answer = gateway.post("/api/v1/challenges", {"program": program}, token)
     assert answer.status_code == 201, answer.text
     challenge = answer.json()["id"]
     confirm = gateway.post(f"/api/v1/challenges/{challenge}/confirm-payment", None, token)
@@ -46,9 +53,11 @@ def test_the_desk_sees_a_breach_live_and_acts_on_it(
         system: tuple[Gateway, Bridge], page: Page, browser: Browser) -> None:
     gateway, bridge = system
     admin = admin_token(gateway)
-    assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
-    ana, ana_challenge = bought(gateway, "ana@trader.test")
-    bob, bob_challenge = bought(gateway, "bob@trader.test")
+    for program in (PROGRAM, PAUSING):
+        created = gateway.post("/api/v1/admin/programs", program, admin)
+        assert created.status_code == 201, created.text
+    ana, ana_challenge = bought(gateway, "ana@trader.test", "gold-10k")
+    bob, bob_challenge = bought(gateway, "bob@trader.test", "pause-10k")
     bridge.wait_opened(2)
     failing = account_of(gateway, ana, ana_challenge)
     other = account_of(gateway, bob, bob_challenge)
@@ -111,13 +120,21 @@ def test_the_desk_sees_a_breach_live_and_acts_on_it(
     assert [(a["login"], a["status"]) for a in resumed["accounts"]] == [
         (failing, "failed"), (replacement, "active")]
 
-    # Stop another account: the dialog names it, and the login is typed to confirm.
-    page.get_by_role("button", name="Stop an account…").click()
+    # Another account's daily loss pauses it (bought at 1990.5, the bid at 1984: equity
+    # 9,350 under the 9,500 daily floor); the desk stops it from its alert, typing its login.
+    bridge.publish(bridge.deal(other, 1, "buy", "in", 1.0, 1990.5), bridge.quote(1984.0))
+    paused = page.get_by_test_id("alert-row").filter(has_text=other).filter(has_text="Daily loss")
+    expect(paused).to_have_count(1, timeout=20_000)
+    paused.get_by_role("button", name=f"Stop account {other}").click()
     stop = page.get_by_role("alertdialog")
-    stop.get_by_label("Account login").fill(other)
+    expect(stop.get_by_role("heading")).to_have_text(f"Stop account {other}?")
+    confirm = stop.get_by_role("button", name=f"Stop account {other}")
     stop.get_by_label("Reason for the stop").fill("suspected copy trading")
-    expect(stop.get_by_role("button", name=f"Stop account {other}")).to_be_enabled()
-    stop.get_by_role("button", name=f"Stop account {other}").click()
+    expect(confirm).to_be_disabled()
+    stop.get_by_label(f"Type {other} to confirm").fill(other)
+    expect(confirm).to_be_enabled()
+    assert_accessible(page, "the stop dialog")
+    confirm.click()
     expect(stop).to_be_hidden()
     expect(page.get_by_test_id("toast").filter(has_text=f"Account {other} stopped")).to_be_visible()
     wait_until(lambda: other in bridge.disabled, what="the stop at the broker")
