@@ -5,7 +5,7 @@ import { useState, type ReactNode } from "react";
 import { Link, NavLink, Outlet, useNavigate } from "react-router";
 import { useLink } from "../live/store";
 import { signOut } from "../session/auth";
-import { useSession } from "../session/store";
+import { isStaff, useSession } from "../session/store";
 import { applyTheme, effectiveTheme, storedTheme } from "./theme";
 import { useTenant } from "./tenant";
 
@@ -76,6 +76,7 @@ const navClass = ({ isActive }: { isActive: boolean }) =>
 export function Layout() {
   const tenant = useTenant();
   const status = useSession((s) => s.status);
+  const staff = useSession((s) => isStaff(s.user));
   const name = tenant.data?.name ?? "";
   return (
     <div className="flex min-h-dvh flex-col">
@@ -94,6 +95,7 @@ export function Layout() {
                 <NavLink to="/dashboard" className={navClass}>Dashboard</NavLink>
                 <NavLink to="/challenges" className={navClass}>Challenges</NavLink>
                 <NavLink to="/programs" className={navClass}>Programs</NavLink>
+                {staff ? <NavLink to="/desk" className={navClass}>Risk desk</NavLink> : null}
               </>
             ) : (
               <NavLink to="/programs" className={navClass}>Programs</NavLink>

@@ -3,7 +3,7 @@
  * own chunks). */
 import { lazy, Suspense, type ComponentType, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, useLocation } from "react-router";
-import { useSession } from "../session/store";
+import { isStaff, useSession } from "../session/store";
 import { Loading } from "../ui/kit";
 import { Layout } from "./Layout";
 import { NotFound } from "./NotFound";
@@ -29,6 +29,9 @@ const Challenges = page("trader/Challenges");
 const Challenge = page("trader/Challenge");
 const Buy = page("trader/Buy");
 const Settings = page("trader/Settings");
+const Alerts = page("desk/Alerts");
+const Floors = page("desk/Floors");
+const Exposure = page("desk/Exposure");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -44,6 +47,14 @@ function SignedIn({ children }: { children: ReactNode }) {
     return <Navigate to={`/login?next=${next}`} replace />;
   }
   return <Page>{children}</Page>;
+}
+
+/** The risk desk's pages: signed in and staff; anyone else gets the not-found page (the
+ * page's chunk is not even loaded, so nothing is fetched). */
+function Staff({ children }: { children: ReactNode }) {
+  const user = useSession((s) => s.user);
+  if (!user) return <Loading label="Restoring your session" />;
+  return isStaff(user) ? <>{children}</> : <NotFound />;
 }
 
 function Home() {
@@ -71,6 +82,9 @@ export const router = createBrowserRouter([
       { path: "/challenges/:id", element: <SignedIn><Challenge /></SignedIn> },
       { path: "/settings", element: <SignedIn><Settings /></SignedIn> },
       { path: "/settings/:tab", element: <SignedIn><Settings /></SignedIn> },
+      { path: "/desk", element: <SignedIn><Staff><Alerts /></Staff></SignedIn> },
+      { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
+      { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },

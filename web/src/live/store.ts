@@ -15,6 +15,7 @@ export const useLink = create<{ state: LinkState }>()(() => ({ state: "idle" }))
 const latest = new Map<string, Metrics>();
 const listeners = new Map<string, Set<() => void>>();
 const answerListeners = new Set<(message: RiskEventMessage) => void>();
+const riskListeners = new Set<(message: RiskEventMessage) => void>();
 const dirty = new Set<string>();
 
 function hidden(): boolean {
@@ -69,6 +70,7 @@ export const live = new LiveSocket({
     },
     onRiskEvent: (message) => {
       for (const listener of answerListeners) listener(message);
+      for (const listener of riskListeners) listener(message);
     },
     onError: () => undefined,
   },
@@ -108,6 +110,19 @@ export function useEngineAnswers(listener: (message: RiskEventMessage) => void):
     answerListeners.add(listener);
     return () => {
       answerListeners.delete(listener);
+    };
+  }, [listener]);
+}
+
+/** The firm's whole risk feed (staff only): subscribes while mounted and calls
+ * `listener` with every `risk_event`. */
+export function useRiskFeed(listener: (message: RiskEventMessage) => void): void {
+  useEffect(() => {
+    riskListeners.add(listener);
+    live.subscribeRisk();
+    return () => {
+      live.unsubscribeRisk();
+      riskListeners.delete(listener);
     };
   }, [listener]);
 }

@@ -27,3 +27,10 @@ export const useSession = create<SessionState>()((set) => ({
   setUser: (user) => set({ user }),
   signOut: () => set({ accessToken: null, expiresAt: 0, user: null, status: "anonymous" }),
 }));
+
+/** The roles that work the risk desk (risk, admin, owner). */
+export const STAFF_ROLES: readonly User["role"][] = ["risk", "admin", "owner"];
+
+export function isStaff(user: Pick<User, "role"> | null | undefined): boolean {
+  return user !== null && user !== undefined && STAFF_ROLES.includes(user.role);
+}
