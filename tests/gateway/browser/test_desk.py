@@ -163,3 +163,47 @@ def test_the_desk_sees_a_breach_live_and_acts_on_it(
         shoot(trader, "desk-05-trader-not-found")
     finally:
         context.close()
+
+
+def test_nearest_floors_and_exposure_show_the_firms_live_accounts(
+        system: tuple[Gateway, Bridge], page: Page) -> None:
+    """Two traders' accounts with open gold: the desk's nearest floors list both, nearest
+    first, and the exposure page sums their lots; both pages pass axe at 1280 and fit 390."""
+    gateway, bridge = system
+    admin = admin_token(gateway)
+    assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
+    logins = []
+    for n, volume in enumerate((0.5, 1.0)):
+        token, challenge = bought(gateway, f"t{n}@trader.test", "gold-10k")
+        logins.append(account_of(gateway, token, challenge))
+        bridge.publish(bridge.quote(2000.0), bridge.deal(logins[-1], 1, "buy", "in", volume,
+                                                         2000.5))
+    bridge.publish(bridge.quote(1996.0))
+    gateway.verified_user("desk@firm.test")
+    gateway.promote("desk@firm.test", "risk")
+    log_in(page, site(gateway), "desk@firm.test")
+
+    page.goto(site(gateway) + "/desk/floors")
+    table = page.get_by_test_id("nearest-floors")
+    # the 1-lot account lost more: it is nearer its floor, so it comes first
+    expect(table.get_by_role("link", name=logins[1])).to_be_visible(timeout=30_000)
+    expect(table.get_by_role("link", name=logins[0])).to_be_visible()
+    rows = table.locator("tbody tr")
+    expect(rows.first).to_contain_text(logins[1])
+    assert_accessible(page, "/desk/floors")
+    shoot(page, "desk-floors-1280")
+
+    page.goto(site(gateway) + "/desk/exposure")
+    symbols = page.get_by_test_id("exposure-symbols")
+    expect(symbols).to_contain_text("XAUUSD", timeout=30_000)
+    expect(symbols).to_contain_text("1.5")  # 0.5 + 1 lot, both long
+    assert_accessible(page, "/desk/exposure")
+    shoot(page, "desk-exposure-1280")
+    page.set_viewport_size(NARROW)
+    for path in ("/desk/floors", "/desk/exposure"):
+        page.goto(site(gateway) + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= NARROW["width"] + 1, f"{path} is {wide} px wide at 390"
+        shoot(page, f"desk-{path.rsplit('/', 1)[-1]}-390")
+    no_console_errors(page)

@@ -159,8 +159,8 @@ export function InfoTip({ label, children }: { label: string; children: ReactNod
     <Tooltip.Root>
       <Tooltip.Trigger asChild>
         <button type="button" aria-label={label}
-          className="ml-1 inline-flex h-5 w-5 items-center justify-center rounded-full text-xs text-muted hover:text-ink">
-          ⓘ
+          className="ml-1 inline-flex h-4 w-4 items-center justify-center rounded-full border border-current font-serif text-[0.7rem] font-bold italic leading-none text-muted hover:text-ink">
+          i
         </button>
       </Tooltip.Trigger>
       <Tooltip.Portal>
