@@ -268,8 +268,15 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
         status, stats = _call(f"{api}/accounts/{busiest}/statistics", token=token)
         assert status == 200, stats
         assert stats["total_deals"] >= 1  # type: ignore[index]
-        status, curve = _call(f"{api}/accounts/{busiest}/equity?points=100", token=token)
-        assert status == 200 and 0 < len(curve) <= 100, curve  # type: ignore[arg-type]
+
+        def equity_curve() -> Any:
+            status, curve = _call(f"{api}/accounts/{busiest}/equity?points=100", token=token)
+            assert status == 200, curve
+            return curve
+
+        # its live numbers reach the history a moment after its deals may have
+        curve = _wait_for("the busiest account's equity curve", equity_curve, 30)
+        assert 0 < len(curve) <= 100, curve
         # The embedded history is served to other processes (`proptrade import`, gateways).
         from storage.clickhouse import ServerStore
 

@@ -176,6 +176,7 @@ def test_nearest_floors_and_exposure_show_the_firms_live_accounts(
     for n, volume in enumerate((0.5, 1.0)):
         token, challenge = bought(gateway, f"t{n}@trader.test", "gold-10k")
         logins.append(account_of(gateway, token, challenge))
+        bridge.wait_opened(n + 1)  # its account event goes out before its first deal
         bridge.publish(bridge.quote(2000.0), bridge.deal(logins[-1], 1, "buy", "in", volume,
                                                          2000.5))
     bridge.publish(bridge.quote(1996.0))

@@ -35,7 +35,7 @@ function SymbolsTable({ rows }: { rows: readonly SymbolExposure[] }) {
   const onSort = useCallback((key: SymbolKey) => setSort((s) => nextSort(s, key, textFirstUp)), []);
   const sorted = useMemo(() => sortBy(rows, sort, "symbol", ABS_KEYS), [rows, sort]);
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Exposure by symbol table">
+    <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Exposure by symbol table">
       <table className="w-full min-w-[46rem] text-sm" data-testid="exposure-symbols">
         <caption className="sr-only">
           Open exposure by symbol: net (long minus short) and gross (long plus short) lots and notional,
@@ -79,7 +79,7 @@ function ConcentrationTable({ rows }: { rows: readonly ConcentratedAccount[] }) 
   const onSort = useCallback((key: AccountKey) => setSort((s) => nextSort(s, key, textFirstUp)), []);
   const sorted = useMemo(() => sortBy(rows, sort, "account"), [rows, sort]);
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Most concentrated accounts table">
+    <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Most concentrated accounts table">
       <table className="w-full min-w-[40rem] text-sm" data-testid="exposure-concentrated">
         <caption className="sr-only">
           Accounts most concentrated in one symbol: the largest symbol's share of the account's gross lots

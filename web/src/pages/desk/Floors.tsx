@@ -132,7 +132,7 @@ export default function Floors() {
       }>
         {sorted.length === 0 ? <Empty>No live account with a floor right now.</Empty> : (
           <>
-            <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Nearest floors table">
+            <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Nearest floors table">
               <table className="w-full min-w-[52rem] text-sm" data-testid="nearest-floors">
                 <caption className="sr-only">
                   Live accounts by distance to their nearest floor; amounts in each account's currency,

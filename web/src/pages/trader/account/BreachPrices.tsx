@@ -49,7 +49,7 @@ export const BreachPrices = memo(function BreachPrices({ rows, openPositions }:
     );
   }
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Breach prices table">
+    <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Breach prices table">
       <table className="w-full min-w-[22rem] text-sm" data-testid="breach-prices">
         <caption className="sr-only">The price of each symbol at which the account touches a floor</caption>
         <thead className="text-left text-xs text-muted">

@@ -13,7 +13,7 @@ export default function SymbolsPanel({ login, currency }: { login: string; curre
   const rows = [...symbols.data].sort((a, b) => b.net_profit - a.net_profit);
   return (
     <div className="flex flex-col gap-4" data-testid="symbols">
-      <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Symbols table">
+      <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Symbols table">
         <table className="w-full min-w-[26rem] text-sm">
           <caption className="sr-only">Closed trades by symbol</caption>
           <thead className="text-left text-xs text-muted">

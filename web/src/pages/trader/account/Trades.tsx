@@ -17,7 +17,7 @@ function tone(value: number): string {
 function OpenPositions({ rows, timeZone }: { rows: readonly OpenPosition[]; timeZone?: string | undefined }) {
   if (!rows.length) return <p className="text-sm text-muted" data-testid="open-positions-empty">No open position.</p>;
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Open positions table">
+    <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Open positions table">
       <table className="w-full min-w-[32rem] text-sm" data-testid="open-positions">
         <caption className="sr-only">Open positions</caption>
         <thead className="text-left text-xs text-muted">
@@ -50,7 +50,7 @@ function OpenPositions({ rows, timeZone }: { rows: readonly OpenPosition[]; time
 function ClosedTrades({ rows, currency, timeZone }:
   { rows: readonly Trade[]; currency: string; timeZone?: string | undefined }) {
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Trade journal table">
+    <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Trade journal table">
       <table className="w-full min-w-[56rem] text-sm" data-testid="trades">
         <caption className="sr-only">Closed trades, newest first</caption>
         <thead className="text-left text-xs text-muted">
