@@ -20,7 +20,6 @@ lives on its own site) and ``data:`` (the 2FA QR code); the websocket on the sam
 
 from __future__ import annotations
 
-import hashlib
 import html
 import mimetypes
 import re
@@ -125,8 +124,8 @@ class AppHandler(tornado.web.RequestHandler):
                 self.finish(file.read_bytes())
                 return
             raise tornado.web.HTTPError(404)
-        index = self.dist / "index.html"
-        if not index.is_file():
+        template = _index(self.dist / "index.html")
+        if template is None:
             self.set_status(503)
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             self.set_header("Cache-Control", "no-store")
@@ -136,7 +135,7 @@ class AppHandler(tornado.web.RequestHandler):
         if not APP_ROUTES.match(path):
             self.set_status(404)
         nonce = secrets.token_urlsafe(16)
-        page = render_index(index.read_text(encoding="utf-8"), tenant, nonce)
+        page = render_index(template, tenant, nonce)
         _security_headers(self)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -150,6 +149,21 @@ class AppHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish("Not found\n" if status_code == 404 else f"{status_code}\n")
+
+
+_built: dict[Path, tuple[int, str]] = {}
+
+
+def _index(index: Path) -> str | None:
+    """The build's index.html, read again only when a new build replaced it."""
+    try:
+        stamp = index.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    cached = _built.get(index)
+    if cached is None or cached[0] != stamp:
+        cached = _built[index] = (stamp, index.read_text(encoding="utf-8"))
+    return cached[1]
 
 
 def render_index(page: str, tenant: Tenant, nonce: str) -> str:
@@ -168,11 +182,3 @@ def routes(dist: Path) -> list[tuple[str, type, dict[str, Any]] | tuple[str, typ
         (r"/theme\.css", ThemeHandler),
         (r"/(?!api/|api$|ws$|metrics$|healthz$|readyz$)(.*)", AppHandler, {"dist": dist}),
     ]
-
-
-def build_id(dist: Path) -> str:
-    """A short fingerprint of the build (its index.html), for logs and /readyz."""
-    index = dist / "index.html"
-    if not index.is_file():
-        return "not built"
-    return hashlib.sha256(index.read_bytes()).hexdigest()[:12]

@@ -34,11 +34,11 @@ from gateway.web import DEFAULT_DIST
 from streams.events import Deal
 from streams.outputs import Breach
 from streams.wire import answer_decoder
-from tests.gateway.conftest import PASSWORD, Bridge, Gateway
+from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import admin_token
 from tests.gateway.test_web import ROUTES, first_load
 
-from .conftest import site, watched
+from .conftest import log_in, site, watched
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 BREACHES = int(os.environ.get("BENCH_BREACHES", "50"))
@@ -96,11 +96,7 @@ def accounts(gateway: Gateway, bridge: Bridge, n: int) -> tuple[str, list[str]]:
 def signed_in(context: BrowserContext, gateway: Gateway) -> Page:
     page = watched(context.new_page())
     page.add_init_script(OBSERVE)
-    page.goto(site(gateway) + "/login")
-    page.get_by_label("Email").fill(TRADER)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/dashboard")
+    log_in(page, site(gateway), TRADER)
     return page
 
 

@@ -11,6 +11,7 @@ run prints at its end (``var/screenshots/<run>/``).
 from __future__ import annotations
 
 import os
+import re
 import struct
 import time
 import zlib
@@ -31,7 +32,7 @@ from playwright.sync_api import (
 
 from gateway.web import DEFAULT_DIST
 from storage.clickhouse import Store
-from tests.gateway.conftest import Bridge, Gateway, Sink, live_system
+from tests.gateway.conftest import PASSWORD, Bridge, Gateway, Sink, live_system
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[3]
@@ -155,6 +156,15 @@ def system(sink: Sink, broker: Any, history: Store) -> Iterator[tuple[Gateway, B
     confirm their own payments, as in `make run`."""
     with live_system(sink, broker, history, demo_payments=True) as running:
         yield running
+
+
+def log_in(page: Page, base: str, address: str, password: str = PASSWORD) -> None:
+    """Sign in through the login page (no second factor) and land on the dashboard."""
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(address)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/dashboard$"))
 
 
 def site(gateway: Gateway, host: str = "localhost") -> str:

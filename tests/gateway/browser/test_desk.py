@@ -10,10 +10,19 @@ import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.gateway.conftest import PASSWORD, Bridge, Gateway
+from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import admin_token, challenge_of, wait_until
 
-from .conftest import NARROW, WIDE, assert_accessible, no_console_errors, shoot, site, watched
+from .conftest import (
+    NARROW,
+    WIDE,
+    assert_accessible,
+    log_in,
+    no_console_errors,
+    shoot,
+    site,
+    watched,
+)
 from .test_trader_journey import PROGRAM
 
 # A program whose daily loss pauses the account (until the next trading day) instead of
@@ -39,14 +48,6 @@ def account_of(gateway: Gateway, token: str, challenge: int) -> str:
     accounts = wait_until(lambda: challenge_of(gateway, token, challenge)["accounts"],
                           what="the challenge's account")
     return accounts[0]["login"]
-
-
-def log_in(page: Page, base: str, address: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(address)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/dashboard$"))
 
 
 def test_the_desk_sees_a_breach_live_and_acts_on_it(

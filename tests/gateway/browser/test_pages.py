@@ -17,6 +17,7 @@ from .conftest import (
     NARROW,
     WIDE,
     assert_accessible,
+    log_in,
     no_console_errors,
     shoot,
     site,
@@ -29,11 +30,7 @@ EMAIL = "pages@trader.test"
 
 def signed_in(context: BrowserContext, gateway: Gateway, email: str = EMAIL) -> Page:
     page = watched(context.new_page())
-    page.goto(site(gateway) + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/dashboard$"))
+    log_in(page, site(gateway), email)
     return page
 
 
