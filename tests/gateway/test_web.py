@@ -127,21 +127,26 @@ def test_theme_css_is_the_firm_at_the_host(gateway: Gateway) -> None:
 def first_load(manifest: dict[str, Any], route: str) -> tuple[int, int]:
     """(gzip bytes, files) of the JavaScript a route needs before it can draw: the entry,
     its static imports, the route's chunk and its static imports (the build's manifest)."""
+    scripts = [manifest[key]["file"] for key in loaded_first(manifest, route)]
+    scripts = [f for f in scripts if f.endswith(".js")]
+    return sum(len(gzip.compress((DEFAULT_DIST / f).read_bytes(), 6)) for f in scripts), \
+        len(scripts)
+
+
+def loaded_first(manifest: dict[str, Any], route: str) -> set[str]:
+    """The manifest keys (source modules) a route loads before it can draw."""
     seen: set[str] = set()
 
     def walk(key: str) -> None:
-        chunk = manifest[key]
-        if chunk["file"] in seen:
+        if key in seen:
             return
-        seen.add(chunk["file"])
-        for imported in chunk.get("imports", []):
+        seen.add(key)
+        for imported in manifest[key].get("imports", []):
             walk(imported)
 
     walk("index.html")
     walk(route)
-    scripts = [f for f in seen if f.endswith(".js")]
-    return sum(len(gzip.compress((DEFAULT_DIST / f).read_bytes(), 6)) for f in scripts), \
-        len(scripts)
+    return seen
 
 
 ROUTES = ["src/pages/trader/Dashboard.tsx", "src/pages/trader/Account.tsx",
@@ -158,6 +163,25 @@ def test_each_route_loads_within_its_budget() -> None:
     for route in ROUTES:
         size, _ = first_load(manifest, route)
         assert size <= BUDGET, f"{route}: {size} bytes of JavaScript on first load"
+
+
+STAFF_PAGES = ("src/pages/desk/", "src/pages/analyst/", "src/pages/admin/", "src/pages/owner/")
+
+
+def test_staff_pages_never_load_with_a_traders_pages() -> None:
+    """The desk's, the analyst's, the admins' and the owner's code lives in chunks of
+    their own: no trader or public route loads any of their modules on first load, nor a
+    chunk that one of their pages was built into."""
+    manifest = json.loads((DEFAULT_DIST / ".vite" / "manifest.json").read_text())
+    staff = [key for key in manifest if key.startswith(STAFF_PAGES)]
+    assert staff, "the build has no staff pages: the check would prove nothing"
+    for route in ROUTES:
+        keys = loaded_first(manifest, route)
+        leaked = sorted(key for key in keys if key.startswith(STAFF_PAGES))
+        assert not leaked, f"{route} loads staff modules on first load: {leaked}"
+        files = {manifest[key]["file"] for key in keys}
+        shared = sorted(key for key in staff if manifest[key]["file"] in files)
+        assert not shared, f"{route} loads a chunk holding staff modules: {shared}"
 
 
 def test_the_typed_client_is_generated_from_the_running_gateway(
