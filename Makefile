@@ -17,7 +17,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint clean web
+.PHONY: help install run test lint clean web api
 
 help: ## list the targets
 	@echo "PropTrade — make targets:"
@@ -27,6 +27,14 @@ help: ## list the targets
 install: $(STAMP) $(WEB_BUILD) $(CHROMIUM) ## create .venv, install PropTrade and its dev tools, build the web app
 
 web: $(WEB_BUILD) ## build the web app into web/dist when its sources changed
+
+api: $(STAMP) $(WEB_PACKAGES) ## regenerate the web app's typed client from the gateway's OpenAPI document
+	@mkdir -p var
+	$(BIN)/python -c 'import sys, orjson; from gateway.app import api_routes, VERSION; \
+		from gateway.openapi import document; \
+		sys.stdout.buffer.write(orjson.dumps(document(api_routes(), "PropTrade", VERSION)))' \
+		> var/openapi.json
+	cd $(WEB) && OPENAPI=../var/openapi.json npm run --silent api
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

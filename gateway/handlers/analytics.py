@@ -154,6 +154,7 @@ PROGRAM_HELP = ("a program's slug (as /programs shows it: every phase) or an eng
 #: Nearest floors are read with this many spare rows: an account the platform closed a
 #: moment ago (its answer not yet in the history) is dropped, and the list stays full.
 NEAREST_SPARE = 16
+MAX_NEAREST = 5000  # a desk's whole firm, nearest first
 
 
 async def _programs(handler: ApiHandler, name: str, where: str) -> list[str]:
@@ -189,21 +190,25 @@ class CohortsHandler(ApiHandler):
 class ExposureHandler(ApiHandler):
     @operation("The firm's open exposure: per symbol, most concentrated accounts, live "
                "accounts nearest a floor", response=ExposureOut, roles=STAFF,
-               tag="analytics", query=(("top", "accounts listed, 1 to 500 (20)",
-                                        Annotated[int, msgspec.Meta(ge=1, le=500)]),))
+               tag="analytics", query=(
+                   ("top", "most concentrated accounts listed, 1 to 500 (20)",
+                    Annotated[int, msgspec.Meta(ge=1, le=500)]),
+                   ("nearest", "live accounts nearest a floor listed, 1 to 5000 (as top)",
+                    Annotated[int, msgspec.Meta(ge=1, le=MAX_NEAREST)])))
     async def get(self) -> None:
         top = self.query_count("top", 20, 1, 500)
+        wanted = self.query_count("nearest", top, 1, MAX_NEAREST)
         accounts = self.services.accounts
         stopped = await accounts.closed_by_platform(self.tenant.id)
         result: dict[str, Any] = await self.services.history.exposure(
-            self.tenant.id, top, stopped, top + NEAREST_SPARE)
+            self.tenant.id, top, stopped, wanted + NEAREST_SPARE)
         rows = result["nearest_floors"]
         # Each account's one status (on record); the history's reading only for an account
         # not on record yet.
         statuses = await accounts.statuses(row["account"] for row in rows)
         nearest = [{**row, "status": statuses.get(row["account"], row["status"]),
                     "ts": from_micros(row["ts"])} for row in rows]
-        result["nearest_floors"] = [row for row in nearest if row["status"] in LIVE][:top]
+        result["nearest_floors"] = [row for row in nearest if row["status"] in LIVE][:wanted]
         self.send(msgspec.convert(result, ExposureOut))
 
 

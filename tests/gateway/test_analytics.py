@@ -92,6 +92,13 @@ def test_a_traders_history_answers_through_the_api(live: tuple[Gateway, Bridge])
     [nearest] = exposure["nearest_floors"]
     assert nearest["account"] == login and nearest["status"] == "active"
     assert datetime.fromisoformat(nearest["ts"]) >= now
+    # The nearest floors are listed apart from the concentrated accounts' top.
+    assert gateway.get("/api/v1/analytics/exposure?top=1&nearest=5000",
+                       desk).json()["nearest_floors"] == [nearest]
+    for bad in ("0", "5001", "x"):
+        refused = gateway.get(f"/api/v1/analytics/exposure?nearest={bad}", desk)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["fields"][0]["path"] == "nearest"
     [cohort] = gateway.get("/api/v1/analytics/cohorts?period=day", desk).json()
     assert (cohort["accounts"], cohort["running"], cohort["trades"]) == (1, 1, 3)
     assert cohort["program"] == "default.gold-10k.p1"

@@ -14,6 +14,12 @@ suite: run it by name, nothing else running):
   the moment the worker handed it to its producer for ``risk.events`` (the record's
   CreateTime) to the moment its toast entered the page (a MutationObserver's clock, the
   same machine's), p50 / p99 / max.
+- **the desk under a storm** (``BENCH_DESK_ACCOUNTS`` (2,000) accounts with open gold,
+  ``BENCH_ALERT_RATE`` (50) breaches a second for ``BENCH_STORM_SECONDS`` (20) on each
+  page): the nearest floors page holding every account while quotes move them 4 times a
+  second, then the alert feed; main-thread tasks over 50 ms on each, and on the alert
+  feed, for every breach, from its record's CreateTime on ``risk.events`` to the moment its
+  row entered the page, p50 / p99 / max.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import random
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -42,6 +49,9 @@ from .conftest import log_in, site, watched
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 BREACHES = int(os.environ.get("BENCH_BREACHES", "50"))
+DESK_ACCOUNTS = int(os.environ.get("BENCH_DESK_ACCOUNTS", "2000"))
+ALERT_RATE = int(os.environ.get("BENCH_ALERT_RATE", "50"))
+STORM_SECONDS = float(os.environ.get("BENCH_STORM_SECONDS", "20"))
 TRADER = "bench@trader.test"
 PROGRAM = {
     "slug": "bench-10k", "name": "Bench 10k", "price": "10.00", "currency": "USD",
@@ -63,6 +73,18 @@ new MutationObserver((changes) => {
     const toast = node.matches('[data-testid="toast"]') ? node
       : node.querySelector('[data-testid="toast"]');
     if (toast) window.__toasts.push([at, toast.textContent]);
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+ROWS = """
+window.__rows = [];
+new MutationObserver((changes) => {
+  const at = performance.timeOrigin + performance.now();
+  for (const change of changes) for (const node of change.addedNodes) {
+    if (node.nodeType !== 1) continue;
+    const rows = node.matches('[data-testid="alert-row"]') ? [node]
+      : node.querySelectorAll('[data-testid="alert-row"]');
+    for (const row of rows) window.__rows.push([at, row.textContent]);
   }
 }).observe(document, { childList: true, subtree: true });
 """
@@ -195,6 +217,175 @@ def test_breach_to_screen(system: tuple[Gateway, Bridge], context: BrowserContex
     q = statistics.quantiles(delays, n=100, method="inclusive")
     print(f"\nbreach to screen over {len(delays)} breaches: p50 {statistics.median(delays):.0f}"
           f" ms, p99 {q[98]:.0f} ms, max {delays[-1]:.0f} ms, min {delays[0]:.0f} ms")
+
+
+class Breaches:
+    """The CreateTime of each account's first breach on ``risk.events``, read as the
+    worker publishes them (a consumer on the gateway's loop)."""
+
+    def __init__(self, gateway: Gateway, bridge: Bridge) -> None:
+        self.gateway, self.bridge = gateway, bridge
+        self.created: dict[str, float] = {}
+        self.stop = asyncio.Event()
+
+    def __enter__(self) -> Breaches:
+        started = threading.Event()
+
+        async def read() -> None:
+            consumer = AIOKafkaConsumer(
+                self.bridge.topics.events,
+                bootstrap_servers=self.gateway.settings.kafka_bootstrap,
+                group_id=f"bench-desk-{self.gateway.schema}", auto_offset_reset="latest",
+                fetch_max_wait_ms=10)
+            await consumer.start()
+            await consumer.getmany(timeout_ms=500)  # assigned, positioned at the end
+            started.set()
+            try:
+                while not self.stop.is_set():
+                    for records in (await consumer.getmany(timeout_ms=100)).values():
+                        for record in records:
+                            output = answer_decoder.decode(record.value).output
+                            if isinstance(output, Breach):
+                                self.created.setdefault(output.account,
+                                                        record.timestamp / 1000)
+            finally:
+                await consumer.stop()
+
+        self.reader = asyncio.run_coroutine_threadsafe(read(), self.gateway.loop)
+        assert started.wait(30), "the breach reader did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.run_coroutine_threadsafe(_set(self.stop), self.gateway.loop).result(5)
+        self.reader.result(10)
+
+
+def storm(bridge: Bridge, logins: list[str], rate: int, seconds: float,
+          stop: threading.Event) -> threading.Thread:
+    """Close one account's position at a loss that breaks its floor, ``rate`` a second
+    for ``seconds``, spread evenly (a batch every 100 ms), and move the market 4 times a
+    second; the quotes go on until ``stop``."""
+    def run() -> None:
+        started = time.monotonic()
+        due = iter(logins[:int(rate * seconds)])
+        next_quote, sent, bid = started, 0, 2000.0
+        while not stop.is_set():
+            now = time.monotonic()
+            wanted = min(int((now - started) * rate), int(rate * seconds))
+            batch = []
+            while sent < wanted:
+                login = next(due)
+                batch.append(Deal(ts=bridge.quote(bid).ts, account=login, deal=2, position=1,
+                                  symbol="XAUUSD", side="sell", entry="out", volume=1.0,
+                                  price=1985.0, profit=-1550.0))  # 8,450 < 9,000
+                sent += 1
+            if now >= next_quote:
+                bid = round(bid + random.uniform(-0.4, 0.4), 2)
+                batch.append(bridge.quote(bid))
+                next_quote += 0.25
+            if batch:
+                bridge.publish(*batch)
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def many_accounts(gateway: Gateway, bridge: Bridge, n: int) -> list[str]:
+    """``n`` accounts bought and paid through the API by 20 traders (8 at a time), each
+    holding 1 lot of gold, their floors 10 % under 10,000."""
+    admin = admin_token(gateway)
+    assert gateway.post("/api/v1/admin/programs", PROGRAM, admin).status_code == 201
+    tokens = [gateway.verified_user(f"desk-bench-{k}@trader.test")["access_token"]
+              for k in range(20)]
+
+    def buy(k: int) -> None:
+        token = tokens[k % len(tokens)]
+        bought = gateway.post("/api/v1/challenges", {"program": "bench-10k"}, token)
+        assert bought.status_code == 201, bought.text
+        paid = gateway.post(f"/api/v1/challenges/{bought.json()['id']}/confirm-payment",
+                            None, token)
+        assert paid.status_code == 200, paid.text
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(buy, range(n)))
+    logins = sorted(bridge.wait_opened(n, timeout=600))
+    bridge.publish(bridge.quote(2000.0))
+    for at in range(0, n, 200):
+        bridge.publish(*[bridge.deal(login, 1, "buy", "in", 1.0, 2000.5)
+                         for login in logins[at:at + 200]])
+    print(f"\n{n} accounts bought, paid and opened in {time.monotonic() - started:.0f} s")
+    return logins
+
+
+def long_tasks(page: Page) -> str:
+    long = page.evaluate("window.__long")
+    return (f"tasks over 50 ms: {len(long)}"
+            + (f", longest {max(long):.0f} ms" if long else ""))
+
+
+@pytest.mark.timeout(1800)
+def test_desk_under_a_storm(system: tuple[Gateway, Bridge], context: BrowserContext) -> None:
+    gateway, bridge = system
+    logins = many_accounts(gateway, bridge, DESK_ACCOUNTS)
+    per_storm = int(ALERT_RATE * STORM_SECONDS)
+    assert 2 * per_storm <= len(logins), "too few accounts for two storms"
+    gateway.verified_user("desk@bench.test")
+    gateway.promote("desk@bench.test", "risk")
+    page = watched(context.new_page())
+    page.add_init_script(OBSERVE + ROWS)
+    log_in(page, site(gateway), "desk@bench.test")
+
+    page.goto(site(gateway) + "/desk/floors")
+    count = page.get_by_test_id("floors-count")
+    deadline = time.monotonic() + 120
+    while str(len(logins)) not in (count.text_content() or ""):
+        assert time.monotonic() < deadline, f"floors list: {count.text_content()}"
+        time.sleep(1)
+    time.sleep(3)
+    page.evaluate("window.__long.length = 0")
+    stop = threading.Event()
+    feeder = storm(bridge, logins[:per_storm], ALERT_RATE, STORM_SECONDS, stop)
+    time.sleep(STORM_SECONDS + 2)
+    stop.set()
+    feeder.join()
+    print(f"\nnearest floors with {count.text_content()}, {ALERT_RATE} breaches/s and "
+          f"quotes at 4 Hz for {STORM_SECONDS:.0f} s: {long_tasks(page)}")
+
+    page.goto(site(gateway) + "/desk")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("alerts")).to_be_visible()
+    time.sleep(3)
+    page.evaluate("window.__long.length = 0; window.__rows.length = 0")
+    second = logins[per_storm:2 * per_storm]
+    with Breaches(gateway, bridge) as breaches:
+        stop = threading.Event()
+        started = time.monotonic()
+        feeder = storm(bridge, second, ALERT_RATE, STORM_SECONDS, stop)
+        deadline = started + STORM_SECONDS + 60
+        while True:
+            seen = {login for _, text in page.evaluate("window.__rows") for login in second
+                    if login in text}
+            if len(seen) == len(second) and len(breaches.created) >= len(second):
+                break
+            assert time.monotonic() < deadline, (
+                f"{len(seen)} of {len(second)} alerts on screen, "
+                f"{len(breaches.created)} breaches published")
+            time.sleep(0.5)
+        stop.set()
+        feeder.join()
+    shown: dict[str, float] = {}
+    for at, text in page.evaluate("window.__rows"):
+        for login in second:
+            if login in text:
+                shown.setdefault(login, at / 1000)
+    delays = sorted((shown[login] - breaches.created[login]) * 1000 for login in second)
+    q = statistics.quantiles(delays, n=100, method="inclusive")
+    print(f"alert feed, {ALERT_RATE} breaches/s for {STORM_SECONDS:.0f} s "
+          f"({len(delays)} alerts): {long_tasks(page)}; publication to row: p50 "
+          f"{statistics.median(delays):.0f} ms, p99 {q[98]:.0f} ms, max {delays[-1]:.0f} ms")
 
 
 async def _set(event: asyncio.Event) -> None:

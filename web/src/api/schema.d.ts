@@ -3534,8 +3534,10 @@ export interface operations {
     get_api_v1_analytics_exposure: {
         parameters: {
             query?: {
-                /** @description accounts listed, 1 to 500 (20) */
+                /** @description most concentrated accounts listed, 1 to 500 (20) */
                 top?: number;
+                /** @description live accounts nearest a floor listed, 1 to 5000 (as top) */
+                nearest?: number;
             };
             header?: never;
             path?: never;

@@ -17,7 +17,8 @@ import {
 } from "./parts/floors";
 import { SortHeader } from "./parts/SortHeader";
 
-const TOP = 500;
+/** The firm's live accounts, nearest first: up to the API's limit. */
+const TOP = 5000;
 const DEFAULT_SORT: Sort<FloorSortKey> = { key: "distance", direction: "ascending" };
 const SORT_WORDS: Record<FloorSortKey, string> = {
   distance: "distance (percent of equity)", account: "account", status: "status", equity: "equity",
@@ -89,7 +90,7 @@ const FloorRow = memo(function FloorRow({ row, live, onOpen }:
 }, (a, b) => a.live === b.live && a.onOpen === b.onOpen && sameRow(a.row, b.row));
 
 export default function Floors() {
-  const query = useExposure(TOP);
+  const query = useExposure(1, TOP);
   const navigate = useNavigate();
   const [sort, setSort] = useState<Sort<FloorSortKey>>(DEFAULT_SORT);
   const [limit, setLimit] = useState(PAGE_ROWS);

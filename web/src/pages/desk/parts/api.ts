@@ -8,10 +8,10 @@ export type NearestFloor = Schemas["NearestFloor"];
 
 export const REFRESH_MS = 5_000;
 
-export function useExposure(top: number) {
+export function useExposure(top: number, nearest: number = top) {
   return useQuery({
-    queryKey: ["desk", "exposure", top],
-    queryFn: () => call(api.GET("/api/v1/analytics/exposure", { params: { query: { top } } })),
+    queryKey: ["desk", "exposure", top, nearest],
+    queryFn: () => call(api.GET("/api/v1/analytics/exposure", { params: { query: { top, nearest } } })),
     refetchInterval: REFRESH_MS,
     refetchIntervalInBackground: false,
     staleTime: REFRESH_MS,
