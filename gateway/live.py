@@ -5,7 +5,10 @@ snapshots become the live cache, and both reach the websocket hub.
   ``risk_events`` under its stable id — a redelivered answer finds its row and changes
   nothing — and in the same transaction fails the challenge (a ``fail`` breach) or passes
   the phase (``passed``: the next phase opens at once, or waits for an admin's review).
-  Offsets are committed after the transaction, so a crash re-reads, never skips.
+  Offsets are committed after the transaction, so a crash re-reads, never skips. The
+  answer goes to the websocket hub before that work (the desk sees a breach first; an
+  answer read again after a crash is sent again under the same id, which the app shows
+  once), and different accounts' answers are applied at once, each account's in order.
 - ``risk.metrics``: each account's latest snapshot is kept in Redis
   (``<prefix>metrics:<login>``, a JSON document, 24 h) for REST reads.
 - Redis pub/sub carries both to every gateway process's websocket hub:
@@ -103,6 +106,13 @@ class StreamLink:
             raise ConnectionError("the broker did not answer a metadata request")
 
 
+OUTCOME_CONCURRENCY = 4  # accounts whose answers are applied at once (of 10 connections)
+
+
+def _account_of(answer: Answer) -> str:
+    return answer.output.account
+
+
 class Outcomes:
     """Applies the engine's answers to accounts and challenges (exactly once per answer
     id), for every account on record: the platform's and the broker's."""
@@ -116,8 +126,12 @@ class Outcomes:
         self.registry = registry
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
+        # One account's answers in order; different accounts' at once (each answer locks
+        # only its own account and challenge), so a storm of breaches does not queue up
+        # behind one another's transactions on its way to the desk.
         await consume(link.bootstrap, link.topics.events, f"{link.group}.outcomes",
-                      answer_decoder, self.apply, stop)
+                      answer_decoder, self.apply, stop, key=_account_of,
+                      concurrency=OUTCOME_CONCURRENCY)
 
     async def apply(self, answer: Answer) -> bool:
         """Store and act on one answer; False when it is not ours or already applied."""
@@ -128,12 +142,24 @@ class Outcomes:
             log.warning("answer %s: account %r cannot be on record; not stored", answer.id,
                         output.account[:80])
             return False
-        if not await self.pool.fetchval("SELECT 1 FROM trading_accounts WHERE login = $1",
-                                        output.account) \
-                and not await self.registry.wait_for(output.account):
+        tenant = await self.pool.fetchval(
+            "SELECT tenant_id FROM trading_accounts WHERE login = $1", output.account)
+        if tenant is None and await self.registry.wait_for(output.account):
+            tenant = await self.pool.fetchval(
+                "SELECT tenant_id FROM trading_accounts WHERE login = $1", output.account)
+        if tenant is None:
             log.warning("answer %s: account %s is not on record (its account event was not"
                         " read); not stored", answer.id, output.account)
             return False
+        # The desk and the trader hear it now, before the outcome is applied (a status
+        # change, a notice, the broker told): a breach reaches the screen first. An answer
+        # read again after a crash is heard again; the app keeps one alert per id.
+        message = orjson.dumps({"type": "risk_event", "id": answer.id,
+                                "event": msgspec.to_builtins(output)})
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            pipe.publish(self.cache.key("live", "tenant", tenant), message)
+            pipe.publish(self.cache.key("live", "account", output.account), message)
+            await pipe.execute()
         disable: str | None = None
         status: str | None = None
         async with self.pool.acquire() as connection, connection.transaction():
@@ -185,12 +211,6 @@ class Outcomes:
                     status)
         if status is not None:
             await self.registry.published({output.account: status})
-        message = orjson.dumps({"type": "risk_event", "id": answer.id,
-                                "event": msgspec.to_builtins(output)})
-        await self.cache.client.publish(
-            self.cache.key("live", "tenant", account["tenant_id"]), message)
-        await self.cache.client.publish(self.cache.key("live", "account", output.account),
-                                        message)
         if disable and self.broker is not None:
             try:
                 await self.broker.disable_account(output.account, disable)

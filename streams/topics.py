@@ -99,20 +99,34 @@ def kafka_from_environment(command: str, hint: str) -> tuple[Settings, Topics] |
 
 async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
                   handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
-                  max_records: int = 500) -> None:
+                  max_records: int = 500, key: Callable[[Any], str] | None = None,
+                  concurrency: int = 1) -> None:
     """Read ``topic`` as consumer group ``group`` until ``stop``: decode each message with
     ``decoder``, await ``handle`` on it, commit after each fetch (a crash re-reads, never
-    skips). A message that does not decode is logged with its origin and skipped."""
+    skips). A message that does not decode is logged with its origin and skipped.
+
+    With ``key`` and ``concurrency`` > 1, the messages of one fetch are handled
+    ``concurrency`` keys at a time, each key's messages in their order (for handlers whose
+    work on one key never waits on another's: one account's answers, say); the fetch is
+    committed when all of them are done."""
     import msgspec
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 fetch_max_wait_ms=50)
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    async def in_order(values: list[Any]) -> None:
+        async with slots:
+            for value in values:
+                await handle(value)
+
     try:
         await consumer.start()  # inside: a start that fails still stops the consumer
         while not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
+            by_key: dict[str, list[Any]] = {}
             for tp, records in fetched.items():
                 for record in records:
                     try:
@@ -121,7 +135,12 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
                         log.warning("%s[%d]@%d cannot be read: %s", tp.topic, tp.partition,
                                     record.offset, error)
                         continue
-                    await handle(value)
+                    if key is None or concurrency <= 1:
+                        await handle(value)
+                    else:
+                        by_key.setdefault(key(value), []).append(value)
+            if by_key:
+                await asyncio.gather(*(in_order(values) for values in by_key.values()))
             if fetched:
                 await consumer.commit()
     finally:

@@ -118,3 +118,59 @@ def test_the_blocking_start_refuses_to_run_inside_an_event_loop() -> None:
 
     with pytest.raises(RuntimeError, match="async with"):
         asyncio.run(run())
+
+
+def test_consume_by_key_keeps_each_keys_order_and_overlaps_keys(broker: EmbeddedBroker) -> None:
+    """``consume`` with a key: every message handled once, one key's in their order, and
+    handlers of different keys running at once (here 4 keys, each handler sleeping 50 ms:
+    in sequence 40 messages would take 2 s)."""
+    import msgspec
+
+    from streams.topics import consume
+
+    async def run() -> tuple[list[tuple[str, int]], int, float]:
+        topic = f"test-{uuid.uuid4().hex[:8]}"
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        finally:
+            await admin.close()
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+        await producer.start()
+        try:
+            batch = [msgspec.json.encode({"key": f"k{n % 4}", "n": n}) for n in range(40)]
+            batch.insert(7, b"not json")  # skipped, the rest goes on
+            for value in batch:
+                await producer.send(topic, value)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        handled: list[tuple[str, int]] = []
+        running, most = 0, 0
+        stop = asyncio.Event()
+
+        async def handle(value: dict) -> None:
+            nonlocal running, most, started
+            started = started or asyncio.get_running_loop().time()
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.05)
+            running -= 1
+            handled.append((value["key"], value["n"]))
+            if len(handled) == 40:
+                stop.set()
+
+        started = 0.0  # the first message's handling (the group's join is not timed)
+        await asyncio.wait_for(consume(
+            broker.bootstrap, topic, f"g-{topic}", msgspec.json.Decoder(dict), handle, stop,
+            key=lambda value: value["key"], concurrency=4), timeout=30)
+        return handled, most, asyncio.get_running_loop().time() - started
+
+    handled, most, took = asyncio.run(run())
+    assert sorted(n for _, n in handled) == list(range(40))
+    for key in ("k0", "k1", "k2", "k3"):
+        mine = [n for k, n in handled if k == key]
+        assert mine == sorted(mine), f"{key} out of order: {mine}"
+    assert most == 4, f"at most {most} handlers at once"
+    assert took < 1.8, f"{took:.2f} s: the keys did not overlap"

@@ -22,20 +22,50 @@ function hidden(): boolean {
   return typeof document !== "undefined" && document.visibilityState === "hidden";
 }
 
+// Ticks are told to the views once a frame: every account that moved since the last
+// frame at once, so React renders them in one pass and the browser lays out once (a desk
+// with a hundred accounts ticking would otherwise render once per websocket message).
+const pending = new Set<string>();
+let scheduled = false;
+const nextFrame: (run: () => void) => void = typeof requestAnimationFrame === "function"
+  ? (run) => void requestAnimationFrame(run)
+  : (run) => void setTimeout(run, 16);
+
+/** Tells the views now what is waiting for the next frame (tests; a frame does it). */
+export function flushTicks(): void {
+  flush();
+}
+
+function flush(): void {
+  scheduled = false;
+  const accounts = [...pending];
+  pending.clear();
+  for (const account of accounts) tell(account);
+}
+
+function tell(account: string): void {
+  for (const listener of listeners.get(account) ?? []) listener();
+}
+
 function notify(account: string): void {
   if (hidden()) {
     dirty.add(account);
     return;
   }
-  for (const listener of listeners.get(account) ?? []) listener();
+  pending.add(account);
+  if (!scheduled) {
+    scheduled = true;
+    nextFrame(flush);
+  }
 }
 
 if (typeof document !== "undefined") {
   document.addEventListener("visibilitychange", () => {
     if (hidden()) return;
-    const accounts = [...dirty];
+    const accounts = [...dirty, ...pending];
     dirty.clear();
-    for (const account of accounts) notify(account);
+    pending.clear();
+    for (const account of accounts) tell(account);
     for (const listener of resumeListeners) listener();
   });
 }

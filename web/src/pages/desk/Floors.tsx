@@ -1,5 +1,5 @@
 /** The risk desk's "Nearest floors": the firm's live accounts closest to a floor, like a
- * dealing desk's margin-call list. The list comes from the exposure endpoint (top 500,
+ * dealing desk's margin-call list. The list comes from the exposure endpoint (up to 5,000,
  * refetched every 5 s while the tab is shown); the first 100 rows shown also take the
  * websocket's live numbers, and only their cells re-render on a tick. Distance to the
  * nearest floor = equity − max(daily floor, max-loss floor), in the account's currency and
@@ -40,20 +40,20 @@ function LiveCells({ row, live }: { row: NearestFloor; live: boolean }) {
   const tone = d.money !== null && d.money <= 0 ? "text-bad font-semibold" : "";
   return (
     <>
+      <td className={`py-1.5 pr-3 text-right ${tone}`} data-testid="floor-distance">{amount(d.money)}</td>
+      <td className={`py-1.5 pr-3 text-right ${tone}`}>{percent(d.ofEquity, 2)}</td>
+      <td className="py-1.5 pr-3">
+        <Bar value={bar.value} tone={bar.tone}
+          label={`Distance to the nearest floor of ${row.account}: ${percent(d.ofEquity, 2)} of equity`} />
+      </td>
       <td className="py-1.5 pr-3"><StatusBadge status={now.status} /></td>
       <td className="py-1.5 pr-3 text-right">{amount(now.equity)}</td>
-      <td className="whitespace-nowrap py-1.5 pr-3 text-right">
+      <td className="truncate py-1.5 pr-3 text-right">
         {d.floor === null ? DASH : (
           <>{amount(d.floor)} <span className="text-xs text-muted">{d.which === "daily" ? "daily" : "max loss"}</span></>
         )}
       </td>
-      <td className={`py-1.5 pr-3 text-right ${tone}`} data-testid="floor-distance">{amount(d.money)}</td>
-      <td className={`py-1.5 pr-3 text-right ${tone}`}>{percent(d.ofEquity, 2)}</td>
-      <td className="w-28 min-w-24 py-1.5 pr-3">
-        <Bar value={bar.value} tone={bar.tone}
-          label={`Distance to the nearest floor of ${row.account}: ${percent(d.ofEquity, 2)} of equity`} />
-      </td>
-      <td className="whitespace-nowrap py-1.5 text-xs text-muted">
+      <td className="truncate py-1.5 text-xs text-muted">
         {live ? (
           <span title={dateTime(asOf, LOCAL_ZONE)}>
             {stale ? "stale · " : "live · "}{time(asOf, LOCAL_ZONE)}
@@ -79,7 +79,7 @@ const FloorRow = memo(function FloorRow({ row, live, onOpen }:
   };
   return (
     <tr className="cursor-pointer border-t border-line hover:bg-surface-2" onClick={onClick}>
-      <th scope="row" className="py-1.5 pr-3 text-left font-medium">
+      <th scope="row" className="truncate py-1.5 pr-3 text-left font-medium">
         <Link to={`/accounts/${encodeURIComponent(row.account)}`} className="font-mono text-brand underline-offset-2 hover:underline">
           {row.account}
         </Link>
@@ -134,20 +134,26 @@ export default function Floors() {
         {sorted.length === 0 ? <Empty>No live account with a floor right now.</Empty> : (
           <>
             <div className="relative overflow-x-auto [contain:inline-size]" tabIndex={0} role="region" aria-label="Nearest floors table">
-              <table className="w-full min-w-[52rem] text-sm" data-testid="nearest-floors">
+              {/* Fixed layout: a cell whose number moves never makes the browser measure
+                  every row again to size the columns (2,000 accounts, ticking). */}
+              <table className="w-full min-w-[52rem] table-fixed text-sm" data-testid="nearest-floors">
                 <caption className="sr-only">
                   Live accounts by distance to their nearest floor; amounts in each account's currency,
                   percent of equity. Sorted by {SORT_WORDS[sort.key]}, {sort.direction}.
                 </caption>
+                <colgroup>
+                  <col className="w-32" /><col className="w-28" /><col className="w-24" /><col className="w-28" />
+                  <col className="w-28" /><col className="w-28" /><col className="w-40" /><col />
+                </colgroup>
                 <thead className="text-left text-xs text-muted">
                   <tr>
                     <SortHeader column="account" sort={sort} onSort={onSort}>Account</SortHeader>
-                    <SortHeader column="status" sort={sort} onSort={onSort}>Status</SortHeader>
-                    <SortHeader column="equity" sort={sort} onSort={onSort} align="right">Equity</SortHeader>
-                    <th scope="col" className="py-1 pr-3 text-right font-medium">Nearest floor</th>
                     <SortHeader column="distance" sort={sort} onSort={onSort} align="right">Distance</SortHeader>
                     <th scope="col" className="py-1 pr-3 text-right font-medium">% of equity</th>
                     <th scope="col" className="py-1 pr-3 font-medium"><span className="sr-only">Distance bar</span></th>
+                    <SortHeader column="status" sort={sort} onSort={onSort}>Status</SortHeader>
+                    <SortHeader column="equity" sort={sort} onSort={onSort} align="right">Equity</SortHeader>
+                    <th scope="col" className="py-1 pr-3 text-right font-medium">Nearest floor</th>
                     <th scope="col" className="py-1 font-medium">As of</th>
                   </tr>
                 </thead>

@@ -110,8 +110,9 @@ export function nextSort<K extends string>(current: Sort<K>, key: K, initial: (k
   return { key, direction: initial(key) };
 }
 
-/** Rows rendered at first and added by each "show more". */
-export const PAGE_ROWS = 200;
+/** Rows rendered at first and added by each "show more" (a screenful or two: every row
+ * drawn is laid out again when its numbers move). */
+export const PAGE_ROWS = 100;
 /** Rows whose live numbers are subscribed (the socket takes ≤ 200 per connection). */
 export const LIVE_ROWS = 100;
 

@@ -70,11 +70,11 @@ afterEach(() => {
 });
 
 describe("Floors", () => {
-  it("lists the nearest first, 200 rows a page, live numbers on the first 100", async () => {
+  it("lists the nearest first, 100 rows a page, live numbers on the first 100", async () => {
     const { container } = renderPage(Floors, "/desk/floors");
     const table = await screen.findByRole("table", { name: /live accounts by distance/i });
     const body = within(table).getAllByRole("rowgroup")[1]!;
-    expect(within(body).getAllByRole("row")).toHaveLength(200);
+    expect(within(body).getAllByRole("row")).toHaveLength(100);
     // A0001 is live: paused and through its daily floor, so it sorts first… as of the REST order
     // (the order is the last refresh's); its cells show the live distance
     const first = within(body).getAllByRole("row")[0]!;
@@ -83,9 +83,9 @@ describe("Floors", () => {
     expect(within(a1).getByTestId("floor-distance").textContent).toBe("−500");
     expect(within(a1).getByText(/paused/i)).toBeTruthy();
     expect(subscribed.size).toBe(100);
-    expect(screen.getByTestId("floors-count").textContent).toMatch(/Showing 200 of 250/);
-    fireEvent.click(screen.getByRole("button", { name: "Show 50 more" }));
-    expect(within(body).getAllByRole("row")).toHaveLength(250);
+    expect(screen.getByTestId("floors-count").textContent).toMatch(/Showing 100 of 250/);
+    fireEvent.click(screen.getByRole("button", { name: "Show 100 more" }));
+    expect(within(body).getAllByRole("row")).toHaveLength(200);
     expect(subscribed.size).toBe(100);
     expect(screen.getByTestId("floors-updated").textContent).toMatch(/Last updated/);
     expect(await axeProblems(container)).toEqual([]);
