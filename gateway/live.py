@@ -287,16 +287,36 @@ class MetricsCache:
     async def store(self, batch: MetricsBatch) -> None:
         statuses = await self.registry.statuses(batch.accounts)
         received = now_iso()
+        told: dict[str, dict[str, Any]] = {}
         async with self.cache.client.pipeline(transaction=False) as pipe:
             for login, snapshot in snapshots(batch):
                 snapshot["status"] = statuses.get(login, snapshot["status"])
                 snapshot["as_of"] = received
                 snapshot["stale"] = False  # just in from the broker
-                pipe.set(self.cache.key("metrics", login), orjson.dumps(snapshot),
-                         ex=METRICS_SECONDS)
-                pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
-                    {"type": "metrics", "account": login, "data": snapshot}))
+                told[login] = snapshot
+                self._tell(pipe, login, snapshot, ex=METRICS_SECONDS)
             await pipe.execute()
+        # A status that committed while these numbers were on their way (read above,
+        # written after the registry announced the latest numbers with the new status)
+        # would be overwritten by the old one, for good: the engine publishes nothing more
+        # for an account it failed. Read the statuses again and tell those that changed.
+        logins = [login for login in told if login in statuses]
+        if not logins:
+            return
+        now = await self.cache.client.mget([self.registry.status_key(login)
+                                            for login in logins])
+        changed = {login: value.decode() for login, value in zip(logins, now, strict=True)
+                   if value is not None and value.decode() != statuses[login]}
+        if changed:
+            async with self.cache.client.pipeline(transaction=False) as pipe:
+                for login, status in changed.items():
+                    self._tell(pipe, login, told[login] | {"status": status}, keepttl=True)
+                await pipe.execute()
+
+    def _tell(self, pipe: Any, login: str, snapshot: dict[str, Any], **expiry: Any) -> None:
+        pipe.set(self.cache.key("metrics", login), orjson.dumps(snapshot), **expiry)
+        pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
+            {"type": "metrics", "account": login, "data": snapshot}))
 
     async def latest_with_status(self, login: str) -> tuple[dict[str, Any] | None, str | None]:
         """The latest snapshot and the account's status (None: not on record): one round

@@ -255,24 +255,26 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:  # the simulator's firm trades; the sink records it within seconds
             status, cohorts = _call(f"{api}/analytics/cohorts?period=day", token=token)
-            assert status == 200, cohorts
-            if cohorts and sum(c["trades"] or 0 for c in cohorts) > 0:  # type: ignore[union-attr]
+            # A store slow to answer a probe on a loaded machine is a 503 "try again".
+            assert status == 200 or _try_again(status, cohorts), cohorts
+            if status == 200 and cohorts \
+                    and sum(c["trades"] or 0 for c in cohorts) > 0:  # type: ignore[union-attr]
                 break
             assert time.monotonic() < deadline, cohorts
             time.sleep(1)
         assert sum(c["accounts"] for c in cohorts) > 100  # type: ignore[union-attr]
-        status, exposure = _call(f"{api}/analytics/exposure?top=5", token=token)
+        status, exposure = _answered(f"{api}/analytics/exposure?top=5", token)
         assert status == 200, exposure
         assert exposure["open_positions"] > 0 and exposure["symbols"]  # type: ignore[index]
         busiest = exposure["most_concentrated"][0]["account"]  # type: ignore[index]
-        status, stats = _call(f"{api}/accounts/{busiest}/statistics", token=token)
+        status, stats = _answered(f"{api}/accounts/{busiest}/statistics", token)
         assert status == 200, stats
         assert stats["total_deals"] >= 1  # type: ignore[index]
 
         def equity_curve() -> Any:
             status, curve = _call(f"{api}/accounts/{busiest}/equity?points=100", token=token)
-            assert status == 200, curve
-            return curve
+            assert status == 200 or _try_again(status, curve), curve
+            return curve if status == 200 else None
 
         # its live numbers reach the history a moment after its deals may have
         curve = _wait_for("the busiest account's equity curve", equity_curve, 30)
@@ -291,6 +293,19 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
+
+
+def _try_again(status: int, answer: Any) -> bool:
+    """Whether an answer is the gateway's 503 for a store that did not answer in time."""
+    return status == 503 and answer["error"]["part"] == "analytics"  # type: ignore[no-any-return]
+
+
+def _answered(url: str, token: str, seconds: float = 30.0) -> tuple[int, Any]:
+    """GET ``url``, asking again while the answer is the store's 503 "try again"."""
+    deadline = time.monotonic() + seconds
+    while _try_again(*(answer := _call(url, token=token))) and time.monotonic() < deadline:
+        time.sleep(1)
+    return answer
 
 
 def _wait_for(what: str, probe: Any, seconds: float = 60.0) -> Any:

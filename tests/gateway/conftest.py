@@ -148,9 +148,9 @@ class Gateway:
                 self.running.result()  # raises what stopped it
             assert time.monotonic() < deadline, "the gateway did not start"
 
-    def call(self, coroutine: Any) -> Any:
+    def call(self, coroutine: Any, timeout: float = 30) -> Any:
         """Run a coroutine on the gateway's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def sql(self, query: str, *args: Any) -> list[Any]:
         assert self.services is not None

@@ -213,7 +213,7 @@ def test_real_messages_from_ws_match_the_document(live: tuple[Gateway, Bridge],
             recorder.connection.close()
         return [mine, desk, bad, silent, big]
 
-    recorders = gateway.call(scenario())
+    recorders = gateway.call(scenario(), timeout=90)  # a dozen steps, each within 30 s
     seen: set[str] = set()
     for recorder in recorders:
         for message in recorder.received:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -526,3 +527,50 @@ def test_install_rate_limit_sits_on_the_root_handlers() -> None:
         for handler in root.handlers:
             with contextlib.suppress(ValueError):
                 handler.removeFilter(logs._installed)  # pytest's own handlers: untouched
+
+
+def test_a_status_that_commits_while_numbers_are_stored_is_not_overwritten(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine fails an account and publishes its last numbers; the outcome commits
+    (and announces the latest numbers with the new status) after the metrics consumer
+    read the old status and before it wrote those numbers. The numbers kept must still
+    carry the committed status: the engine publishes no more for a failed account."""
+    gateway.sql("INSERT INTO trading_accounts (tenant_id, phase, login, engine_program, "
+                "broker, origin) VALUES (1, 0, 'R7', 'p', 'demo', 'broker')")
+    assert gateway.services is not None
+    metrics = gateway.services.metrics
+    registry, cache = metrics.registry, metrics.cache
+    read = registry.statuses
+
+    async def read_then_commit(logins: Any) -> dict[str, str]:
+        found = await read(logins)  # "active" …
+        await registry.published({"R7": "failed"})  # … and the breach commits meanwhile
+        return found
+
+    monkeypatch.setattr(registry, "statuses", read_then_commit)
+    cents = np.array([8_950 * 100], "<f8").tobytes()
+    batch = MetricsBatch(time.time_ns() // 1000, ["R7"], np.array([0], np.int8).tobytes(),
+                         cents, cents, np.array([np.nan], "<f8").tobytes(),
+                         np.array([np.nan], "<f8").tobytes(),
+                         np.array([0], "<i4").tobytes())
+
+    async def store_and_watch() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        listener = cache.client.pubsub()
+        await listener.subscribe(cache.key("live", "account", "R7"))
+        told: list[dict[str, Any]] = []
+        try:
+            await metrics.store(batch)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                message = await listener.get_message(ignore_subscribe_messages=True,
+                                                     timeout=0.1)
+                if message is not None:
+                    told.append(orjson.loads(message["data"]))
+        finally:
+            await listener.aclose()
+        return orjson.loads(await cache.client.get(cache.key("metrics", "R7"))), told
+
+    kept, told = gateway.call(store_and_watch())
+    assert kept["equity"] == 8_950.0 and kept["status"] == "failed", kept
+    last = told[-1]["data"]  # what a live client shows from now on
+    assert last["equity"] == 8_950.0 and last["status"] == "failed", told
