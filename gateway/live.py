@@ -124,14 +124,46 @@ class Outcomes:
         self.challenges = challenges
         self.broker = broker
         self.registry = registry
+        self._told: set[str] = set()  # ids announced and not applied yet
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
         # One account's answers in order; different accounts' at once (each answer locks
         # only its own account and challenge), so a storm of breaches does not queue up
         # behind one another's transactions on its way to the desk.
+        # Every answer of a fetch is told to the websocket hubs first, in one round trip,
+        # then applied: a storm's alerts never wait for the transactions before them.
         await consume(link.bootstrap, link.topics.events, f"{link.group}.outcomes",
                       answer_decoder, self.apply, stop, key=_account_of,
-                      concurrency=OUTCOME_CONCURRENCY)
+                      concurrency=OUTCOME_CONCURRENCY, first=self.announce)
+
+    async def announce(self, answers: list[Answer]) -> None:
+        """Tell the desk and each trader of ``answers`` now, before they are applied (a
+        status change, a notice, the broker told). An answer read again after a crash is
+        heard again; the app keeps one alert per id. Accounts not on record yet are told
+        when :meth:`apply` finds them."""
+        wanted = [answer for answer in answers if not isinstance(answer.output, State)
+                  and storable(answer.output.account)]
+        if not wanted:
+            return
+        rows = await self.pool.fetch(
+            "SELECT login, tenant_id FROM trading_accounts WHERE login = ANY($1)",
+            list({answer.output.account for answer in wanted}))
+        tenants = {row["login"]: row["tenant_id"] for row in rows}
+        told = [(answer, tenants[answer.output.account]) for answer in wanted
+                if answer.output.account in tenants]
+        if told:
+            await self._tell(told)
+            self._told.update(answer.id for answer, _ in told)
+
+    async def _tell(self, answers: list[tuple[Answer, int]]) -> None:
+        async with self.cache.client.pipeline(transaction=False) as pipe:
+            for answer, tenant in answers:
+                message = orjson.dumps({"type": "risk_event", "id": answer.id,
+                                        "event": msgspec.to_builtins(answer.output)})
+                pipe.publish(self.cache.key("live", "tenant", tenant), message)
+                pipe.publish(self.cache.key("live", "account", answer.output.account),
+                             message)
+            await pipe.execute()
 
     async def apply(self, answer: Answer) -> bool:
         """Store and act on one answer; False when it is not ours or already applied."""
@@ -151,15 +183,10 @@ class Outcomes:
             log.warning("answer %s: account %s is not on record (its account event was not"
                         " read); not stored", answer.id, output.account)
             return False
-        # The desk and the trader hear it now, before the outcome is applied (a status
-        # change, a notice, the broker told): a breach reaches the screen first. An answer
-        # read again after a crash is heard again; the app keeps one alert per id.
-        message = orjson.dumps({"type": "risk_event", "id": answer.id,
-                                "event": msgspec.to_builtins(output)})
-        async with self.cache.client.pipeline(transaction=False) as pipe:
-            pipe.publish(self.cache.key("live", "tenant", tenant), message)
-            pipe.publish(self.cache.key("live", "account", output.account), message)
-            await pipe.execute()
+        if answer.id in self._told:
+            self._told.discard(answer.id)  # told with its fetch (announce)
+        else:  # heard now, before the outcome is applied: a breach reaches screens first
+            await self._tell([(answer, tenant)])
         disable: str | None = None
         status: str | None = None
         async with self.pool.acquire() as connection, connection.transaction():

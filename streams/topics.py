@@ -100,7 +100,8 @@ def kafka_from_environment(command: str, hint: str) -> tuple[Settings, Topics] |
 async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
                   handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
                   max_records: int = 500, key: Callable[[Any], str] | None = None,
-                  concurrency: int = 1) -> None:
+                  concurrency: int = 1,
+                  first: Callable[[list[Any]], Awaitable[object]] | None = None) -> None:
     """Read ``topic`` as consumer group ``group`` until ``stop``: decode each message with
     ``decoder``, await ``handle`` on it, commit after each fetch (a crash re-reads, never
     skips). A message that does not decode is logged with its origin and skipped.
@@ -108,7 +109,10 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
     With ``key`` and ``concurrency`` > 1, the messages of one fetch are handled
     ``concurrency`` keys at a time, each key's messages in their order (for handlers whose
     work on one key never waits on another's: one account's answers, say); the fetch is
-    committed when all of them are done."""
+    committed when all of them are done.
+
+    ``first``, when given, is awaited with all the messages of a fetch before any of them
+    is handled (to tell of them all at once, say, before the slower work on each)."""
     import msgspec
     from aiokafka import AIOKafkaConsumer
 
@@ -126,21 +130,24 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
         await consumer.start()  # inside: a start that fails still stops the consumer
         while not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
-            by_key: dict[str, list[Any]] = {}
+            values: list[Any] = []
             for tp, records in fetched.items():
                 for record in records:
                     try:
-                        value = decoder.decode(record.value)
+                        values.append(decoder.decode(record.value))
                     except msgspec.MsgspecError as error:
                         log.warning("%s[%d]@%d cannot be read: %s", tp.topic, tp.partition,
                                     record.offset, error)
-                        continue
-                    if key is None or concurrency <= 1:
-                        await handle(value)
-                    else:
-                        by_key.setdefault(key(value), []).append(value)
-            if by_key:
-                await asyncio.gather(*(in_order(values) for values in by_key.values()))
+            if values and first is not None:
+                await first(values)
+            if key is None or concurrency <= 1:
+                for value in values:
+                    await handle(value)
+            else:
+                by_key: dict[str, list[Any]] = {}
+                for value in values:
+                    by_key.setdefault(key(value), []).append(value)
+                await asyncio.gather(*(in_order(same) for same in by_key.values()))
             if fetched:
                 await consumer.commit()
     finally:

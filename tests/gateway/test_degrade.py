@@ -574,3 +574,52 @@ def test_a_status_that_commits_while_numbers_are_stored_is_not_overwritten(
     assert kept["equity"] == 8_950.0 and kept["status"] == "failed", kept
     last = told[-1]["data"]  # what a live client shows from now on
     assert last["equity"] == 8_950.0 and last["status"] == "failed", told
+
+
+def test_a_fetch_of_answers_is_told_once_each_and_before_any_is_applied(
+        gateway: Gateway) -> None:
+    """The desk hears every breach of a fetch in one round trip, before the first
+    transaction; applying them does not tell them again. An account not on record yet is
+    told when it is applied."""
+    from streams.outputs import Breach
+    from streams.wire import Answer
+
+    for login in ("S1", "S2", "S3"):
+        gateway.sql("INSERT INTO trading_accounts (tenant_id, phase, login, engine_program,"
+                    " broker, origin) VALUES (1, 0, $1, 'p', 'demo', 'broker')", login)
+    assert gateway.services is not None
+    outcomes, cache = gateway.services.outcomes, gateway.services.cache
+    answers = [Answer(f"0:{n}:0", 0, Breach(account=login, rule="daily_loss",
+                                            ts="2026-03-02T08:00:00Z", equity=9400.0,
+                                            floor=9500.0, action="fail"))
+               for n, login in enumerate(("S1", "S2", "S3", "S1"))]
+
+    async def announce_then_apply() -> tuple[list[str], list[str]]:
+        listener = cache.client.pubsub()
+        await listener.subscribe(cache.key("live", "tenant", 1))
+        try:
+            async def heard() -> list[str]:
+                ids: list[str] = []
+                deadline = time.monotonic() + 0.5
+                while time.monotonic() < deadline:
+                    message = await listener.get_message(ignore_subscribe_messages=True,
+                                                         timeout=0.1)
+                    if message is not None:
+                        ids.append(orjson.loads(message["data"])["id"])
+                return ids
+
+            await outcomes.announce(answers)
+            before = await heard()  # nothing applied yet
+            assert gateway.services is not None
+            assert await gateway.services.pool.fetchval(
+                "SELECT count(*) FROM risk_events") == 0
+            for answer in answers:
+                await outcomes.apply(answer)
+            return before, await heard()
+        finally:
+            await listener.aclose()
+
+    before, after = gateway.call(announce_then_apply())
+    assert before == ["0:0:0", "0:1:0", "0:2:0", "0:3:0"]
+    assert after == [], after  # applied without a second word
+    assert gateway.sql("SELECT count(*) FROM risk_events")[0][0] == 4

@@ -123,12 +123,13 @@ def test_the_blocking_start_refuses_to_run_inside_an_event_loop() -> None:
 def test_consume_by_key_keeps_each_keys_order_and_overlaps_keys(broker: EmbeddedBroker) -> None:
     """``consume`` with a key: every message handled once, one key's in their order, and
     handlers of different keys running at once (here 4 keys, each handler sleeping 50 ms:
-    in sequence 40 messages would take 2 s)."""
+    in sequence 40 messages would take 2 s); ``first`` hears of every message of a fetch
+    before any of them is handled."""
     import msgspec
 
     from streams.topics import consume
 
-    async def run() -> tuple[list[tuple[str, int]], int, float]:
+    async def run() -> tuple[list[tuple[str, int]], int, float, list[int], list[int]]:
         topic = f"test-{uuid.uuid4().hex[:8]}"
         admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
         await admin.start()
@@ -150,8 +151,16 @@ def test_consume_by_key_keeps_each_keys_order_and_overlaps_keys(broker: Embedded
         running, most = 0, 0
         stop = asyncio.Event()
 
+        announced: list[int] = []
+        unannounced: list[int] = []  # handled before ``first`` heard of them
+
+        async def first(values: list[dict]) -> None:
+            announced.extend(value["n"] for value in values)
+
         async def handle(value: dict) -> None:
             nonlocal running, most, started
+            if value["n"] not in announced:
+                unannounced.append(value["n"])
             started = started or asyncio.get_running_loop().time()
             running += 1
             most = max(most, running)
@@ -164,10 +173,12 @@ def test_consume_by_key_keeps_each_keys_order_and_overlaps_keys(broker: Embedded
         started = 0.0  # the first message's handling (the group's join is not timed)
         await asyncio.wait_for(consume(
             broker.bootstrap, topic, f"g-{topic}", msgspec.json.Decoder(dict), handle, stop,
-            key=lambda value: value["key"], concurrency=4), timeout=30)
-        return handled, most, asyncio.get_running_loop().time() - started
+            key=lambda value: value["key"], concurrency=4, first=first), timeout=30)
+        took = asyncio.get_running_loop().time() - started
+        return handled, most, took, announced, unannounced
 
-    handled, most, took = asyncio.run(run())
+    handled, most, took, announced, unannounced = asyncio.run(run())
+    assert sorted(announced) == list(range(40)) and unannounced == [], unannounced
     assert sorted(n for _, n in handled) == list(range(40))
     for key in ("k0", "k1", "k2", "k3"):
         mine = [n for k, n in handled if k == key]

@@ -326,7 +326,7 @@ def print_profile(profile: dict) -> None:
     nodes = {node["id"]: node for node in profile["nodes"]}
     own: dict[str, float] = {}
     deltas = profile["timeDeltas"]
-    for sample, delta in zip(profile["samples"], deltas[1:] + [0], strict=True):
+    for sample, delta in zip(profile["samples"], [*deltas[1:], 0], strict=True):
         frame = nodes[sample]["callFrame"]
         name = (f"{frame['functionName'] or '(anonymous)'} "
                 f"{frame['url'].rsplit('/', 1)[-1]}:{frame['lineNumber']}")
