@@ -93,6 +93,9 @@ async def serve(services: Services, host: str, port: int, stop: asyncio.Event,
             "risk.events consumer", lambda: services.outcomes.run(link, stop), stop, parts,
             link.up)))
         tasks.append(asyncio.create_task(resilient(
+            "risk.events alerts", lambda: services.outcomes.tell(link, stop), stop, parts,
+            link.up)))
+        tasks.append(asyncio.create_task(resilient(
             "risk.metrics consumer", lambda: services.metrics.run(link, stop), stop, parts,
             link.up)))
         tasks.append(asyncio.create_task(resilient(

@@ -5,10 +5,12 @@ snapshots become the live cache, and both reach the websocket hub.
   ``risk_events`` under its stable id — a redelivered answer finds its row and changes
   nothing — and in the same transaction fails the challenge (a ``fail`` breach) or passes
   the phase (``passed``: the next phase opens at once, or waits for an admin's review).
-  Offsets are committed after the transaction, so a crash re-reads, never skips. The
-  answer goes to the websocket hub before that work (the desk sees a breach first; an
-  answer read again after a crash is sent again under the same id, which the app shows
-  once), and different accounts' answers are applied at once, each account's in order.
+  Offsets are committed after the transaction, so a crash re-reads, never skips.
+  Different accounts' answers are applied at once, each account's in order.
+- ``risk.events`` again (group ``<group>.alerts``): each answer goes to the websocket hub
+  as it is read, never waiting for the transactions above (a storm's breaches reach the
+  desk at once; an answer read again after a crash is sent again under the same id, which
+  the app shows once; one written more than five minutes ago is not news).
 - ``risk.metrics``: each account's latest snapshot is kept in Redis
   (``<prefix>metrics:<login>``, a JSON document, 24 h) for REST reads.
 - Redis pub/sub carries both to every gateway process's websocket hub:
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import msgspec
@@ -107,6 +110,7 @@ class StreamLink:
 
 
 OUTCOME_CONCURRENCY = 4  # accounts whose answers are applied at once (of 10 connections)
+NEWS_SECONDS = 300  # an answer older than this is not told live (the history holds it)
 
 
 def _account_of(answer: Answer) -> str:
@@ -124,24 +128,30 @@ class Outcomes:
         self.challenges = challenges
         self.broker = broker
         self.registry = registry
-        self._told: set[str] = set()  # ids announced and not applied yet
+        self._waiting: set[asyncio.Task[None]] = set()  # answers told once recorded
 
     async def run(self, link: StreamLink, stop: asyncio.Event) -> None:
         # One account's answers in order; different accounts' at once (each answer locks
-        # only its own account and challenge), so a storm of breaches does not queue up
-        # behind one another's transactions on its way to the desk.
-        # Every answer of a fetch is told to the websocket hubs first, in one round trip,
-        # then applied: a storm's alerts never wait for the transactions before them.
+        # only its own account and challenge).
         await consume(link.bootstrap, link.topics.events, f"{link.group}.outcomes",
                       answer_decoder, self.apply, stop, key=_account_of,
-                      concurrency=OUTCOME_CONCURRENCY, first=self.announce)
+                      concurrency=OUTCOME_CONCURRENCY)
 
-    async def announce(self, answers: list[Answer]) -> None:
-        """Tell the desk and each trader of ``answers`` now, before they are applied (a
-        status change, a notice, the broker told). An answer read again after a crash is
-        heard again; the app keeps one alert per id. Accounts not on record yet are told
-        when :meth:`apply` finds them."""
-        wanted = [answer for answer in answers if not isinstance(answer.output, State)
+    async def tell(self, link: StreamLink, stop: asyncio.Event) -> None:
+        """Tell the websocket hubs of each answer as it comes, as a consumer group of its
+        own: a storm's alerts reach the desk at the rate they are read, never waiting for
+        the transactions that apply them (:meth:`run`)."""
+        await consume(link.bootstrap, link.topics.events, f"{link.group}.alerts",
+                      answer_decoder, None, stop, first=self.announce)
+
+    async def announce(self, answers: list[Answer], stamps: list[int]) -> None:
+        """Tell the desk and each trader of ``answers`` (their records written at
+        ``stamps``, ms). An answer read again after a crash is heard again (the app keeps
+        one alert per id); one older than :data:`NEWS_SECONDS` is not news (the desk reads
+        it from the history). An account not on record yet is told once it is."""
+        oldest = (time.time() - NEWS_SECONDS) * 1000
+        wanted = [answer for answer, stamp in zip(answers, stamps, strict=True)
+                  if stamp >= oldest and not isinstance(answer.output, State)
                   and storable(answer.output.account)]
         if not wanted:
             return
@@ -153,7 +163,19 @@ class Outcomes:
                 if answer.output.account in tenants]
         if told:
             await self._tell(told)
-            self._told.update(answer.id for answer, _ in told)
+        for answer in wanted:
+            if answer.output.account not in tenants:
+                task = asyncio.create_task(self._tell_when_recorded(answer))
+                self._waiting.add(task)
+                task.add_done_callback(self._waiting.discard)
+
+    async def _tell_when_recorded(self, answer: Answer) -> None:
+        account = answer.output.account
+        if await self.registry.wait_for(account):
+            tenant = await self.pool.fetchval(
+                "SELECT tenant_id FROM trading_accounts WHERE login = $1", account)
+            if tenant is not None:
+                await self._tell([(answer, tenant)])
 
     async def _tell(self, answers: list[tuple[Answer, int]]) -> None:
         async with self.cache.client.pipeline(transaction=False) as pipe:
@@ -183,10 +205,6 @@ class Outcomes:
             log.warning("answer %s: account %s is not on record (its account event was not"
                         " read); not stored", answer.id, output.account)
             return False
-        if answer.id in self._told:
-            self._told.discard(answer.id)  # told with its fetch (announce)
-        else:  # heard now, before the outcome is applied: a breach reaches screens first
-            await self._tell([(answer, tenant)])
         disable: str | None = None
         status: str | None = None
         async with self.pool.acquire() as connection, connection.transaction():

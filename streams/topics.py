@@ -98,10 +98,11 @@ def kafka_from_environment(command: str, hint: str) -> tuple[Settings, Topics] |
 
 
 async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
-                  handle: Callable[[Any], Awaitable[object]], stop: asyncio.Event,
+                  handle: Callable[[Any], Awaitable[object]] | None, stop: asyncio.Event,
                   max_records: int = 500, key: Callable[[Any], str] | None = None,
                   concurrency: int = 1,
-                  first: Callable[[list[Any]], Awaitable[object]] | None = None) -> None:
+                  first: Callable[[list[Any], list[int]], Awaitable[object]] | None = None
+                  ) -> None:
     """Read ``topic`` as consumer group ``group`` until ``stop``: decode each message with
     ``decoder``, await ``handle`` on it, commit after each fetch (a crash re-reads, never
     skips). A message that does not decode is logged with its origin and skipped.
@@ -111,8 +112,8 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
     work on one key never waits on another's: one account's answers, say); the fetch is
     committed when all of them are done.
 
-    ``first``, when given, is awaited with all the messages of a fetch before any of them
-    is handled (to tell of them all at once, say, before the slower work on each)."""
+    ``first``, when given, is awaited with all the messages of a fetch and their records'
+    timestamps (ms) before any of them is handled; ``handle`` may then be None."""
     import msgspec
     from aiokafka import AIOKafkaConsumer
 
@@ -122,6 +123,7 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
     slots = asyncio.Semaphore(max(1, concurrency))
 
     async def in_order(values: list[Any]) -> None:
+        assert handle is not None
         async with slots:
             for value in values:
                 await handle(value)
@@ -131,6 +133,7 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
         while not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=200, max_records=max_records)
             values: list[Any] = []
+            stamps: list[int] = []
             for tp, records in fetched.items():
                 for record in records:
                     try:
@@ -138,9 +141,13 @@ async def consume(bootstrap: str, topic: str, group: str, decoder: Any,
                     except msgspec.MsgspecError as error:
                         log.warning("%s[%d]@%d cannot be read: %s", tp.topic, tp.partition,
                                     record.offset, error)
+                        continue
+                    stamps.append(record.timestamp)
             if values and first is not None:
-                await first(values)
-            if key is None or concurrency <= 1:
+                await first(values, stamps)
+            if handle is None:
+                pass  # ``first`` was all
+            elif key is None or concurrency <= 1:
                 for value in values:
                     await handle(value)
             else:

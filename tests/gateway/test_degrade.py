@@ -25,7 +25,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from gateway import brokers, health, services
+from gateway import brokers, health, live, services
 from storage.clickhouse import EmbeddedStore
 from storage.clickhouse_front import FrontThread
 from streams.broker import EmbeddedBroker
@@ -576,11 +576,11 @@ def test_a_status_that_commits_while_numbers_are_stored_is_not_overwritten(
     assert last["equity"] == 8_950.0 and last["status"] == "failed", told
 
 
-def test_a_fetch_of_answers_is_told_once_each_and_before_any_is_applied(
-        gateway: Gateway) -> None:
-    """The desk hears every breach of a fetch in one round trip, before the first
-    transaction; applying them does not tell them again. An account not on record yet is
-    told when it is applied."""
+def test_answers_are_told_as_read_apart_from_their_transactions(gateway: Gateway) -> None:
+    """The alerts' consumer tells every fresh answer of a fetch in one round trip, with no
+    transaction (applying is the outcomes consumer's, which tells nothing); an answer
+    written long ago is not news; one for an account not on record yet is told once the
+    account is recorded."""
     from streams.outputs import Breach
     from streams.wire import Answer
 
@@ -592,34 +592,40 @@ def test_a_fetch_of_answers_is_told_once_each_and_before_any_is_applied(
     answers = [Answer(f"0:{n}:0", 0, Breach(account=login, rule="daily_loss",
                                             ts="2026-03-02T08:00:00Z", equity=9400.0,
                                             floor=9500.0, action="fail"))
-               for n, login in enumerate(("S1", "S2", "S3", "S1"))]
+               for n, login in enumerate(("S1", "S2", "S3", "S1", "S2", "S4"))]
+    now = int(time.time() * 1000)
+    stamps = [now, now, now, now, now - (live.NEWS_SECONDS + 60) * 1000, now]
 
-    async def announce_then_apply() -> tuple[list[str], list[str]]:
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
         listener = cache.client.pubsub()
         await listener.subscribe(cache.key("live", "tenant", 1))
-        try:
-            async def heard() -> list[str]:
-                ids: list[str] = []
-                deadline = time.monotonic() + 0.5
-                while time.monotonic() < deadline:
-                    message = await listener.get_message(ignore_subscribe_messages=True,
-                                                         timeout=0.1)
-                    if message is not None:
-                        ids.append(orjson.loads(message["data"])["id"])
-                return ids
 
-            await outcomes.announce(answers)
-            before = await heard()  # nothing applied yet
+        async def heard(seconds: float = 0.5) -> list[str]:
+            ids: list[str] = []
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                message = await listener.get_message(ignore_subscribe_messages=True,
+                                                     timeout=0.1)
+                if message is not None:
+                    ids.append(orjson.loads(message["data"])["id"])
+            return ids
+
+        try:
+            await outcomes.announce(answers, stamps)
+            first = await heard()
             assert gateway.services is not None
-            assert await gateway.services.pool.fetchval(
-                "SELECT count(*) FROM risk_events") == 0
-            for answer in answers:
-                await outcomes.apply(answer)
-            return before, await heard()
+            await gateway.services.pool.execute(
+                "INSERT INTO trading_accounts (tenant_id, phase, login, engine_program, "
+                "broker, origin) VALUES (1, 0, 'S4', 'p', 'demo', 'broker')")
+            recorded = await heard(1.0)
+            for answer in answers[:4]:
+                assert await outcomes.apply(answer)
+            return first, recorded, await heard()
         finally:
             await listener.aclose()
 
-    before, after = gateway.call(announce_then_apply())
-    assert before == ["0:0:0", "0:1:0", "0:2:0", "0:3:0"]
-    assert after == [], after  # applied without a second word
+    first, recorded, applied = gateway.call(scenario())
+    assert first == ["0:0:0", "0:1:0", "0:2:0", "0:3:0"], first
+    assert recorded == ["0:5:0"], recorded
+    assert applied == [], applied  # applying tells nothing again
     assert gateway.sql("SELECT count(*) FROM risk_events")[0][0] == 4

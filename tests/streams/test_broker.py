@@ -154,7 +154,8 @@ def test_consume_by_key_keeps_each_keys_order_and_overlaps_keys(broker: Embedded
         announced: list[int] = []
         unannounced: list[int] = []  # handled before ``first`` heard of them
 
-        async def first(values: list[dict]) -> None:
+        async def first(values: list[dict], stamps: list[int]) -> None:
+            assert len(stamps) == len(values) and all(stamp > 0 for stamp in stamps)
             announced.extend(value["n"] for value in values)
 
         async def handle(value: dict) -> None:
