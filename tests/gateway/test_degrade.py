@@ -629,3 +629,51 @@ def test_answers_are_told_as_read_apart_from_their_transactions(gateway: Gateway
     assert recorded == ["0:5:0"], recorded
     assert applied == [], applied  # applying tells nothing again
     assert gateway.sql("SELECT count(*) FROM risk_events")[0][0] == 4
+
+
+def test_a_large_metrics_batch_is_kept_and_told_whole(gateway: Gateway) -> None:
+    """A batch of 1,201 accounts (three script calls), one login with a quote, a
+    backslash and non-ASCII letters: each snapshot kept for a day and told once, as
+    JSON that reads back as what was computed."""
+    from gateway.live import METRICS_SECONDS, snapshots
+
+    assert gateway.services is not None
+    metrics, cache = gateway.services.metrics, gateway.services.cache
+    logins = [f"B{n}" for n in range(1200)] + ['Zé"\\ü']
+    n = len(logins)
+    cents = (np.arange(n, dtype="<f8") * 100 + 1_000_000.5)
+    batch = MetricsBatch(time.time_ns() // 1000, logins, np.zeros(n, np.int8).tobytes(),
+                         cents.tobytes(), cents.tobytes(), np.full(n, np.nan).tobytes(),
+                         (cents - 50_000).tobytes(), np.arange(n, dtype="<i4").tobytes())
+    expected = dict(snapshots(batch))
+
+    async def store_and_watch() -> tuple[list[Any], list[int], list[dict[str, Any]]]:
+        listener = cache.client.pubsub()
+        await listener.psubscribe(cache.key("live", "account", "*"))
+        told: list[dict[str, Any]] = []
+        try:
+            await metrics.store(batch)
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and len(told) < n:
+                message = await listener.get_message(ignore_subscribe_messages=True,
+                                                     timeout=0.1)
+                if message is not None:
+                    told.append(orjson.loads(message["data"]))
+        finally:
+            await listener.aclose()
+        keys = [cache.key("metrics", login) for login in logins]
+        kept = await cache.client.mget(keys)
+        ttls = [await cache.client.ttl(key) for key in (keys[0], keys[-1])]
+        return kept, ttls, told
+
+    kept, ttls, told = gateway.call(store_and_watch())
+    assert all(METRICS_SECONDS - 60 < ttl <= METRICS_SECONDS for ttl in ttls), ttls
+    for login, raw in zip(logins, kept, strict=True):
+        assert raw is not None, login
+        snapshot = orjson.loads(raw)
+        assert snapshot["equity"] == expected[login]["equity"]
+        assert snapshot["max_loss_floor"] == expected[login]["max_loss_floor"]
+        assert snapshot["daily_floor"] is None and snapshot["login"] == login
+    assert len(told) == n and sorted(m["account"] for m in told) == sorted(logins)
+    last = next(m for m in told if m["account"] == logins[-1])
+    assert last["type"] == "metrics" and last["data"]["open_positions"] == n - 1
