@@ -33,6 +33,7 @@ const Alerts = page("desk/Alerts");
 const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
 const DeskChallenges = page("desk/Challenges");
+const DeskUsers = page("desk/Users");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -87,6 +88,7 @@ export const router = createBrowserRouter([
       { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
       { path: "/desk/challenges", element: <SignedIn><Staff><DeskChallenges /></Staff></SignedIn> },
+      { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },
