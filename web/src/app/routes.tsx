@@ -34,6 +34,7 @@ const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
 const DeskChallenges = page("desk/Challenges");
 const DeskUsers = page("desk/Users");
+const DeskAudit = page("desk/Audit");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -89,6 +90,7 @@ export const router = createBrowserRouter([
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
       { path: "/desk/challenges", element: <SignedIn><Staff><DeskChallenges /></Staff></SignedIn> },
       { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
+      { path: "/desk/audit", element: <SignedIn><Staff><DeskAudit /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },
