@@ -62,9 +62,9 @@ function Entry({ entry }: { entry: AuditEntry }) {
         <td className="p-2">{entry.reason ?? ""}</td>
         <td className="p-2">
           <button type="button" aria-expanded={open} aria-controls={panel}
-            aria-label={`${open ? "Hide" : "Show"} the before and after of ${entrySummary(entry)}`}
+            aria-label={`${open ? "Hide" : "Show"} changes of ${entrySummary(entry)}`}
             className="rounded border border-line px-2 py-1 text-xs hover:bg-surface-2" onClick={() => setOpen((o) => !o)}>
-            {open ? "Hide" : "Changes"}
+            {open ? "Hide changes" : "Show changes"}
           </button>
         </td>
       </tr>
@@ -122,7 +122,7 @@ export default function Audit() {
         <Empty>{filtered ? "No entry matches these filters." : "Nothing has been done yet."}</Empty>
       ) : (
         <>
-          <div className="overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Audit log table">
+          <div className="relative overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Audit log table">
             <table className="w-full min-w-[48rem] text-sm" data-testid="audit">
               <caption className="sr-only">The audit log, newest first</caption>
               <thead className="text-left text-muted">

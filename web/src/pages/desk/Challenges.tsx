@@ -145,7 +145,7 @@ export default function Challenges() {
           ? "No phase waits for a review." : "No challenge matches these filters."}</Empty>
       ) : (
         <>
-          <div className="overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Challenges table">
+          <div className="relative overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Challenges table">
             <table className="w-full min-w-[48rem] text-sm" data-testid="challenges">
               <caption className="sr-only">The firm&apos;s challenges, newest first</caption>
               <thead className="text-left text-muted">

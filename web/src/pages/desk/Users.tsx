@@ -130,7 +130,7 @@ export default function Users() {
         <Empty>{q ? "No user matches this search." : "No user yet."}</Empty>
       ) : (
         <>
-          <div className="overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Users table">
+          <div className="relative overflow-x-auto rounded-lg border border-line bg-surface" tabIndex={0} role="region" aria-label="Users table">
             <table className="w-full min-w-[44rem] text-sm" data-testid="users">
               <caption className="sr-only">The firm&apos;s users</caption>
               <thead className="text-left text-muted">

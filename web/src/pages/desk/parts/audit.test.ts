@@ -81,7 +81,7 @@ describe("the Audit page", () => {
     const { container } = renderPage(Audit, "/desk/audit");
     expect(await screen.findAllByTestId("audit-row")).toHaveLength(2);
     expect(screen.getByText("the platform")).toBeTruthy();
-    const toggle = screen.getByRole("button", { name: "Show the before and after of user.update on user 4" });
+    const toggle = screen.getByRole("button", { name: "Show changes of user.update on user 4" });
     fireEvent.click(toggle);
     expect(toggle.getAttribute("aria-expanded")).toBe("true");
     const diff = screen.getByTestId("audit-diff");
