@@ -2,18 +2,28 @@
 of a program under review (real deals through the bridge), an admin finds it first on
 the challenges monitor, approves it after a confirmation naming the trader and the phase
 (the next phase's account opens at the broker), then finds the approval in the audit log
-by filtering on its action and opens its before and after — at 390 px."""
+by filtering on its action and opens its before and after — at 390 px; the account page
+shows the desk's panel to staff and fetches none of it for the trader."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.gateway.conftest import Bridge, Gateway
 from tests.gateway.test_journey import PROGRAM, admin_token, challenge_of, wait_until
 
-from .conftest import NARROW, WIDE, assert_accessible, log_in, no_console_errors, shoot, site
+from .conftest import (
+    NARROW,
+    WIDE,
+    assert_accessible,
+    log_in,
+    no_console_errors,
+    shoot,
+    site,
+    watched,
+)
 from .test_desk import account_of, bought
 
 REVIEWED = {**PROGRAM, "advance": "review", "addons": []}
@@ -29,7 +39,7 @@ def fits(page: Page, where: str) -> None:
 
 
 def test_an_admin_approves_a_phase_under_review_and_finds_it_in_the_audit_log(
-        system: tuple[Gateway, Bridge], page: Page) -> None:
+        system: tuple[Gateway, Bridge], page: Page, browser: Browser) -> None:
     gateway, bridge = system
     admin = admin_token(gateway)  # boss@firm.test
     assert gateway.post("/api/v1/admin/programs", REVIEWED, admin).status_code == 201
@@ -95,4 +105,36 @@ def test_an_admin_approves_a_phase_under_review_and_finds_it_in_the_audit_log(
     shoot(page, "desk-admin-02-audit")
     page.set_viewport_size(WIDE)
     assert_accessible(page, "the audit log, wide")
+
+    # The account page in the desk's view: the trader's page plus the desk's panel, with
+    # the account's audit trail (its challenge's approval).
+    page.goto(f"{base}/accounts/{login}")
+    panel = page.get_by_test_id("account-desk")
+    expect(panel.get_by_test_id("account-desk-trader")).to_contain_text("ana@trader.test")
+    # The pass and its objective are open events of the account; the desk acknowledges one.
+    open_events = panel.get_by_test_id("desk-open-events").get_by_role("listitem")
+    expect(open_events).to_have_count(2)
+    panel.get_by_role("button", name=re.compile("^Acknowledge passed at ")).click()
+    expect(open_events).to_have_count(1)
+    expect(open_events).to_contain_text("Profit target")
+    expect(panel.get_by_test_id("desk-audit-trail")).to_contain_text("challenge.approve")
+    expect(page.get_by_test_id("account-program")).to_be_visible()  # the trader's page
+    assert_accessible(page, "the account page in the desk's view")
     no_console_errors(page)
+
+    # The trader's own page fetches nothing of the desk's: no chunk, no desk endpoint.
+    context = browser.new_context(viewport=WIDE, locale="en-US", timezone_id="UTC")
+    trader_page = watched(context.new_page())
+    asked: list[str] = []
+    trader_page.on("request", lambda request: asked.append(request.url))
+    log_in(trader_page, base, "ana@trader.test")
+    trader_page.goto(f"{base}/accounts/{login}")
+    expect(trader_page.get_by_test_id("account-program")).to_be_visible()
+    expect(trader_page.get_by_role("heading", name="Equity and floors")).to_be_visible()
+    expect(trader_page.get_by_test_id("account-desk")).to_have_count(0)
+    desk_asks = [url for url in asked if "/api/v1/risk/" in url or "/api/v1/admin/" in url
+                 or "AccountDesk" in url or "/desk" in url]
+    assert not desk_asks, f"a trader's account page asked for the desk's: {desk_asks}"
+    assert any(f"/api/v1/accounts/{login}" in url for url in asked)  # the watch watched
+    no_console_errors(trader_page)
+    context.close()
