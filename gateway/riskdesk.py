@@ -3,6 +3,8 @@ users — every action in the audit log with its before and after."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -11,9 +13,17 @@ from gateway import audit, roles
 from gateway.accounts import LIVE, AccountRegistry, storable
 from gateway.brokers import BrokerAdapter
 from gateway.challenges import Challenges
-from gateway.errors import Conflict, NotFound
+from gateway.errors import Conflict, FieldError, NotFound, Unprocessable
 from gateway.live import MetricsCache
-from gateway.schemas import AccountEventOut, AuditOut, RiskEventOut, UserAdminIn, UserOut
+from gateway.schemas import (
+    AccountEventOut,
+    AdminUserOut,
+    AuditOut,
+    DeskChallengeOut,
+    RiskEventOut,
+    TradingAccountOut,
+    UserAdminIn,
+)
 from gateway.tenants import Tenant
 from gateway.users import Principal, user_out
 
@@ -27,6 +37,19 @@ STATE_FILTERS = {
     "acknowledged": "e.acknowledged_at IS NOT NULL",
     "overridden": "e.overridden_at IS NOT NULL",
 }
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit log is searched by (each checked by the handler); None: any."""
+
+    actor: str | None = None  # part of the actor's e-mail address, taken literally
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None  # at or after
+    until: datetime | None = None  # before
+    before: int | None = None  # entries older than this one (the next page)
 
 
 def like_literal(text: str) -> str:
@@ -197,16 +220,52 @@ class RiskDesk:
                 await self.broker.disable_account(login, f"stopped by the risk desk: {reason}")
         await self.registry.published({login: "stopped"})
 
-    async def users(self, tenant: Tenant, query: str | None, limit: int) -> list[UserOut]:
+    async def users(self, tenant: Tenant, query: str | None, limit: int,
+                    after: int | None = None) -> list[AdminUserOut]:
+        """The firm's users whose e-mail or name holds ``query``, by id; ``after``: the
+        next page (users with a greater id)."""
         pattern = None if not query else f"%{like_literal(query.lower())}%"
         rows = await self.pool.fetch(
             "SELECT * FROM users WHERE tenant_id = $1 AND ($2::text IS NULL OR email LIKE $2 "
-            "ESCAPE '\\' OR lower(display_name) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3",
-            tenant.id, pattern, limit)
-        return [user_out(row) for row in rows]
+            "ESCAPE '\\' OR lower(display_name) LIKE $2 ESCAPE '\\') "
+            "AND ($4::bigint IS NULL OR id > $4) ORDER BY id LIMIT $3",
+            tenant.id, pattern, limit, after)
+        return [admin_user_out(row) for row in rows]
+
+    async def challenge_list(self, tenant: Tenant, status: str | None, program: str | None,
+                         query: str | None, limit: int, before: int | None
+                         ) -> list[DeskChallengeOut]:
+        """The firm's challenges, newest first, for the desk's monitor: in ``status``, on
+        the program ``program`` (a slug of the firm: 422 else), whose trader's e-mail or
+        name or one of whose accounts' login holds ``query``; ``before``: the next page
+        (challenges with a smaller id)."""
+        if program is not None and not await self.pool.fetchval(
+                "SELECT 1 FROM programs WHERE tenant_id = $1 AND slug = $2", tenant.id,
+                program):
+            shown = program if len(program) <= 40 else program[:40] + "…"
+            raise Unprocessable(f"program: no program {shown!r} at this firm",
+                                fields=[FieldError("program", "a program's slug")])
+        pattern = None if not query else f"%{like_literal(query.lower())}%"
+        rows = await self.pool.fetch(
+            "SELECT c.*, p.slug, p.phases, u.email, u.display_name FROM challenges c "
+            "JOIN programs p ON p.id = c.program_id JOIN users u ON u.id = c.user_id "
+            "WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.status = $2) "
+            "AND ($3::text IS NULL OR p.slug = $3) AND ($4::text IS NULL "
+            "OR u.email LIKE $4 ESCAPE '\\' OR lower(u.display_name) LIKE $4 ESCAPE '\\' "
+            "OR EXISTS (SELECT 1 FROM trading_accounts a WHERE a.challenge_id = c.id "
+            "AND lower(a.login) LIKE $4 ESCAPE '\\')) "
+            "AND ($5::bigint IS NULL OR c.id < $5) ORDER BY c.id DESC LIMIT $6",
+            tenant.id, status, program, pattern, before, limit)
+        accounts: dict[int, list[TradingAccountOut]] = {row["id"]: [] for row in rows}
+        for a in await self.pool.fetch(
+                "SELECT * FROM trading_accounts WHERE challenge_id = ANY($1::bigint[]) "
+                "ORDER BY phase, attempt", list(accounts)):
+            accounts[a["challenge_id"]].append(TradingAccountOut(
+                a["login"], a["phase"], a["engine_program"], a["status"], a["created_at"]))
+        return [desk_challenge_out(row, accounts[row["id"]]) for row in rows]
 
     async def update_user(self, actor: Principal, tenant: Tenant, user_id: int,
-                          body: UserAdminIn) -> UserOut:
+                          body: UserAdminIn) -> AdminUserOut:
         async with self.pool.acquire() as connection, connection.transaction():
             before = await roles.check_user_change(connection, actor, tenant.id, user_id,
                                                    body.role, body.disabled)
@@ -224,13 +283,44 @@ class RiskDesk:
                 await connection.execute(
                     "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) "
                     "WHERE user_id = $1", user_id)
-            return user_out(row)
+            return admin_user_out(row)
 
-    async def audit_log(self, tenant: Tenant, limit: int) -> list[AuditOut]:
+    async def audit_log(self, tenant: Tenant, limit: int,
+                        filters: AuditFilters = AuditFilters()) -> list[AuditOut]:
+        """The firm's audit entries that match ``filters``, newest first."""
+        actor = None if not filters.actor else f"%{like_literal(filters.actor.lower())}%"
         rows = await self.pool.fetch(
             "SELECT l.*, u.email FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id "
-            "WHERE l.tenant_id = $1 ORDER BY l.id DESC LIMIT $2", tenant.id, limit)
+            "WHERE l.tenant_id = $1 AND ($3::text IS NULL OR u.email LIKE $3 ESCAPE '\\') "
+            "AND ($4::text IS NULL OR l.action = $4) "
+            "AND ($5::text IS NULL OR l.target_type = $5) "
+            "AND ($6::text IS NULL OR l.target_id = $6) "
+            "AND ($7::timestamptz IS NULL OR l.at >= $7) "
+            "AND ($8::timestamptz IS NULL OR l.at < $8) "
+            "AND ($9::bigint IS NULL OR l.id < $9) ORDER BY l.id DESC LIMIT $2",
+            tenant.id, limit, actor, filters.action, filters.target_type, filters.target_id,
+            filters.since, filters.until, filters.before)
         return [AuditOut(r["id"], r["email"], r["action"], r["target_type"], r["target_id"],
                          orjson.loads(r["before"]) if r["before"] else None,
                          orjson.loads(r["after"]) if r["after"] else None, r["reason"],
                          r["at"]) for r in rows]
+
+
+def admin_user_out(row: Any) -> AdminUserOut:
+    user = user_out(row)
+    return AdminUserOut(user.id, user.email, user.display_name, user.role,
+                        user.email_verified, user.two_factor, user.created_at,
+                        row["disabled_at"] is not None)
+
+
+def desk_challenge_out(row: Any, accounts: list[TradingAccountOut]) -> DeskChallengeOut:
+    phases = orjson.loads(row["phases"])
+    phase = row["phase"]
+    passed = (phases[phase - 1]["name"] if row["status"] == "review" and 0 < phase <= len(phases)
+              else None)
+    return DeskChallengeOut(
+        id=row["id"], program=row["slug"], status=row["status"], phase=phase,
+        phase_name=phases[min(phase, len(phases) - 1)]["name"], passed_phase_name=passed,
+        trader_id=row["user_id"], trader_email=row["email"],
+        trader_name=row["display_name"], accounts=accounts, created_at=row["created_at"],
+        updated_at=row["updated_at"])

@@ -36,6 +36,13 @@ ChallengeStatus = Literal["pending_payment", "active", "review", "passed", "fail
 RiskKind = Literal["breach", "objective", "passed", "resumed", "all"]
 RiskState = Literal["open", "unacknowledged", "acknowledged", "overridden"]
 Flag = Literal["0", "1"]
+# The audit log's actions and the kinds of thing they act on (a new action is added here,
+# so that the filter keeps naming every action there is).
+AuditAction = Literal["account.stop", "breach.acknowledge", "breach.override",
+                      "challenge.approve", "payment.settle", "program.create",
+                      "program.update", "tenant.create", "tenant.update", "user.update"]
+AuditTarget = Literal["account", "challenge", "payment", "program", "risk_event", "tenant",
+                      "user"]
 Period = Literal["day", "week", "month"]
 
 
@@ -62,6 +69,12 @@ class UserOut(msgspec.Struct):
     email_verified: bool
     two_factor: bool
     created_at: datetime
+
+
+class AdminUserOut(UserOut):
+    """A user as the firm's admins see it: whether its access is disabled too."""
+
+    disabled: bool
 
 
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -288,6 +301,25 @@ class ChallengeOut(msgspec.Struct):
     payment: PaymentOut | None
     accounts: list[TradingAccountOut]
     created_at: datetime
+
+
+class DeskChallengeOut(msgspec.Struct):
+    """A challenge as the desk's monitor lists it: its trader and its accounts."""
+
+    id: int
+    program: str
+    status: ChallengeStatus
+    #: The phase open (or, in review, the phase the approval opens), from 0.
+    phase: int
+    phase_name: str
+    #: In review: the name of the phase passed that waits for an admin; else null.
+    passed_phase_name: str | None
+    trader_id: int
+    trader_email: str
+    trader_name: str
+    accounts: list[TradingAccountOut]
+    created_at: datetime
+    updated_at: datetime
 
 
 class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):

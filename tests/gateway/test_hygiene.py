@@ -289,13 +289,13 @@ def test_ranks_protect_owners_and_peers(configured) -> None:
             return_exceptions=True)
 
     outcomes = gateway.call(both())
-    assert sorted(type(o).__name__ for o in outcomes) == ["Forbidden", "UserOut"], outcomes
+    assert sorted(type(o).__name__ for o in outcomes) == ["AdminUserOut", "Forbidden"], outcomes
     owners = gateway.sql("SELECT count(*) FROM users WHERE role = 'owner' "
                          "AND disabled_at IS NULL")[0][0]
     assert owners == 1
     actions = [entry["action"] for entry in gateway.get(
         "/api/v1/admin/audit", gateway.login("own@firm.test" if outcomes[0].__class__
-                                             .__name__ == "UserOut" else "own2@firm.test")
+                                             .__name__ == "AdminUserOut" else "own2@firm.test")
         ["access_token"]).json()]
     assert actions == ["user.update"] * 5  # the refused attempts changed nothing
 

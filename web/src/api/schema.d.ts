@@ -651,6 +651,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/risk/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The firm's challenges for the desk's monitor, newest first, with their trader and accounts (approving a phase under review: admins, POST /admin/challenges/{id}/approve)
+         * @description Roles: risk, admin, owner
+         */
+        get: operations["get_api_v1_risk_challenges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -659,7 +679,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Search users by e-mail or name
+         * Search users by e-mail or name, by id
          * @description Roles: admin, owner
          */
         get: operations["get_api_v1_admin_users"];
@@ -685,7 +705,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a user's role or disable it
+         * Change a user's role or disable it (only on a user ranked below you, the owner excepted; never your own, never the firm's last owner)
          * @description Roles: admin, owner
          */
         patch: operations["patch_api_v1_admin_users_user_id"];
@@ -699,7 +719,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The audit log of admin and risk actions
+         * The audit log of admin and risk actions, newest first, each with its before and after
          * @description Roles: admin, owner
          */
         get: operations["get_api_v1_admin_audit"];
@@ -1055,6 +1075,21 @@ export interface components {
             best_day_share?: number | null;
             /** @default null */
             trading_days?: number | null;
+        };
+        /**
+         * AdminUserOut
+         * @description A user as the firm's admins see it: whether its access is disabled too.
+         */
+        AdminUserOut: {
+            id: number;
+            email: string;
+            display_name: string;
+            /** @enum {unknown} */
+            role: "admin" | "owner" | "risk" | "trader";
+            email_verified: boolean;
+            two_factor: boolean;
+            created_at: string;
+            disabled: boolean;
         };
         /** BrandingOut */
         BrandingOut: {
@@ -1616,6 +1651,25 @@ export interface components {
             date: string;
             net_profit: number;
             trades: number;
+        };
+        /**
+         * DeskChallengeOut
+         * @description A challenge as the desk's monitor lists it: its trader and its accounts.
+         */
+        DeskChallengeOut: {
+            id: number;
+            program: string;
+            /** @enum {unknown} */
+            status: "active" | "cancelled" | "failed" | "passed" | "pending_payment" | "review";
+            phase: number;
+            phase_name: string;
+            passed_phase_name: string | null;
+            trader_id: number;
+            trader_email: string;
+            trader_name: string;
+            accounts: components["schemas"]["TradingAccountOut"][];
+            created_at: string;
+            updated_at: string;
         };
         /** EquityPoint */
         EquityPoint: {
@@ -3125,13 +3179,19 @@ export interface operations {
             };
         };
     };
-    get_api_v1_admin_users: {
+    get_api_v1_risk_challenges: {
         parameters: {
             query?: {
-                /** @description part of an e-mail or name (taken literally) */
+                /** @description only challenges in this status (review: a phase passed waits for an admin) */
+                status?: "active" | "cancelled" | "failed" | "passed" | "pending_payment" | "review";
+                /** @description only this program's (its slug; 422 when the firm has none) */
+                program?: string;
+                /** @description part of the trader's e-mail or name, or of an account's login (taken literally; at most 200 characters) */
                 q?: string;
-                /** @description at most this many, 1 to 1000 (100) */
+                /** @description at most this many, 1 to 500 (50) */
                 limit?: number;
+                /** @description the next page: challenges older than this id (the last of the page before) */
+                before?: number;
             };
             header?: never;
             path?: never;
@@ -3145,7 +3205,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"][];
+                    "application/json": components["schemas"]["DeskChallengeOut"][];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_admin_users: {
+        parameters: {
+            query?: {
+                /** @description part of an e-mail or name (taken literally; at most 200 characters) */
+                q?: string;
+                /** @description at most this many, 1 to 1000 (100) */
+                limit?: number;
+                /** @description the next page: users after this id (the last of the page before) */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"][];
                 };
             };
             /** @description error */
@@ -3189,7 +3294,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["AdminUserOut"];
                 };
             };
             /** @description error */
@@ -3215,8 +3320,22 @@ export interface operations {
     get_api_v1_admin_audit: {
         parameters: {
             query?: {
+                /** @description part of the acting user's e-mail (taken literally) */
+                actor?: string;
+                /** @description only this action */
+                action?: "account.stop" | "breach.acknowledge" | "breach.override" | "challenge.approve" | "payment.settle" | "program.create" | "program.update" | "tenant.create" | "tenant.update" | "user.update";
+                /** @description only actions on this kind of thing */
+                target_type?: "account" | "challenge" | "payment" | "program" | "risk_event" | "tenant" | "user";
+                /** @description only actions on this one (its id or login, exactly; at most 100 characters) */
+                target?: string;
+                /** @description at or after this moment (ISO 8601 with its zone) */
+                from?: string;
+                /** @description before this moment (ISO 8601 with its zone) */
+                to?: string;
                 /** @description at most this many, 1 to 1000 (100) */
                 limit?: number;
+                /** @description the next page: entries older than this id */
+                before?: number;
             };
             header?: never;
             path?: never;

@@ -32,6 +32,9 @@ const Settings = page("trader/Settings");
 const Alerts = page("desk/Alerts");
 const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
+const DeskChallenges = page("desk/Challenges");
+const DeskUsers = page("desk/Users");
+const DeskAudit = page("desk/Audit");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -85,6 +88,9 @@ export const router = createBrowserRouter([
       { path: "/desk", element: <SignedIn><Staff><Alerts /></Staff></SignedIn> },
       { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
+      { path: "/desk/challenges", element: <SignedIn><Staff><DeskChallenges /></Staff></SignedIn> },
+      { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
+      { path: "/desk/audit", element: <SignedIn><Staff><DeskAudit /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },

@@ -20,6 +20,7 @@ import {
   mergeAlerts, NO_FILTERS, openCount, programsOf, readPrefs, ruleText, writePrefs,
   type Alert, type DeskPrefs, type Filters,
 } from "./alerts";
+import { DeskNav } from "./parts/DeskNav";
 
 const MAX_ROWS = 500;
 const FLUSH_MS = 100;
@@ -401,11 +402,7 @@ export default function Alerts() {
       <PageTitle actions={<Button tone="danger" onClick={() => setStopping("")}>Stop an account…</Button>}>
         Risk desk
       </PageTitle>
-      <nav aria-label="Risk desk" className="mb-4 flex flex-wrap gap-3 text-sm">
-        <span aria-current="page" className="font-semibold">Alerts</span>
-        <Link className="text-brand underline" to="/desk/floors">Nearest floors</Link>
-        <Link className="text-brand underline" to="/desk/exposure">Exposure</Link>
-      </nav>
+      <DeskNav />
       <p className="mb-3 text-sm" role="status" data-testid="open-count">
         {open === 0 ? "No breach waiting for the desk." : `${open} breach${open === 1 ? "" : "es"} waiting for the desk.`}
       </p>

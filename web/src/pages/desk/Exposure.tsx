@@ -9,6 +9,7 @@ import { Card, Empty, ErrorState, InfoTip, Loading, PageTitle } from "../../ui/k
 import { LOCAL_ZONE, useExposure } from "./parts/api";
 import { ABS_KEYS, chartRows, side, sortBy, type ConcentratedAccount, type SymbolExposure } from "./parts/exposure";
 import { nextSort, type Sort, type SortDirection } from "./parts/floors";
+import { DeskNav } from "./parts/DeskNav";
 import { SortHeader } from "./parts/SortHeader";
 
 const NetLotsChart = lazy(() => import("./parts/NetLotsChart"));
@@ -121,6 +122,7 @@ export default function Exposure() {
   const chart = useMemo(() => (symbols ? chartRows(symbols, CHART_SYMBOLS) : []), [symbols]);
   const updated = query.dataUpdatedAt ? time(new Date(query.dataUpdatedAt), LOCAL_ZONE) : DASH;
   const title = (
+    <>
     <PageTitle actions={query.data ? (
       <p className="text-sm text-muted" data-testid="exposure-updated">
         Last updated {updated}{query.isFetching ? " · refreshing" : ""}
@@ -128,6 +130,8 @@ export default function Exposure() {
     ) : null}>
       Exposure
     </PageTitle>
+    <DeskNav />
+    </>
   );
 
   if (query.isPending) return <>{title}<Loading label="Loading the firm's exposure" /></>;

@@ -15,6 +15,7 @@ import {
   barOf, distanceToFloor, isLive, LIVE_ROWS, moreRows, nextSort, overlay, PAGE_ROWS, sortFloors, windowRows,
   type FloorSortKey, type Sort, type SortDirection,
 } from "./parts/floors";
+import { DeskNav } from "./parts/DeskNav";
 import { SortHeader } from "./parts/SortHeader";
 
 /** The firm's live accounts, nearest first: up to the API's limit. */
@@ -102,6 +103,7 @@ export default function Floors() {
 
   const updated = query.dataUpdatedAt ? time(new Date(query.dataUpdatedAt), LOCAL_ZONE) : DASH;
   const title = (
+    <>
     <PageTitle actions={query.data ? (
       <p className="text-sm text-muted" data-testid="floors-updated" aria-live="off">
         Last updated {updated}{query.isFetching ? " · refreshing" : ""}
@@ -109,6 +111,8 @@ export default function Floors() {
     ) : null}>
       Nearest floors
     </PageTitle>
+    <DeskNav />
+    </>
   );
 
   if (query.isPending) return <>{title}<Loading label="Loading the accounts nearest a floor" /></>;

@@ -9,6 +9,7 @@ import { money } from "../../format/numbers";
 import { seedMetrics } from "../../live/store";
 import { objectiveStates, type RuleDocument } from "../../objectives/rules";
 import { ApiError } from "../../api/errors";
+import { isStaff, useSession } from "../../session/store";
 import { Card, Empty, ErrorState, InfoTip, Loading, PageTitle } from "../../ui/kit";
 import { answerKey, answerText, metAndBreached, type Answer } from "./account/answers";
 import { AnswersList } from "./account/AnswersList";
@@ -28,6 +29,8 @@ import { setAccountCurrency, useAnswerToasts, useLiveAnswers, useStatusOverride 
 const EquityChart = lazy(() => import("./account/EquityChart"));
 const CalendarPanel = lazy(() => import("./account/CalendarPanel"));
 const SymbolsPanel = lazy(() => import("./account/SymbolsPanel"));
+// The desk's panel: its own chunk, asked for only when staff open the page.
+const AccountDesk = lazy(() => import("../desk/AccountDesk"));
 
 const TABS = [
   ["statistics", "Statistics"],
@@ -120,6 +123,7 @@ function LiveBreachPrices({ login }: { login: string }) {
 
 export default function Account() {
   const { login = "" } = useParams();
+  const staff = useSession((s) => isStaff(s.user));
   useAnswerToasts();
   const [params, setParams] = useSearchParams();
   const tabParam = params.get("tab");
@@ -193,6 +197,11 @@ export default function Account() {
         <Header login={login} rowStatus={rowStatus} currency={currency} timeZone={timeZone} />
       </Card>
       <StatusBanner login={login} rowStatus={rowStatus} answers={answers} currency={currency} />
+      {staff ? (
+        <Suspense fallback={<Loading label="Loading the desk's panel" />}>
+          <AccountDesk login={login} status={rowStatus} />
+        </Suspense>
+      ) : null}
       {challenges.isError ? <ErrorState error={challenges.error} retry={() => void challenges.refetch()} /> : null}
 
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
