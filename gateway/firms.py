@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -12,13 +13,27 @@ from gateway.errors import Conflict, FieldError, NotFound, Unprocessable
 from gateway.roles import OWNER
 from gateway.schemas import BrandingIn, TenantIn, TenantOut, TenantSettingsIn
 from gateway.tenants import Tenant, TenantDirectory
+from gateway.uploads import Storage, Stored, intake_favicon, intake_logo
 from gateway.users import Principal
+
+Image = Literal["logo", "favicon"]
+#: What each uploaded image is stored as (the first file's digest names the upload).
+IMAGE_FILES: dict[str, tuple[str, ...]] = {
+    "logo": ("logo.png",), "favicon": ("favicon.ico", "apple-touch-icon.png")}
+
+
+def upload_key(tenant_id: int, name: str, digest: str) -> str:
+    """Where a firm's uploaded file is stored: by the digest of its upload, so a new upload
+    never overwrites what a cached page still points at."""
+    stem, _, suffix = name.rpartition(".")
+    return f"tenants/{tenant_id}/{stem}-{digest}.{suffix}"
 
 
 class Firms:
-    def __init__(self, pool: Any, directory: TenantDirectory) -> None:
+    def __init__(self, pool: Any, directory: TenantDirectory, uploads: Storage) -> None:
         self.pool = pool
         self.directory = directory
+        self.uploads = uploads
 
     async def create(self, actor: Principal, tenant: Tenant, body: TenantIn) -> TenantOut:
         """A new firm, with its domains: the platform owner's act (an owner of the default
@@ -59,8 +74,10 @@ class Firms:
         """A firm's admins change its branding and allowed origins."""
         async with self.pool.acquire() as connection, connection.transaction():
             before = await self._out(connection, tenant.id)
+            # merged: what the firm uploaded (its logo's digest, …) is not in the body
             await connection.execute(
-                "UPDATE tenants SET name = $2, branding = $3, cors_origins = $4 WHERE id = $1",
+                "UPDATE tenants SET name = $2, branding = branding || $3::jsonb, "
+                "cors_origins = $4 WHERE id = $1",
                 tenant.id, body.branding.name, msgspec.json.encode(body.branding).decode(),
                 body.cors_origins)
             out = await self._out(connection, tenant.id)
@@ -70,13 +87,53 @@ class Firms:
         self.directory.forget()
         return out
 
+    async def upload(self, actor: Principal, tenant: Tenant, image: Image, data: bytes
+                     ) -> str:
+        """Store a firm's logo or favicon (re-encoded: :mod:`gateway.uploads`) and make it
+        the firm's; its digest (what its public URL carries) is returned.
+
+        :raises TooLarge: more than the limit in bytes.
+        :raises UnsupportedImage: not a PNG, JPEG, WebP or ICO (SVG included).
+        :raises BadImage: an image that cannot be decoded, or too many pixels.
+        """
+        files: dict[str, Stored] = ({"logo.png": intake_logo(data)} if image == "logo"
+                                    else intake_favicon(data))
+        digest = hashlib.sha256(files[IMAGE_FILES[image][0]].data).hexdigest()[:16]
+        for name, stored in files.items():
+            await self.uploads.put(upload_key(tenant.id, name, digest), stored.data,
+                                   stored.content_type)
+        async with self.pool.acquire() as connection, connection.transaction():
+            before = await connection.fetchval(
+                "SELECT branding ->> $2 FROM tenants WHERE id = $1", tenant.id, image)
+            await connection.execute(
+                "UPDATE tenants SET branding = jsonb_set(branding, $2::text[], to_jsonb($3::text)) "
+                "WHERE id = $1", tenant.id, [image], digest)
+            await audit.record(connection, actor, f"tenant.{image}", "tenant", tenant.id,
+                               before={image: before or ""}, after={image: digest})
+        self.directory.forget()
+        return digest
+
+    async def image(self, tenant: Tenant, name: str) -> Stored | None:
+        """The firm's current uploaded file ``name`` (``logo.png``, ``favicon.ico``,
+        ``apple-touch-icon.png``), or None when it uploaded none."""
+        for image, names in IMAGE_FILES.items():
+            if name in names:
+                digest = getattr(tenant.branding, image)
+                if not digest:
+                    return None
+                return await self.uploads.get(upload_key(tenant.id, name, digest))
+        return None
+
     async def _out(self, connection: Any, tenant_id: int) -> TenantOut:
         row = await connection.fetchrow("SELECT * FROM tenants WHERE id = $1", tenant_id)
         domains = [r["domain"] for r in await connection.fetch(
             "SELECT domain FROM tenant_domains WHERE tenant_id = $1 "
             "ORDER BY position, domain",
             tenant_id)]
-        branding = msgspec.json.decode(row["branding"])
+        stored = msgspec.json.decode(row["branding"])
+        # only what the firm sets by this body: uploads are named elsewhere (GET /tenant)
+        branding = {name: stored[name] for name in BrandingIn.__struct_fields__
+                    if name in stored}
         branding["name"] = row["name"]
         return TenantOut(row["id"], row["slug"], msgspec.convert(branding, BrandingIn),
                          domains, list(row["cors_origins"]))

@@ -44,8 +44,14 @@ class BrandingOut(msgspec.Struct):
     name: str
     primary_color: str
     accent_color: str
-    logo_url: str
+    logo_url: str  # the uploaded logo's (``/brand/logo.png?v=…``), else the URL it set
     support_email: str
+    favicon_url: str = ""  # the uploaded favicon's (``/favicon.ico?v=…``), else empty
+
+
+class UploadOut(msgspec.Struct):
+    url: str  # where the stored file is served, per host (its digest in ``v``)
+    digest: str
 
 
 class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -46,6 +46,10 @@ class Branding(msgspec.Struct):
     accent_color: str = "#f59e0b"
     logo_url: str = ""
     support_email: str = ""
+    # Uploaded files, by the digest of what was stored (gateway.firms.Firms.upload): empty
+    # while the firm uploaded none.
+    logo: str = ""
+    favicon: str = ""
 
 
 class Tenant(msgspec.Struct, frozen=True):

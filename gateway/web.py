@@ -4,6 +4,10 @@
   has new names); compressed by the application's gzip transform.
 - ``/theme.css``: the firm's colours as CSS variables, per host. ``index.html`` links it
   as a stylesheet, so the firm's look is there before the first paint with no script.
+- ``/brand/logo.png``, ``/favicon.ico``, ``/brand/apple-touch-icon.png``: the firm's
+  uploaded images, per host (404 while it uploaded none). Their URLs carry the upload's
+  digest (``?v=…``): with the current one they are cached for a year as immutable, else
+  for five minutes. ``index.html`` links the firm's favicon when it has one.
 - Every other path that is not the API, ``/ws``, ``/metrics`` or the health checks: an
   app route (:data:`APP_ROUTES`: ``/accounts/T1``, ``/settings/security``) gets
   ``index.html`` (the app routes in the browser), never cached, with the firm's name in
@@ -36,6 +40,7 @@ DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 YEAR = 365 * 24 * 3600
 _TITLE = re.compile(r"<title>.*?</title>", re.S)
 _HEAD_END = "</head>"
+_ICON = re.compile(r'<link rel="icon"[^>]*>')
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # The first segment of every route of the app (web/src/app/routes.tsx; a test keeps the
@@ -97,6 +102,30 @@ class ThemeHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-cache")
         self.set_header("Vary", "Host")
         self.finish(theme_css(tenant))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}\n")
+
+
+class BrandHandler(tornado.web.RequestHandler):
+    """A firm's uploaded image at this host."""
+
+    async def get(self, name: str) -> None:
+        tenant = await _tenant(self)
+        services = self.application.settings["services"]
+        stored = await services.firms.image(tenant, name)
+        if stored is None:
+            raise tornado.web.HTTPError(404)
+        digest = getattr(tenant.branding, "logo" if name == "logo.png" else "favicon")
+        current = self.get_query_argument("v", None) == digest
+        _security_headers(self)
+        self.set_header("Content-Type", stored.content_type)
+        self.set_header("Content-Security-Policy", "default-src 'none'")
+        self.set_header("Vary", "Host")
+        self.set_header("Cache-Control", f"public, max-age={YEAR}, immutable" if current
+                        else "public, max-age=300")
+        self.finish(stored.data)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "text/plain; charset=utf-8")
@@ -172,6 +201,11 @@ def render_index(page: str, tenant: Tenant, nonce: str) -> str:
     title = f"<title>{html.escape(tenant.branding.name or tenant.name)}</title>"
     page = _TITLE.sub(lambda _: title, page, count=1)
     meta = f'<meta name="csp-nonce" content="{nonce}" />\n  '
+    digest = tenant.branding.favicon
+    if digest:  # the firm's own icons in place of the platform's
+        icons = (f'<link rel="icon" href="/favicon.ico?v={digest}" sizes="16x16 32x32 48x48" />'
+                 f'<link rel="apple-touch-icon" href="/brand/apple-touch-icon.png?v={digest}" />')
+        page = _ICON.sub(lambda _: icons, page, count=1)
     return page.replace(_HEAD_END, meta + _HEAD_END, 1)
 
 
@@ -180,5 +214,7 @@ def routes(dist: Path) -> list[tuple[str, type, dict[str, Any]] | tuple[str, typ
     return [
         (r"/assets/(.*)", AssetHandler, {"path": str(dist / "assets")}),
         (r"/theme\.css", ThemeHandler),
+        (r"/brand/(logo\.png|apple-touch-icon\.png)", BrandHandler),
+        (r"/(favicon\.ico)", BrandHandler),
         (r"/(?!api/|api$|ws$|metrics$|healthz$|readyz$)(.*)", AppHandler, {"dist": dist}),
     ]

@@ -15,7 +15,12 @@ from gateway.schemas import (
     TenantIn,
     TenantOut,
     TenantSettingsIn,
+    UploadOut,
 )
+from gateway.tenants import Tenant
+from gateway.uploads import MAX_IMAGE_BYTES
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/x-icon")
 
 
 class HealthHandler(ApiHandler):
@@ -72,7 +77,19 @@ class TenantHandler(ApiHandler):
     async def get(self) -> None:
         b = self.tenant.branding
         self.send(BrandingOut(self.tenant.slug, b.name, b.primary_color, b.accent_color,
-                              b.logo_url, b.support_email))
+                              logo_url(self.tenant), b.support_email,
+                              favicon_url(self.tenant)))
+
+
+def logo_url(tenant: Tenant) -> str:
+    """The firm's uploaded logo's URL on its own host, else the URL it set, else empty."""
+    digest = tenant.branding.logo
+    return f"/brand/logo.png?v={digest}" if digest else tenant.branding.logo_url
+
+
+def favicon_url(tenant: Tenant) -> str:
+    digest = tenant.branding.favicon
+    return f"/favicon.ico?v={digest}" if digest else ""
 
 
 class OpenApiHandler(ApiHandler):
@@ -184,10 +201,52 @@ class FirmSettingsHandler(ApiHandler):
         self.send(await self.services.firms.update(self.user, self.tenant, body))
 
 
+class _ImageUploadHandler(ApiHandler):
+    image: Literal["logo", "favicon"]
+    path: str
+
+    async def _upload(self) -> None:
+        digest = await self.services.firms.upload(self.user, self.tenant, self.image,
+                                                  self.request.body)
+        self.send(UploadOut(f"{self.path}?v={digest}", digest))
+
+
+_UPLOAD_NOTE = (
+    "The body is the image's bytes (its type is judged from them, not from Content-Type): "
+    f"PNG, JPEG, WebP or ICO, at most {MAX_IMAGE_BYTES // 1024} KiB (413 above) and "
+    "16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, "
+    "422 for an image that cannot be read. It is decoded and encoded again (metadata "
+    "dropped) before it is stored.")
+
+
+class LogoUploadHandler(_ImageUploadHandler):
+    image, path = "logo", "/brand/logo.png"
+
+    @operation("Upload this firm's logo (stored as a PNG at most 512 px on its longer side, "
+               "served at /brand/logo.png)", response=UploadOut, roles=("admin", "owner"),
+               tag="admin", upload=IMAGE_TYPES, max_upload=MAX_IMAGE_BYTES,
+               description=_UPLOAD_NOTE)
+    async def put(self) -> None:
+        await self._upload()
+
+
+class FaviconUploadHandler(_ImageUploadHandler):
+    image, path = "favicon", "/favicon.ico"
+
+    @operation("Upload this firm's favicon (stored as /favicon.ico with 16, 32 and 48 px, "
+               "and a 180 px /brand/apple-touch-icon.png)", response=UploadOut,
+               roles=("admin", "owner"), tag="admin", upload=IMAGE_TYPES,
+               max_upload=MAX_IMAGE_BYTES, description=_UPLOAD_NOTE)
+    async def put(self) -> None:
+        await self._upload()
+
+
 ROUTES = [
     (r"/healthz", HealthHandler),
     (r"/api/v1/owner/tenants", FirmsHandler),
     (r"/api/v1/admin/tenant", FirmSettingsHandler),
+    (r"/api/v1/admin/tenant/logo", LogoUploadHandler),
+    (r"/api/v1/admin/tenant/favicon", FaviconUploadHandler),
     (r"/readyz", ReadyHandler),
     (r"/api/v1/tenant", TenantHandler),
 ]

@@ -61,6 +61,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tenant/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload this firm's logo (stored as a PNG at most 512 px on its longer side, served at /brand/logo.png)
+         * @description The body is the image's bytes (its type is judged from them, not from Content-Type): PNG, JPEG, WebP or ICO, at most 512 KiB (413 above) and 16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, 422 for an image that cannot be read. It is decoded and encoded again (metadata dropped) before it is stored.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_logo"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/favicon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload this firm's favicon (stored as /favicon.ico with 16, 32 and 48 px, and a 180 px /brand/apple-touch-icon.png)
+         * @description The body is the image's bytes (its type is judged from them, not from Content-Type): PNG, JPEG, WebP or ICO, at most 512 KiB (413 above) and 16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, 422 for an image that cannot be read. It is decoded and encoded again (metadata dropped) before it is stored.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_favicon"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -1064,6 +1108,8 @@ export interface components {
             accent_color: string;
             logo_url: string;
             support_email: string;
+            /** @default  */
+            favicon_url?: string;
         };
         /** ChallengeIn */
         ChallengeIn: {
@@ -1489,6 +1535,11 @@ export interface components {
             open_price: number;
             position: string;
         };
+        /** UploadOut */
+        UploadOut: {
+            url: string;
+            digest: string;
+        };
         /** UserAdminIn */
         UserAdminIn: {
             /** @default null */
@@ -1742,6 +1793,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_logo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "image/x-icon": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_favicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "image/x-icon": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
                 };
             };
             /** @description error */
