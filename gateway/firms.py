@@ -29,6 +29,35 @@ def upload_key(tenant_id: int, name: str, digest: str) -> str:
     return f"tenants/{tenant_id}/{stem}-{digest}.{suffix}"
 
 
+def luminance(colour: str) -> float:
+    """The relative luminance of ``#rrggbb`` (WCAG 2)."""
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(one: str, other: str) -> float:
+    """The contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def contrast_warnings(branding: BrandingIn) -> list[FieldError]:
+    """The primary colour, which the pages put white text on (buttons), below WCAG AA's
+    4.5:1 for normal text."""
+    warnings = []
+    for name in ("primary_color",):
+        colour = getattr(branding, name)
+        ratio = contrast(colour, "#ffffff")
+        if ratio < 4.5:
+            warnings.append(FieldError(
+                f"$.branding.{name}", f"white text on {colour} has a contrast of "
+                f"{ratio:.1f}:1, below the 4.5:1 that WCAG AA asks for: pick a darker colour"))
+    return warnings
+
+
 class Firms:
     def __init__(self, pool: Any, directory: TenantDirectory, uploads: Storage) -> None:
         self.pool = pool
@@ -69,11 +98,51 @@ class Firms:
         self.directory.forget()
         return out
 
+    async def settings(self, tenant: Tenant) -> TenantOut:
+        """The firm's settings as its admins edit them."""
+        async with self.pool.acquire() as connection:
+            out = await self._out(connection, tenant.id)
+        out.warnings = contrast_warnings(out.branding)
+        return out
+
     async def update(self, actor: Principal, tenant: Tenant, body: TenantSettingsIn
                      ) -> TenantOut:
-        """A firm's admins change its branding and allowed origins."""
+        """A firm's admins change its branding, allowed origins and (when the body names
+        them) its domains, the first primary.
+
+        :raises Unprocessable: a domain that is the platform's, listed twice, or another
+            firm's (``$.domains[i]``).
+        """
+        problems: list[FieldError] = []
+        if body.domains is not None:
+            for index, domain in enumerate(body.domains):
+                problem = self.directory.claim_problem(domain)
+                if problem is None and domain in body.domains[:index]:
+                    problem = f"{domain} is listed twice"
+                if problem is not None:
+                    problems.append(FieldError(f"$.domains[{index}]", problem))
+            taken = {row["domain"] for row in await self.pool.fetch(
+                "SELECT domain FROM tenant_domains WHERE domain = ANY($1::text[]) "
+                "AND tenant_id <> $2", body.domains, tenant.id)}
+            problems += [FieldError(f"$.domains[{index}]",
+                                    f"{domain} is another firm's domain")
+                         for index, domain in enumerate(body.domains) if domain in taken]
+        if problems:
+            raise Unprocessable("; ".join(f"{p.path}: {p.message}" for p in problems),
+                                fields=problems)
         async with self.pool.acquire() as connection, connection.transaction():
             before = await self._out(connection, tenant.id)
+            if body.domains is not None:
+                await connection.execute("DELETE FROM tenant_domains WHERE tenant_id = $1",
+                                         tenant.id)
+                try:
+                    for position, domain in enumerate(body.domains):
+                        await connection.execute(
+                            "INSERT INTO tenant_domains (domain, tenant_id, position) "
+                            "VALUES ($1, $2, $3)", domain, tenant.id, position)
+                except asyncpg.UniqueViolationError:  # claimed meanwhile
+                    raise Conflict("one of those domains was just claimed by another firm",
+                                   code="domain_taken") from None
             # merged: what the firm uploaded (its logo's digest, …) is not in the body
             await connection.execute(
                 "UPDATE tenants SET name = $2, branding = branding || $3::jsonb, "
@@ -85,6 +154,7 @@ class Firms:
                                before=msgspec.to_builtins(before),
                                after=msgspec.to_builtins(out))
         self.directory.forget()
+        out.warnings = contrast_warnings(out.branding)
         return out
 
     async def upload(self, actor: Principal, tenant: Tenant, image: Image, data: bytes

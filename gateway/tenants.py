@@ -46,6 +46,7 @@ class Branding(msgspec.Struct):
     accent_color: str = "#f59e0b"
     logo_url: str = ""
     support_email: str = ""
+    font: str = "system"
     # Uploaded files, by the digest of what was stored (gateway.firms.Firms.upload): empty
     # while the firm uploaded none.
     logo: str = ""

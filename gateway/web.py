@@ -83,13 +83,31 @@ class AssetHandler(tornado.web.StaticFileHandler):
         self.finish(f"{status_code}\n")
 
 
+#: The fonts a firm may pick (gateway.schemas.Font): system stacks only, nothing fetched.
+FONTS = {
+    "system": 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+              "sans-serif",
+    "humanist": 'Seravek, "Gill Sans Nova", Ubuntu, Calibri, "DejaVu Sans", source-sans-pro, '
+                "sans-serif",
+    "geometric": 'Avenir, Montserrat, Corbel, "URW Gothic", source-sans-pro, sans-serif',
+    "serif": 'Charter, "Bitstream Charter", "Sitka Text", Cambria, "DejaVu Serif", serif',
+    "rounded": 'ui-rounded, "Hiragino Maru Gothic ProN", Quicksand, Comfortaa, Manjari, '
+               '"Arial Rounded MT", "Arial Rounded MT Bold", Calibri, source-sans-pro, '
+               "sans-serif",
+    "mono": 'ui-monospace, "Cascadia Code", "Source Code Pro", Menlo, Consolas, '
+            '"DejaVu Sans Mono", monospace',
+}
+
+
 def theme_css(tenant: Tenant) -> str:
-    """The firm's colours as CSS custom properties (validated: only ``#rrggbb`` passes)."""
+    """The firm's colours and font as CSS custom properties (validated: only ``#rrggbb``
+    and the safe list's fonts pass)."""
     brand = tenant.branding.primary_color
     accent = tenant.branding.accent_color
     brand = brand if _COLOR.match(brand) else "#0f766e"
     accent = accent if _COLOR.match(accent) else "#f59e0b"
-    return f":root {{ --brand: {brand}; --brand-accent: {accent}; }}\n"
+    font = FONTS.get(tenant.branding.font, FONTS["system"])
+    return f":root {{ --brand: {brand}; --brand-accent: {accent}; --font-sans: {font}; }}\n"
 
 
 class ThemeHandler(tornado.web.RequestHandler):

@@ -193,7 +193,15 @@ class FirmsHandler(ApiHandler):
 
 
 class FirmSettingsHandler(ApiHandler):
-    @operation("Change this firm's branding and allowed browser origins",
+    @operation("This firm's settings as its admins edit them: branding, allowed browser "
+               "origins, domains", response=TenantOut, roles=("admin", "owner"), tag="admin")
+    async def get(self) -> None:
+        self.send(await self.services.firms.settings(self.tenant))
+
+    @operation("Change this firm's branding (name, colours, font from the safe list, support "
+               "e-mail), allowed browser origins and, when given, its domains (primary "
+               "first; 422 naming a domain that is another firm's or the platform's); "
+               "warnings name a colour too pale for white text",
                body=TenantSettingsIn, response=TenantOut, roles=("admin", "owner"),
                tag="admin")
     async def put(self) -> None:

@@ -48,9 +48,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
         /**
-         * Change this firm's branding and allowed browser origins
+         * This firm's settings as its admins edit them: branding, allowed browser origins, domains
+         * @description Roles: admin, owner
+         */
+        get: operations["get_api_v1_admin_tenant"];
+        /**
+         * Change this firm's branding (name, colours, font from the safe list, support e-mail), allowed browser origins and, when given, its domains (primary first; 422 naming a domain that is another firm's or the platform's); warnings name a colour too pale for white text
          * @description Roles: admin, owner
          */
         put: operations["put_api_v1_admin_tenant"];
@@ -1463,6 +1467,11 @@ export interface components {
             logo_url?: string;
             /** @default  */
             support_email?: string;
+            /**
+             * @default system
+             * @enum {unknown}
+             */
+            font?: "geometric" | "humanist" | "mono" | "rounded" | "serif" | "system";
         };
         /** TenantOut */
         TenantOut: {
@@ -1471,12 +1480,16 @@ export interface components {
             branding: components["schemas"]["BrandingIn"];
             domains: string[];
             cors_origins: string[];
+            /** @default [] */
+            warnings?: components["schemas"]["FieldError"][];
         };
         /** TenantSettingsIn */
         TenantSettingsIn: {
             branding: components["schemas"]["BrandingIn"];
             /** @default [] */
             cors_origins?: string[];
+            /** @default null */
+            domains?: string[] | null;
         };
         /** TokenIn */
         TokenIn: {
@@ -1746,6 +1759,44 @@ export interface operations {
         responses: {
             /** @description success */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_admin_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
