@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from gateway import audit
+from gateway.brandcss import check_css
 from gateway.errors import Conflict, FieldError, NotFound, Unprocessable
 from gateway.roles import OWNER
 from gateway.schemas import BrandingIn, TenantIn, TenantOut, TenantSettingsIn
@@ -182,6 +183,23 @@ class Firms:
                                before={image: before or ""}, after={image: digest})
         self.directory.forget()
         return digest
+
+    async def set_css(self, actor: Principal, tenant: Tenant, css: str) -> str:
+        """Check (:func:`gateway.brandcss.check_css`) and store the firm's own CSS.
+
+        :raises CssRefused: naming the rule the CSS broke.
+        """
+        check_css(css)
+        async with self.pool.acquire() as connection, connection.transaction():
+            before = await connection.fetchval(
+                "SELECT branding ->> 'custom_css' FROM tenants WHERE id = $1", tenant.id)
+            await connection.execute(
+                "UPDATE tenants SET branding = jsonb_set(branding, '{custom_css}', "
+                "to_jsonb($2::text)) WHERE id = $1", tenant.id, css)
+            await audit.record(connection, actor, "tenant.css", "tenant", tenant.id,
+                               before={"css": before or ""}, after={"css": css})
+        self.directory.forget()
+        return css
 
     async def image(self, tenant: Tenant, name: str) -> Stored | None:
         """The firm's current uploaded file ``name`` (``logo.png``, ``favicon.ico``,

@@ -50,6 +50,16 @@ class BrandingOut(msgspec.Struct):
     favicon_url: str = ""  # the uploaded favicon's (``/favicon.ico?v=…``), else empty
 
 
+class CustomCssIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: The firm's own CSS (at most 32 KiB once checked: gateway.brandcss); empty: none.
+    css: Annotated[str, msgspec.Meta(max_length=64 * 1024)]
+
+
+class CustomCssOut(msgspec.Struct):
+    css: str
+    url: str  # where it is served (``/brand.css?v=…``); empty while there is none
+
+
 class UploadOut(msgspec.Struct):
     url: str  # where the stored file is served, per host (its digest in ``v``)
     digest: str

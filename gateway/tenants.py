@@ -51,6 +51,7 @@ class Branding(msgspec.Struct):
     # while the firm uploaded none.
     logo: str = ""
     favicon: str = ""
+    custom_css: str = ""  # the firm's own CSS, checked (gateway.brandcss)
 
 
 class Tenant(msgspec.Struct, frozen=True):

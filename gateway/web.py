@@ -4,6 +4,8 @@
   has new names); compressed by the application's gzip transform.
 - ``/theme.css``: the firm's colours as CSS variables, per host. ``index.html`` links it
   as a stylesheet, so the firm's look is there before the first paint with no script.
+- ``/brand.css``: the firm's own CSS (checked when stored: :mod:`gateway.brandcss`),
+  linked by ``index.html`` after the app's stylesheet when the firm has some.
 - ``/brand/logo.png``, ``/favicon.ico``, ``/brand/apple-touch-icon.png``: the firm's
   uploaded images, per host (404 while it uploaded none). Their URLs carry the upload's
   digest (``?v=…``): with the current one they are cached for a year as immutable, else
@@ -24,6 +26,7 @@ lives on its own site) and ``data:`` (the 2FA QR code); the websocket on the sam
 
 from __future__ import annotations
 
+import hashlib
 import html
 import mimetypes
 import re
@@ -126,6 +129,31 @@ class ThemeHandler(tornado.web.RequestHandler):
         self.finish(f"{status_code}\n")
 
 
+class BrandCssHandler(tornado.web.RequestHandler):
+    """``/brand.css``: the firm's own CSS (checked when stored: gateway.brandcss)."""
+
+    async def get(self) -> None:
+        tenant = await _tenant(self)
+        css = tenant.branding.custom_css
+        if not css:
+            raise tornado.web.HTTPError(404)
+        current = self.get_query_argument("v", None) == css_digest(css)
+        _security_headers(self)
+        self.set_header("Content-Type", "text/css; charset=utf-8")
+        self.set_header("Vary", "Host")
+        self.set_header("Cache-Control", f"public, max-age={YEAR}, immutable" if current
+                        else "no-cache")
+        self.finish(css)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}\n")
+
+
+def css_digest(css: str) -> str:
+    return hashlib.sha256(css.encode()).hexdigest()[:16]
+
+
 class BrandHandler(tornado.web.RequestHandler):
     """A firm's uploaded image at this host."""
 
@@ -224,6 +252,9 @@ def render_index(page: str, tenant: Tenant, nonce: str) -> str:
         icons = (f'<link rel="icon" href="/favicon.ico?v={digest}" sizes="16x16 32x32 48x48" />'
                  f'<link rel="apple-touch-icon" href="/brand/apple-touch-icon.png?v={digest}" />')
         page = _ICON.sub(lambda _: icons, page, count=1)
+    if tenant.branding.custom_css:  # last, so the firm's rules win over the app's
+        meta += (f'<link rel="stylesheet" href="/brand.css?v='
+                 f'{css_digest(tenant.branding.custom_css)}" />\n  ')
     return page.replace(_HEAD_END, meta + _HEAD_END, 1)
 
 
@@ -232,6 +263,7 @@ def routes(dist: Path) -> list[tuple[str, type, dict[str, Any]] | tuple[str, typ
     return [
         (r"/assets/(.*)", AssetHandler, {"path": str(dist / "assets")}),
         (r"/theme\.css", ThemeHandler),
+        (r"/brand\.css", BrandCssHandler),
         (r"/brand/(logo\.png|apple-touch-icon\.png)", BrandHandler),
         (r"/(favicon\.ico)", BrandHandler),
         (r"/(?!api/|api$|ws$|metrics$|healthz$|readyz$)(.*)", AppHandler, {"dist": dist}),

@@ -8,8 +8,11 @@ from typing import Any, Literal
 import orjson
 
 from gateway.api import ApiHandler, operation
+from gateway.brandcss import check_css
 from gateway.schemas import (
     BrandingOut,
+    CustomCssIn,
+    CustomCssOut,
     Health,
     Readiness,
     TenantIn,
@@ -19,6 +22,7 @@ from gateway.schemas import (
 )
 from gateway.tenants import Tenant
 from gateway.uploads import MAX_IMAGE_BYTES
+from gateway.web import css_digest
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/x-icon")
 
@@ -209,6 +213,44 @@ class FirmSettingsHandler(ApiHandler):
         self.send(await self.services.firms.update(self.user, self.tenant, body))
 
 
+def css_url(tenant: Tenant) -> str:
+    """Where the firm's own CSS is served, its digest in ``v`` (empty: it has none)."""
+    css = tenant.branding.custom_css
+    return f"/brand.css?v={css_digest(css)}" if css else ""
+
+
+_CSS_NOTE = (
+    "Refused (422, code css_refused, the message naming the rule): more than 32 KiB, "
+    "@import, @charset, @namespace or an at-rule other than @media, @supports, @layer, "
+    "@container, @keyframes and @font-face; url() to anything but the firm's own uploads; "
+    "image-set(); @font-face with a src; expression(); javascript:; behavior or "
+    "-moz-binding; '</style'; CSS that does not parse.")
+
+
+class CustomCssHandler(ApiHandler):
+    @operation("This firm's own CSS", response=CustomCssOut, roles=("admin", "owner"),
+               tag="admin")
+    async def get(self) -> None:
+        self.send(CustomCssOut(self.tenant.branding.custom_css, css_url(self.tenant)))
+
+    @operation("Replace this firm's own CSS (served at /brand.css on its pages, after the "
+               "app's own); empty removes it", body=CustomCssIn, response=CustomCssOut,
+               roles=("admin", "owner"), tag="admin", description=_CSS_NOTE)
+    async def put(self) -> None:
+        css = self.body(CustomCssIn).css
+        await self.services.firms.set_css(self.user, self.tenant, css)
+        self.send(CustomCssOut(css, f"/brand.css?v={css_digest(css)}" if css else ""))
+
+
+class CustomCssCheckHandler(ApiHandler):
+    @operation("Check CSS as PUT /api/v1/admin/tenant/css would, without storing it (the "
+               "editor's live check and preview)", body=CustomCssIn, response=CustomCssOut,
+               roles=("admin", "owner"), tag="admin", description=_CSS_NOTE)
+    async def post(self) -> None:
+        css = check_css(self.body(CustomCssIn).css)
+        self.send(CustomCssOut(css, ""))
+
+
 class _ImageUploadHandler(ApiHandler):
     image: Literal["logo", "favicon"]
     path: str
@@ -255,6 +297,8 @@ ROUTES = [
     (r"/api/v1/admin/tenant", FirmSettingsHandler),
     (r"/api/v1/admin/tenant/logo", LogoUploadHandler),
     (r"/api/v1/admin/tenant/favicon", FaviconUploadHandler),
+    (r"/api/v1/admin/tenant/css", CustomCssHandler),
+    (r"/api/v1/admin/tenant/css/check", CustomCssCheckHandler),
     (r"/readyz", ReadyHandler),
     (r"/api/v1/tenant", TenantHandler),
 ]

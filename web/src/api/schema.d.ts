@@ -109,6 +109,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tenant/css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This firm's own CSS
+         * @description Roles: admin, owner
+         */
+        get: operations["get_api_v1_admin_tenant_css"];
+        /**
+         * Replace this firm's own CSS (served at /brand.css on its pages, after the app's own); empty removes it
+         * @description Refused (422, code css_refused, the message naming the rule): more than 32 KiB, @import, @charset, @namespace or an at-rule other than @media, @supports, @layer, @container, @keyframes and @font-face; url() to anything but the firm's own uploads; image-set(); @font-face with a src; expression(); javascript:; behavior or -moz-binding; '</style'; CSS that does not parse.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_css"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/css/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check CSS as PUT /api/v1/admin/tenant/css would, without storing it (the editor's live check and preview)
+         * @description Refused (422, code css_refused, the message naming the rule): more than 32 KiB, @import, @charset, @namespace or an at-rule other than @media, @supports, @layer, @container, @keyframes and @font-face; url() to anything but the firm's own uploads; image-set(); @font-face with a src; expression(); javascript:; behavior or -moz-binding; '</style'; CSS that does not parse.
+         *
+         *     Roles: admin, owner
+         */
+        post: operations["post_api_v1_admin_tenant_css_check"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -1157,6 +1205,15 @@ export interface components {
         CodeIn: {
             code: string;
         };
+        /** CustomCssIn */
+        CustomCssIn: {
+            css: string;
+        };
+        /** CustomCssOut */
+        CustomCssOut: {
+            css: string;
+            url: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1934,6 +1991,128 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_admin_tenant_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomCssIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_admin_tenant_css_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomCssIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
                 };
             };
             /** @description error */
