@@ -3,7 +3,7 @@
  * own chunks). */
 import { lazy, Suspense, type ComponentType, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, useLocation } from "react-router";
-import { isStaff, useSession } from "../session/store";
+import { isAdmin, isStaff, useSession } from "../session/store";
 import { Loading } from "../ui/kit";
 import { Layout } from "./Layout";
 import { NotFound } from "./NotFound";
@@ -32,6 +32,7 @@ const Settings = page("trader/Settings");
 const Alerts = page("desk/Alerts");
 const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
+const Firm = page("admin/Firm");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -55,6 +56,13 @@ function Staff({ children }: { children: ReactNode }) {
   const user = useSession((s) => s.user);
   if (!user) return <Loading label="Restoring your session" />;
   return isStaff(user) ? <>{children}</> : <NotFound />;
+}
+
+/** The firm's admins' pages (admin or owner); anyone else gets the not-found page. */
+function Admin({ children }: { children: ReactNode }) {
+  const user = useSession((s) => s.user);
+  if (!user) return <Loading label="Restoring your session" />;
+  return isAdmin(user) ? <>{children}</> : <NotFound />;
 }
 
 function Home() {
@@ -85,6 +93,7 @@ export const router = createBrowserRouter([
       { path: "/desk", element: <SignedIn><Staff><Alerts /></Staff></SignedIn> },
       { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
+      { path: "/admin/firm", element: <SignedIn><Admin><Firm /></Admin></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },
