@@ -70,8 +70,15 @@ def test_admin_brands_the_firm_and_the_traders_site_changes(
     primary.fill("red")
     expect(page.get_by_text("a colour as #rrggbb")).to_be_visible()
     primary.fill(PRIMARY)
+    # the preview takes the colour as it is typed
+    sample = page.frame_locator("[data-testid=css-preview]").get_by_role("button",
+                                                                          name="Sign up")
+    expect(sample).to_have_css("background-color", "rgb(180, 18, 27)")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
+    # this page takes the new theme too (its stylesheet is loaded again)
+    expect(page.get_by_role("button", name="Save settings")).to_have_css(
+        "background-color", "rgb(180, 18, 27)")
 
     # custom CSS: an @import is refused naming the rule, and cannot be saved
     editor = page.get_by_label("The firm's own CSS")
@@ -98,6 +105,9 @@ def test_admin_brands_the_firm_and_the_traders_site_changes(
     page.reload()
     expect(page.get_by_role("heading", name="Custom CSS")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(header).to_have_css("background-color", "rgb(253, 230, 138)")  # stored CSS
+    preview.scroll_into_view_if_needed()
+    assert dominant_colour(header.screenshot()) == HEADER  # as the screen shows it
     assert_accessible(page, "/admin/firm at 390 px")
     shoot(page, "admin-firm-narrow")
     page.set_viewport_size(WIDE)

@@ -5,7 +5,7 @@
  * is typed and previewed in a sandboxed frame (no scripts) on a sample of the trader's
  * pages. Every refusal shows the API's own words next to its field. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useCallback, useEffect, useId, useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { api, call, type Schemas } from "../../api/client";
 import { ApiError, describeError } from "../../api/errors";
 import { Button, Card, ErrorState, Field, FormError, Loading, PageTitle } from "../../ui/kit";
@@ -62,7 +62,21 @@ function ColourField({ label, value, onChange, error }:
   );
 }
 
-function SettingsForm({ settings }: { settings: Settings }) {
+/** Load the page's stylesheet again (``/theme.css`` after new colours, ``/brand.css``
+ * after new CSS), so this page shows what the trader's pages now show. */
+function refreshStylesheet(path: string, url?: string): void {
+  const link = document.querySelector<HTMLLinkElement>(`link[rel="stylesheet"][href^="${path}"]`);
+  if (url === "") { link?.remove(); return; }
+  const href = url ?? `${path}?t=${Date.now()}`;
+  if (link) { link.href = href; return; }
+  const added = document.createElement("link");
+  added.rel = "stylesheet";
+  added.href = href;
+  document.head.appendChild(added);
+}
+
+function SettingsForm({ settings, onColours }:
+  { settings: Settings; onColours: (primary: string, accent: string) => void }) {
   const client = useQueryClient();
   const [name, setName] = useState(settings.branding.name);
   const [primary, setPrimary] = useState(settings.branding.primary_color ?? "#0f766e");
@@ -72,6 +86,9 @@ function SettingsForm({ settings }: { settings: Settings }) {
   const [origins, setOrigins] = useState(settings.cors_origins.join("\n"));
   const [domains, setDomains] = useState(settings.domains.join("\n"));
   const [warnings, setWarnings] = useState(settings.warnings ?? []);
+  useEffect(() => {
+    if (COLOR.test(primary) && COLOR.test(accent)) onColours(primary, accent);
+  }, [primary, accent, onColours]);
   const save = useMutation({
     mutationFn: () => call(api.PUT("/api/v1/admin/tenant", {
       body: {
@@ -82,6 +99,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
     })),
     onSuccess: (out) => {
       setWarnings(out.warnings ?? []);
+      refreshStylesheet("/theme.css");
       void client.invalidateQueries({ queryKey: ["tenant"] });
       void client.invalidateQueries({ queryKey: ["admin", "tenant"] });
     },
@@ -94,7 +112,7 @@ function SettingsForm({ settings }: { settings: Settings }) {
   const error = save.error;
   const fontId = useId();
   return (
-    <Card title="Firm settings">
+    <Card title="Name, colours and domains">
       <form onSubmit={submit} className="grid gap-4 md:grid-cols-2" noValidate>
         <Field label="Firm name" value={name} onChange={(e) => setName(e.target.value)} required
           error={fieldError(error, "$.branding.name")} />
@@ -219,7 +237,11 @@ function CssEditor({ primary, accent }: { primary: string; accent: string }) {
   }, [text]);
   const save = useMutation({
     mutationFn: () => call(api.PUT("/api/v1/admin/tenant/css", { body: { css: text } })),
-    onSuccess: (out) => { setDraft(null); client.setQueryData(["admin", "tenant", "css"], out); },
+    onSuccess: (out) => {
+      setDraft(null);
+      client.setQueryData(["admin", "tenant", "css"], out);
+      refreshStylesheet("/brand.css", out.url);
+    },
   });
   if (current.isPending) return <Loading label="Loading the firm's CSS" />;
   if (current.isError) return <ErrorState error={current.error} retry={() => void current.refetch()} />;
@@ -248,6 +270,8 @@ function CssEditor({ primary, accent }: { primary: string; accent: string }) {
 }
 
 export default function Firm() {
+  const [colours, setColours] = useState<[string, string] | null>(null);
+  const onColours = useCallback((primary: string, accent: string) => setColours([primary, accent]), []);
   const settings = useQuery({
     queryKey: ["admin", "tenant"],
     queryFn: () => call(api.GET("/api/v1/admin/tenant")),
@@ -264,15 +288,15 @@ export default function Firm() {
         <ErrorState error={settings.error} retry={() => void settings.refetch()} />
       ) : (
         <>
-          <SettingsForm settings={settings.data} />
+          <SettingsForm settings={settings.data} onColours={onColours} />
           <Card title="Logo and favicon">
             <div className="grid gap-6 md:grid-cols-2">
               <ImageUpload what="logo" label="Logo" current={tenant.data?.logo_url ?? ""} />
               <ImageUpload what="favicon" label="Favicon" current={tenant.data?.favicon_url ?? ""} />
             </div>
           </Card>
-          <CssEditor primary={settings.data.branding.primary_color ?? "#0f766e"}
-            accent={settings.data.branding.accent_color ?? "#f59e0b"} />
+          <CssEditor primary={colours?.[0] ?? settings.data.branding.primary_color ?? "#0f766e"}
+            accent={colours?.[1] ?? settings.data.branding.accent_color ?? "#f59e0b"} />
         </>
       )}
     </div>
