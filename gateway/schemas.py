@@ -51,8 +51,9 @@ class BrandingOut(msgspec.Struct):
 
 
 class CustomCssIn(msgspec.Struct, forbid_unknown_fields=True):
-    #: The firm's own CSS (at most 32 KiB once checked: gateway.brandcss); empty: none.
-    css: Annotated[str, msgspec.Meta(max_length=64 * 1024)]
+    #: The firm's own CSS, at most 32 KiB in UTF-8 (a 422 naming the rule ``size`` above:
+    #: gateway.brandcss); empty: none.
+    css: str
 
 
 class CustomCssOut(msgspec.Struct):
