@@ -60,18 +60,21 @@ class Operation:
     headers: tuple[tuple[str, str], ...] = ()
     cookies: tuple[tuple[str, str], ...] = ()
     description: str = ""  # more than the summary says (cookies it sets, …)
+    # The media types of a raw (non-JSON) body, such as an image upload, and its limit.
+    upload: tuple[str, ...] = ()
+    max_upload: int = 0
 
 
 def operation(summary: str, *, body: type | None = None, response: type | None = None,
               status: int = 200, roles: tuple[str, ...] | None = None, tag: str = "misc",
               query: tuple[tuple[str, str] | tuple[str, str, Any], ...] = (),
               headers: tuple[tuple[str, str], ...] = (),
-              cookies: tuple[tuple[str, str], ...] = (), description: str = ""
-              ) -> Callable[[T], T]:
+              cookies: tuple[tuple[str, str], ...] = (), description: str = "",
+              upload: tuple[str, ...] = (), max_upload: int = 0) -> Callable[[T], T]:
     def mark(method: T) -> T:
         method.__operation__ = Operation(  # type: ignore[attr-defined]
             summary, body, response, status, roles, tag, query, headers, cookies,
-            description)
+            description, upload, max_upload)
         return method
 
     return mark
@@ -126,9 +129,10 @@ class ApiHandler(tornado.web.RequestHandler):
     async def prepare(self) -> None:
         self.tenant = await self.services.tenants.resolve(self.request.host)
         self._cors()
-        if len(self.request.body) > MAX_BODY:
-            raise TooLarge(f"the body is {len(self.request.body)} bytes; at most {MAX_BODY}")
         op = operation_of(type(self), self.request.method or "GET")
+        limit = op.max_upload if op is not None and op.upload else MAX_BODY
+        if len(self.request.body) > limit:
+            raise TooLarge(f"the body is {len(self.request.body)} bytes; at most {limit}")
         if op is not None and op.roles is not None:
             self.principal = await self._authenticate(op.roles)
 

@@ -50,6 +50,10 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
                        for name, text in given]
         if parameters:
             entry["parameters"] = parameters
+        if op.upload:
+            entry["requestBody"] = {"required": True, "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in op.upload}}
         if op.body is not None:
             entry["requestBody"] = {"required": op.status != 204 or op.body is not None,
                                     "content": {"application/json": {"schema": ref[op.body]}}}

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from gateway.errors import FieldError
 from gateway.health import PartState
 
 # The end of a pattern. Python's "$" (msgspec validates with Python's re) also matches
@@ -51,8 +52,25 @@ class BrandingOut(msgspec.Struct):
     name: str
     primary_color: str
     accent_color: str
-    logo_url: str
+    logo_url: str  # the uploaded logo's (``/brand/logo.png?v=…``), else the URL it set
     support_email: str
+    favicon_url: str = ""  # the uploaded favicon's (``/favicon.ico?v=…``), else empty
+
+
+class CustomCssIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: The firm's own CSS, at most 32 KiB in UTF-8 (a 422 naming the rule ``size`` above:
+    #: gateway.brandcss); empty: none.
+    css: str
+
+
+class CustomCssOut(msgspec.Struct):
+    css: str
+    url: str  # where it is served (``/brand.css?v=…``); empty while there is none
+
+
+class UploadOut(msgspec.Struct):
+    url: str  # where the stored file is served, per host (its digest in ``v``)
+    digest: str
 
 
 class RegisterIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -431,12 +449,20 @@ Domain = Annotated[str, msgspec.Meta(
 Origin = Annotated[str, msgspec.Meta(pattern=rf"^https?://[a-z0-9.-]+(:[0-9]{{1,5}})?{END}")]
 
 
+#: The fonts a firm may pick: system font stacks only (nothing is fetched, so the pages'
+#: CSP stays ``font-src 'self'``); gateway.web.FONTS holds each stack.
+Font = Literal["system", "humanist", "geometric", "serif", "rounded", "mono"]
+SupportEmail = Annotated[str, msgspec.Meta(
+    max_length=254, pattern=rf"^([^@\s<>\"',;]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*)?{END}")]
+
+
 class BrandingIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     primary_color: Color = "#0f766e"
     accent_color: Color = "#f59e0b"
     logo_url: Url = ""
-    support_email: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    support_email: SupportEmail = ""
+    font: Font = "system"
 
 
 class TenantIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -448,7 +474,10 @@ class TenantIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class TenantSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
     branding: BrandingIn
-    cors_origins: list[Origin] = []
+    cors_origins: Annotated[list[Origin], msgspec.Meta(max_length=20)] = []
+    #: The firm's own domains, primary first (absent: unchanged); each unclaimed by any
+    #: other firm.
+    domains: Annotated[list[Domain], msgspec.Meta(max_length=20)] | None = None
 
 
 class TenantOut(msgspec.Struct):
@@ -457,6 +486,8 @@ class TenantOut(msgspec.Struct):
     branding: BrandingIn
     domains: list[str]
     cors_origins: list[str]
+    #: What was saved but deserves a look (a colour too pale for white text on it).
+    warnings: list[FieldError] = []
 
 
 # -- analytics (history store) ------------------------------------------------------------

@@ -21,6 +21,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.riskdesk import RiskDesk
 from gateway.security import TokenSigner
 from gateway.tenants import TenantDirectory
+from gateway.uploads import Storage, storage_for
 from gateway.users import Users
 from storage.cache import Cache
 from storage.clickhouse import Store
@@ -64,6 +65,7 @@ class Services:
     firms: Firms
     history: History
     accounts: AccountRegistry
+    uploads: Storage
     kafka: StreamLink | None = None  # the broker link (None without KAFKA_BOOTSTRAP)
     telemetry: GatewayMetrics = field(default_factory=GatewayMetrics)
     parts: Parts = field(default_factory=Parts)
@@ -105,11 +107,13 @@ class Services:
             parts.add("broker", link.ready)
         parts.add("analytics", history_door.ping)
         metrics.parts = parts
+        uploads = storage_for(settings)
         return cls(settings, pool, cache, directory, Users(pool, cache, signer),
                    RateLimiter(cache), mailer, Programs(pool), challenges, metrics,
                    RiskDesk(pool, challenges, broker, metrics, registry),
-                   Outcomes(pool, cache, challenges, broker, registry), Firms(pool, directory),
-                   history_door, registry, link, parts=parts)
+                   Outcomes(pool, cache, challenges, broker, registry),
+                   Firms(pool, directory, uploads), history_door, registry, uploads, link,
+                   parts=parts)
 
     async def close(self) -> None:
         if self.kafka is not None:

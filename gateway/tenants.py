@@ -46,6 +46,12 @@ class Branding(msgspec.Struct):
     accent_color: str = "#f59e0b"
     logo_url: str = ""
     support_email: str = ""
+    font: str = "system"
+    # Uploaded files, by the digest of what was stored (gateway.firms.Firms.upload): empty
+    # while the firm uploaded none.
+    logo: str = ""
+    favicon: str = ""
+    custom_css: str = ""  # the firm's own CSS, checked (gateway.brandcss)
 
 
 class Tenant(msgspec.Struct, frozen=True):

@@ -4,6 +4,12 @@
   has new names); compressed by the application's gzip transform.
 - ``/theme.css``: the firm's colours as CSS variables, per host. ``index.html`` links it
   as a stylesheet, so the firm's look is there before the first paint with no script.
+- ``/brand.css``: the firm's own CSS (checked when stored: :mod:`gateway.brandcss`),
+  linked by ``index.html`` after the app's stylesheet when the firm has some.
+- ``/brand/logo.png``, ``/favicon.ico``, ``/brand/apple-touch-icon.png``: the firm's
+  uploaded images, per host (404 while it uploaded none). Their URLs carry the upload's
+  digest (``?v=…``): with the current one they are cached for a year as immutable, else
+  for five minutes. ``index.html`` links the firm's favicon when it has one.
 - Every other path that is not the API, ``/ws``, ``/metrics`` or the health checks: an
   app route (:data:`APP_ROUTES`: ``/accounts/T1``, ``/settings/security``) gets
   ``index.html`` (the app routes in the browser), never cached, with the firm's name in
@@ -20,6 +26,7 @@ lives on its own site) and ``data:`` (the 2FA QR code); the websocket on the sam
 
 from __future__ import annotations
 
+import hashlib
 import html
 import mimetypes
 import re
@@ -36,13 +43,14 @@ DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 YEAR = 365 * 24 * 3600
 _TITLE = re.compile(r"<title>.*?</title>", re.S)
 _HEAD_END = "</head>"
+_ICON = re.compile(r'<link rel="icon"[^>]*>')
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # The first segment of every route of the app (web/src/app/routes.tsx; a test keeps the
 # two lists equal).
 APP_ROUTES = re.compile(
     r"^(|programs|login|register|verify-email|forgot-password|reset-password|dashboard"
-    r"|accounts|challenges|settings|desk|index\.html)(/.*)?$")
+    r"|accounts|challenges|settings|desk|admin|index\.html)(/.*)?$")
 
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
            "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; "
@@ -78,13 +86,31 @@ class AssetHandler(tornado.web.StaticFileHandler):
         self.finish(f"{status_code}\n")
 
 
+#: The fonts a firm may pick (gateway.schemas.Font): system stacks only, nothing fetched.
+FONTS = {
+    "system": 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+              "sans-serif",
+    "humanist": 'Seravek, "Gill Sans Nova", Ubuntu, Calibri, "DejaVu Sans", source-sans-pro, '
+                "sans-serif",
+    "geometric": 'Avenir, Montserrat, Corbel, "URW Gothic", source-sans-pro, sans-serif',
+    "serif": 'Charter, "Bitstream Charter", "Sitka Text", Cambria, "DejaVu Serif", serif',
+    "rounded": 'ui-rounded, "Hiragino Maru Gothic ProN", Quicksand, Comfortaa, Manjari, '
+               '"Arial Rounded MT", "Arial Rounded MT Bold", Calibri, source-sans-pro, '
+               "sans-serif",
+    "mono": 'ui-monospace, "Cascadia Code", "Source Code Pro", Menlo, Consolas, '
+            '"DejaVu Sans Mono", monospace',
+}
+
+
 def theme_css(tenant: Tenant) -> str:
-    """The firm's colours as CSS custom properties (validated: only ``#rrggbb`` passes)."""
+    """The firm's colours and font as CSS custom properties (validated: only ``#rrggbb``
+    and the safe list's fonts pass)."""
     brand = tenant.branding.primary_color
     accent = tenant.branding.accent_color
     brand = brand if _COLOR.match(brand) else "#0f766e"
     accent = accent if _COLOR.match(accent) else "#f59e0b"
-    return f":root {{ --brand: {brand}; --brand-accent: {accent}; }}\n"
+    font = FONTS.get(tenant.branding.font, FONTS["system"])
+    return f":root {{ --brand: {brand}; --brand-accent: {accent}; --font-sans: {font}; }}\n"
 
 
 class ThemeHandler(tornado.web.RequestHandler):
@@ -97,6 +123,55 @@ class ThemeHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-cache")
         self.set_header("Vary", "Host")
         self.finish(theme_css(tenant))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}\n")
+
+
+class BrandCssHandler(tornado.web.RequestHandler):
+    """``/brand.css``: the firm's own CSS (checked when stored: gateway.brandcss)."""
+
+    async def get(self) -> None:
+        tenant = await _tenant(self)
+        css = tenant.branding.custom_css
+        if not css:
+            raise tornado.web.HTTPError(404)
+        current = self.get_query_argument("v", None) == css_digest(css)
+        _security_headers(self)
+        self.set_header("Content-Type", "text/css; charset=utf-8")
+        self.set_header("Vary", "Host")
+        self.set_header("Cache-Control", f"public, max-age={YEAR}, immutable" if current
+                        else "no-cache")
+        self.finish(css)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(f"{status_code}\n")
+
+
+def css_digest(css: str) -> str:
+    return hashlib.sha256(css.encode()).hexdigest()[:16]
+
+
+class BrandHandler(tornado.web.RequestHandler):
+    """A firm's uploaded image at this host."""
+
+    async def get(self, name: str) -> None:
+        tenant = await _tenant(self)
+        services = self.application.settings["services"]
+        stored = await services.firms.image(tenant, name)
+        if stored is None:
+            raise tornado.web.HTTPError(404)
+        digest = getattr(tenant.branding, "logo" if name == "logo.png" else "favicon")
+        current = self.get_query_argument("v", None) == digest
+        _security_headers(self)
+        self.set_header("Content-Type", stored.content_type)
+        self.set_header("Content-Security-Policy", "default-src 'none'")
+        self.set_header("Vary", "Host")
+        self.set_header("Cache-Control", f"public, max-age={YEAR}, immutable" if current
+                        else "public, max-age=300")
+        self.finish(stored.data)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "text/plain; charset=utf-8")
@@ -172,6 +247,14 @@ def render_index(page: str, tenant: Tenant, nonce: str) -> str:
     title = f"<title>{html.escape(tenant.branding.name or tenant.name)}</title>"
     page = _TITLE.sub(lambda _: title, page, count=1)
     meta = f'<meta name="csp-nonce" content="{nonce}" />\n  '
+    digest = tenant.branding.favicon
+    if digest:  # the firm's own icons in place of the platform's
+        icons = (f'<link rel="icon" href="/favicon.ico?v={digest}" sizes="16x16 32x32 48x48" />'
+                 f'<link rel="apple-touch-icon" href="/brand/apple-touch-icon.png?v={digest}" />')
+        page = _ICON.sub(lambda _: icons, page, count=1)
+    if tenant.branding.custom_css:  # last, so the firm's rules win over the app's
+        meta += (f'<link rel="stylesheet" href="/brand.css?v='
+                 f'{css_digest(tenant.branding.custom_css)}" />\n  ')
     return page.replace(_HEAD_END, meta + _HEAD_END, 1)
 
 
@@ -180,5 +263,8 @@ def routes(dist: Path) -> list[tuple[str, type, dict[str, Any]] | tuple[str, typ
     return [
         (r"/assets/(.*)", AssetHandler, {"path": str(dist / "assets")}),
         (r"/theme\.css", ThemeHandler),
+        (r"/brand\.css", BrandCssHandler),
+        (r"/brand/(logo\.png|apple-touch-icon\.png)", BrandHandler),
+        (r"/(favicon\.ico)", BrandHandler),
         (r"/(?!api/|api$|ws$|metrics$|healthz$|readyz$)(.*)", AppHandler, {"dist": dist}),
     ]

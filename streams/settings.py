@@ -227,7 +227,7 @@ class SettingSpec:
 
     @property
     def shown_default(self) -> str:
-        if self.secret:
+        if self.secret and self.default:
             return "(insecure development key)"
         return f"`{self.default}`" if self.default else "(empty)"
 
@@ -421,6 +421,38 @@ class Settings:
         "Messages a websocket client may send per second (bursts of as many at once); "
         "faster, the connection is closed (1008).",
         _count,
+    )
+    uploads_s3_endpoint: str = _setting(
+        "UPLOADS_S3_ENDPOINT",
+        "",
+        "An S3-compatible server for uploaded files (firms' logos and favicons), "
+        "`https://host[:port]`. Empty: files are kept under `<data dir>/uploads`.",
+        _optional_url("http", "https", needs_host=True),
+    )
+    uploads_s3_bucket: str = _setting(
+        "UPLOADS_S3_BUCKET",
+        "proptrade-uploads",
+        "The bucket of `UPLOADS_S3_ENDPOINT` that holds uploaded files.",
+        _text,
+    )
+    uploads_s3_region: str = _setting(
+        "UPLOADS_S3_REGION",
+        "us-east-1",
+        "The region `UPLOADS_S3_ENDPOINT` signs requests for.",
+        _text,
+    )
+    uploads_s3_access_key: str = _setting(
+        "UPLOADS_S3_ACCESS_KEY",
+        "",
+        "The access key id for `UPLOADS_S3_ENDPOINT` (empty: boto3's own lookup).",
+        _text,
+    )
+    uploads_s3_secret_key: str = _setting(
+        "UPLOADS_S3_SECRET_KEY",
+        "",
+        "The secret access key for `UPLOADS_S3_ENDPOINT` (empty: boto3's own lookup).",
+        _text,
+        secret=True,
     )
 
     @property

@@ -166,6 +166,11 @@ def test_every_field_is_declared_with_variable_default_and_doc() -> None:
         "WS_MAX_CONNECTIONS_PER_USER",
         "WS_MAX_UNAUTHENTICATED_PER_ADDRESS",
         "WS_MAX_MESSAGES_PER_SECOND",
+        "UPLOADS_S3_ENDPOINT",
+        "UPLOADS_S3_BUCKET",
+        "UPLOADS_S3_REGION",
+        "UPLOADS_S3_ACCESS_KEY",
+        "UPLOADS_S3_SECRET_KEY",
     ]
     assert len(specs) == len(dataclasses.fields(Settings))
     assert all(spec.doc.endswith(".") for spec in specs)

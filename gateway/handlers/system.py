@@ -8,14 +8,23 @@ from typing import Any, Literal
 import orjson
 
 from gateway.api import ApiHandler, operation
+from gateway.brandcss import check_css
 from gateway.schemas import (
     BrandingOut,
+    CustomCssIn,
+    CustomCssOut,
     Health,
     Readiness,
     TenantIn,
     TenantOut,
     TenantSettingsIn,
+    UploadOut,
 )
+from gateway.tenants import Tenant
+from gateway.uploads import MAX_IMAGE_BYTES
+from gateway.web import css_digest
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/x-icon")
 
 
 class HealthHandler(ApiHandler):
@@ -72,7 +81,19 @@ class TenantHandler(ApiHandler):
     async def get(self) -> None:
         b = self.tenant.branding
         self.send(BrandingOut(self.tenant.slug, b.name, b.primary_color, b.accent_color,
-                              b.logo_url, b.support_email))
+                              logo_url(self.tenant), b.support_email,
+                              favicon_url(self.tenant)))
+
+
+def logo_url(tenant: Tenant) -> str:
+    """The firm's uploaded logo's URL on its own host, else the URL it set, else empty."""
+    digest = tenant.branding.logo
+    return f"/brand/logo.png?v={digest}" if digest else tenant.branding.logo_url
+
+
+def favicon_url(tenant: Tenant) -> str:
+    digest = tenant.branding.favicon
+    return f"/favicon.ico?v={digest}" if digest else ""
 
 
 class OpenApiHandler(ApiHandler):
@@ -176,7 +197,15 @@ class FirmsHandler(ApiHandler):
 
 
 class FirmSettingsHandler(ApiHandler):
-    @operation("Change this firm's branding and allowed browser origins",
+    @operation("This firm's settings as its admins edit them: branding, allowed browser "
+               "origins, domains", response=TenantOut, roles=("admin", "owner"), tag="admin")
+    async def get(self) -> None:
+        self.send(await self.services.firms.settings(self.tenant))
+
+    @operation("Change this firm's branding (name, colours, font from the safe list, support "
+               "e-mail), allowed browser origins and, when given, its domains (primary "
+               "first; 422 naming a domain that is another firm's or the platform's); "
+               "warnings name a colour too pale for white text",
                body=TenantSettingsIn, response=TenantOut, roles=("admin", "owner"),
                tag="admin")
     async def put(self) -> None:
@@ -184,10 +213,92 @@ class FirmSettingsHandler(ApiHandler):
         self.send(await self.services.firms.update(self.user, self.tenant, body))
 
 
+def css_url(tenant: Tenant) -> str:
+    """Where the firm's own CSS is served, its digest in ``v`` (empty: it has none)."""
+    css = tenant.branding.custom_css
+    return f"/brand.css?v={css_digest(css)}" if css else ""
+
+
+_CSS_NOTE = (
+    "Refused (422, code css_refused, the message naming the rule): more than 32 KiB, "
+    "@import, @charset, @namespace or an at-rule other than @media, @supports, @layer, "
+    "@container, @keyframes and @font-face; url() to anything but the firm's own uploads; "
+    "image-set(); @font-face with a src; expression(); javascript:; behavior or "
+    "-moz-binding; '</style'; CSS that does not parse.")
+
+
+class CustomCssHandler(ApiHandler):
+    @operation("This firm's own CSS", response=CustomCssOut, roles=("admin", "owner"),
+               tag="admin")
+    async def get(self) -> None:
+        self.send(CustomCssOut(self.tenant.branding.custom_css, css_url(self.tenant)))
+
+    @operation("Replace this firm's own CSS (served at /brand.css on its pages, after the "
+               "app's own); empty removes it", body=CustomCssIn, response=CustomCssOut,
+               roles=("admin", "owner"), tag="admin", description=_CSS_NOTE)
+    async def put(self) -> None:
+        css = self.body(CustomCssIn).css
+        await self.services.firms.set_css(self.user, self.tenant, css)
+        self.send(CustomCssOut(css, f"/brand.css?v={css_digest(css)}" if css else ""))
+
+
+class CustomCssCheckHandler(ApiHandler):
+    @operation("Check CSS as PUT /api/v1/admin/tenant/css would, without storing it (the "
+               "editor's live check and preview)", body=CustomCssIn, response=CustomCssOut,
+               roles=("admin", "owner"), tag="admin", description=_CSS_NOTE)
+    async def post(self) -> None:
+        css = check_css(self.body(CustomCssIn).css)
+        self.send(CustomCssOut(css, ""))
+
+
+class _ImageUploadHandler(ApiHandler):
+    image: Literal["logo", "favicon"]
+    path: str
+
+    async def _upload(self) -> None:
+        digest = await self.services.firms.upload(self.user, self.tenant, self.image,
+                                                  self.request.body)
+        self.send(UploadOut(f"{self.path}?v={digest}", digest))
+
+
+_UPLOAD_NOTE = (
+    "The body is the image's bytes (its type is judged from them, not from Content-Type): "
+    f"PNG, JPEG, WebP or ICO, at most {MAX_IMAGE_BYTES // 1024} KiB (413 above) and "
+    "16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, "
+    "422 for an image that cannot be read. It is decoded and encoded again (metadata "
+    "dropped) before it is stored.")
+
+
+class LogoUploadHandler(_ImageUploadHandler):
+    image, path = "logo", "/brand/logo.png"
+
+    @operation("Upload this firm's logo (stored as a PNG at most 512 px on its longer side, "
+               "served at /brand/logo.png)", response=UploadOut, roles=("admin", "owner"),
+               tag="admin", upload=IMAGE_TYPES, max_upload=MAX_IMAGE_BYTES,
+               description=_UPLOAD_NOTE)
+    async def put(self) -> None:
+        await self._upload()
+
+
+class FaviconUploadHandler(_ImageUploadHandler):
+    image, path = "favicon", "/favicon.ico"
+
+    @operation("Upload this firm's favicon (stored as /favicon.ico with 16, 32 and 48 px, "
+               "and a 180 px /brand/apple-touch-icon.png)", response=UploadOut,
+               roles=("admin", "owner"), tag="admin", upload=IMAGE_TYPES,
+               max_upload=MAX_IMAGE_BYTES, description=_UPLOAD_NOTE)
+    async def put(self) -> None:
+        await self._upload()
+
+
 ROUTES = [
     (r"/healthz", HealthHandler),
     (r"/api/v1/owner/tenants", FirmsHandler),
     (r"/api/v1/admin/tenant", FirmSettingsHandler),
+    (r"/api/v1/admin/tenant/logo", LogoUploadHandler),
+    (r"/api/v1/admin/tenant/favicon", FaviconUploadHandler),
+    (r"/api/v1/admin/tenant/css", CustomCssHandler),
+    (r"/api/v1/admin/tenant/css/check", CustomCssCheckHandler),
     (r"/readyz", ReadyHandler),
     (r"/api/v1/tenant", TenantHandler),
 ]

@@ -28,7 +28,7 @@ def test_tenant_from_host_and_branding(configured) -> None:
     acme = gateway.get("/api/v1/tenant", headers={"Host": "trade.acme.test"}).json()
     assert acme == {"slug": "acme", "name": "Acme Capital", "primary_color": "#112233",
                     "accent_color": "#f59e0b", "logo_url": "",
-                    "support_email": "help@trade.acme.test"}
+                    "support_email": "help@trade.acme.test", "favicon_url": ""}
     # A subdomain of the platform's domain named after the slug, and a host nobody claimed.
     assert gateway.get("/api/v1/tenant",
                        headers={"Host": "acme.platform.test"}).json()["slug"] == "acme"

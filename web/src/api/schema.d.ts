@@ -48,13 +48,109 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
         /**
-         * Change this firm's branding and allowed browser origins
+         * This firm's settings as its admins edit them: branding, allowed browser origins, domains
+         * @description Roles: admin, owner
+         */
+        get: operations["get_api_v1_admin_tenant"];
+        /**
+         * Change this firm's branding (name, colours, font from the safe list, support e-mail), allowed browser origins and, when given, its domains (primary first; 422 naming a domain that is another firm's or the platform's); warnings name a colour too pale for white text
          * @description Roles: admin, owner
          */
         put: operations["put_api_v1_admin_tenant"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload this firm's logo (stored as a PNG at most 512 px on its longer side, served at /brand/logo.png)
+         * @description The body is the image's bytes (its type is judged from them, not from Content-Type): PNG, JPEG, WebP or ICO, at most 512 KiB (413 above) and 16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, 422 for an image that cannot be read. It is decoded and encoded again (metadata dropped) before it is stored.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_logo"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/favicon": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload this firm's favicon (stored as /favicon.ico with 16, 32 and 48 px, and a 180 px /brand/apple-touch-icon.png)
+         * @description The body is the image's bytes (its type is judged from them, not from Content-Type): PNG, JPEG, WebP or ICO, at most 512 KiB (413 above) and 16.7 million pixels; SVG is refused (it can carry script). 415 for a type not taken, 422 for an image that cannot be read. It is decoded and encoded again (metadata dropped) before it is stored.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_favicon"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/css": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This firm's own CSS
+         * @description Roles: admin, owner
+         */
+        get: operations["get_api_v1_admin_tenant_css"];
+        /**
+         * Replace this firm's own CSS (served at /brand.css on its pages, after the app's own); empty removes it
+         * @description Refused (422, code css_refused, the message naming the rule): more than 32 KiB, @import, @charset, @namespace or an at-rule other than @media, @supports, @layer, @container, @keyframes and @font-face; url() to anything but the firm's own uploads; image-set(); @font-face with a src; expression(); javascript:; behavior or -moz-binding; '</style'; CSS that does not parse.
+         *
+         *     Roles: admin, owner
+         */
+        put: operations["put_api_v1_admin_tenant_css"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenant/css/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check CSS as PUT /api/v1/admin/tenant/css would, without storing it (the editor's live check and preview)
+         * @description Refused (422, code css_refused, the message naming the rule): more than 32 KiB, @import, @charset, @namespace or an at-rule other than @media, @supports, @layer, @container, @keyframes and @font-face; url() to anything but the firm's own uploads; image-set(); @font-face with a src; expression(); javascript:; behavior or -moz-binding; '</style'; CSS that does not parse.
+         *
+         *     Roles: admin, owner
+         */
+        post: operations["post_api_v1_admin_tenant_css_check"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1099,6 +1195,8 @@ export interface components {
             accent_color: string;
             logo_url: string;
             support_email: string;
+            /** @default  */
+            favicon_url?: string;
         };
         /** ChallengeIn */
         ChallengeIn: {
@@ -1141,6 +1239,15 @@ export interface components {
         /** CodeIn */
         CodeIn: {
             code: string;
+        };
+        /** CustomCssIn */
+        CustomCssIn: {
+            css: string;
+        };
+        /** CustomCssOut */
+        CustomCssOut: {
+            css: string;
+            url: string;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1452,6 +1559,11 @@ export interface components {
             logo_url?: string;
             /** @default  */
             support_email?: string;
+            /**
+             * @default system
+             * @enum {unknown}
+             */
+            font?: "geometric" | "humanist" | "mono" | "rounded" | "serif" | "system";
         };
         /** TenantOut */
         TenantOut: {
@@ -1460,12 +1572,16 @@ export interface components {
             branding: components["schemas"]["BrandingIn"];
             domains: string[];
             cors_origins: string[];
+            /** @default [] */
+            warnings?: components["schemas"]["FieldError"][];
         };
         /** TenantSettingsIn */
         TenantSettingsIn: {
             branding: components["schemas"]["BrandingIn"];
             /** @default [] */
             cors_origins?: string[];
+            /** @default null */
+            domains?: string[] | null;
         };
         /** TokenIn */
         TokenIn: {
@@ -1523,6 +1639,11 @@ export interface components {
             volume: number;
             open_price: number;
             position: string;
+        };
+        /** UploadOut */
+        UploadOut: {
+            url: string;
+            digest: string;
         };
         /** UserAdminIn */
         UserAdminIn: {
@@ -1776,6 +1897,44 @@ export interface operations {
             };
         };
     };
+    get_api_v1_admin_tenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     put_api_v1_admin_tenant: {
         parameters: {
             query?: never;
@@ -1796,6 +1955,218 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_logo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "image/x-icon": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_favicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "image/x-icon": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_admin_tenant_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_api_v1_admin_tenant_css: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomCssIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_admin_tenant_css_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomCssIn"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomCssOut"];
                 };
             };
             /** @description error */

@@ -5,7 +5,7 @@ import { useState, type ReactNode } from "react";
 import { Link, NavLink, Outlet, useNavigate } from "react-router";
 import { useLink } from "../live/store";
 import { signOut } from "../session/auth";
-import { isStaff, useSession } from "../session/store";
+import { isAdmin, isStaff, useSession } from "../session/store";
 import { applyTheme, effectiveTheme, storedTheme } from "./theme";
 import { useTenant } from "./tenant";
 
@@ -77,6 +77,7 @@ export function Layout() {
   const tenant = useTenant();
   const status = useSession((s) => s.status);
   const staff = useSession((s) => isStaff(s.user));
+  const admin = useSession((s) => isAdmin(s.user));
   const name = tenant.data?.name ?? "";
   return (
     <div className="flex min-h-dvh flex-col">
@@ -96,6 +97,7 @@ export function Layout() {
                 <NavLink to="/challenges" className={navClass}>Challenges</NavLink>
                 <NavLink to="/programs" className={navClass}>Programs</NavLink>
                 {staff ? <NavLink to="/desk" className={navClass}>Risk desk</NavLink> : null}
+                {admin ? <NavLink to="/admin/firm" className={navClass}>Admin</NavLink> : null}
               </>
             ) : (
               <NavLink to="/programs" className={navClass}>Programs</NavLink>

@@ -3,7 +3,7 @@
  * own chunks). */
 import { lazy, Suspense, type ComponentType, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, useLocation } from "react-router";
-import { isStaff, useSession } from "../session/store";
+import { isAdmin, isStaff, useSession } from "../session/store";
 import { Loading } from "../ui/kit";
 import { Layout } from "./Layout";
 import { NotFound } from "./NotFound";
@@ -35,6 +35,7 @@ const Exposure = page("desk/Exposure");
 const DeskChallenges = page("desk/Challenges");
 const DeskUsers = page("desk/Users");
 const DeskAudit = page("desk/Audit");
+const Firm = page("admin/Firm");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -58,6 +59,13 @@ function Staff({ children }: { children: ReactNode }) {
   const user = useSession((s) => s.user);
   if (!user) return <Loading label="Restoring your session" />;
   return isStaff(user) ? <>{children}</> : <NotFound />;
+}
+
+/** The firm's admins' pages (admin or owner); anyone else gets the not-found page. */
+function Admin({ children }: { children: ReactNode }) {
+  const user = useSession((s) => s.user);
+  if (!user) return <Loading label="Restoring your session" />;
+  return isAdmin(user) ? <>{children}</> : <NotFound />;
 }
 
 function Home() {
@@ -91,6 +99,7 @@ export const router = createBrowserRouter([
       { path: "/desk/challenges", element: <SignedIn><Staff><DeskChallenges /></Staff></SignedIn> },
       { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
       { path: "/desk/audit", element: <SignedIn><Staff><DeskAudit /></Staff></SignedIn> },
+      { path: "/admin/firm", element: <SignedIn><Admin><Firm /></Admin></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },

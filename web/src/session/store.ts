@@ -31,6 +31,10 @@ export const useSession = create<SessionState>()((set) => ({
 /** The roles that work the risk desk (risk, admin, owner). */
 export const STAFF_ROLES: readonly User["role"][] = ["risk", "admin", "owner"];
 
+export function isAdmin(user: Pick<User, "role"> | null | undefined): boolean {
+  return user?.role === "admin" || user?.role === "owner";
+}
+
 export function isStaff(user: Pick<User, "role"> | null | undefined): boolean {
   return user !== null && user !== undefined && STAFF_ROLES.includes(user.role);
 }
