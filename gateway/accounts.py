@@ -64,6 +64,26 @@ class _Opening(msgspec.Struct):
 _peek = msgspec.msgpack.Decoder(_Opening)
 
 
+#: Puts a new status into each account's latest numbers where they are kept and
+#: publishes them (no numbers yet: nothing; the first ones will carry it). KEYS the
+#: metrics keys; for each, ARGV the status, the live channel and the login as JSON. The
+#: snapshot's own ``"status":"…"`` (its second field, as orjson writes it; a login's
+#: quotes are escaped, so the pattern never matches inside one) is replaced.
+RESTATUS_SCRIPT = """
+for i = 1, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local status = ARGV[3 * i - 2]
+    local snapshot = (string.gsub(raw, '"status":"[%a_]*"', '"status":"' .. status .. '"', 1))
+    redis.call('SET', KEYS[i], snapshot, 'KEEPTTL')
+    redis.call('PUBLISH', ARGV[3 * i - 1],
+               '{"type":"metrics","account":' .. ARGV[3 * i] .. ',"data":' .. snapshot .. '}')
+  end
+end
+return #KEYS
+"""
+
+
 class AccountRegistry:
     """Records the broker's accounts as they open, and keeps the status cache."""
 
@@ -72,6 +92,7 @@ class AccountRegistry:
         self.cache = cache
         self.rule = FirmRule(pool)
         self._given_up: dict[str, float] = {}
+        self._restatus = cache.client.register_script(RESTATUS_SCRIPT)
 
     # -- the broker's accounts ----------------------------------------------------------
 
@@ -155,26 +176,22 @@ class AccountRegistry:
         """Copy statuses that just committed to the cache, and announce each account's
         latest numbers again with its new status: the engine publishes no more numbers for
         an account it failed or passed, and those it published before the status
-        committed carried the old one — without this a live client would never see it."""
+        committed carried the old one — without this a live client would never see it.
+
+        The numbers are changed where they are, in one script (atomic): read here and
+        written back, they could overwrite newer numbers stored meanwhile."""
         if not statuses:
             return
-        logins = list(statuses)
-        metrics_keys = [self.cache.key("metrics", login) for login in logins]
         async with self.cache.client.pipeline(transaction=False) as pipe:
             for login, status in statuses.items():
                 pipe.set(self.status_key(login), status, ex=STATUS_SECONDS)
-            pipe.mget(metrics_keys)
-            *_, latest = await pipe.execute()
-        async with self.cache.client.pipeline(transaction=False) as pipe:
-            for login, key, raw in zip(logins, metrics_keys, latest, strict=True):
-                if raw is None:
-                    continue  # no numbers yet: the first ones will carry the status
-                snapshot = orjson.loads(raw)
-                snapshot["status"] = statuses[login]
-                pipe.set(key, orjson.dumps(snapshot), keepttl=True)
-                pipe.publish(self.cache.key("live", "account", login), orjson.dumps(
-                    {"type": "metrics", "account": login, "data": snapshot}))
             await pipe.execute()
+        keys: list[str] = []
+        args: list[Any] = []
+        for login, status in statuses.items():
+            keys.append(self.cache.key("metrics", login))
+            args += (status, self.cache.key("live", "account", login), orjson.dumps(login))
+        await self._restatus(keys=keys, args=args)
 
     async def statuses(self, logins: Iterable[str]) -> dict[str, str]:
         """The status of each login on record (the cache, else PostgreSQL)."""

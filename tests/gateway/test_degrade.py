@@ -677,3 +677,38 @@ def test_a_large_metrics_batch_is_kept_and_told_whole(gateway: Gateway) -> None:
     assert len(told) == n and sorted(m["account"] for m in told) == sorted(logins)
     last = next(m for m in told if m["account"] == logins[-1])
     assert last["type"] == "metrics" and last["data"]["open_positions"] == n - 1
+
+
+def test_a_status_change_keeps_numbers_stored_meanwhile(gateway: Gateway) -> None:
+    """The outcome's new status goes into the numbers where they are kept: numbers that
+    arrive between its status write and its announcement are kept (with the status),
+    never replaced by the older ones it would have read."""
+    gateway.sql("INSERT INTO trading_accounts (tenant_id, phase, login, engine_program, "
+                "broker, origin) VALUES (1, 0, 'R8', 'p', 'demo', 'broker')")
+    assert gateway.services is not None
+    metrics = gateway.services.metrics
+    registry, cache = metrics.registry, metrics.cache
+
+    def batch(equity: float) -> MetricsBatch:
+        cents = np.array([equity * 100], "<f8").tobytes()
+        return MetricsBatch(time.time_ns() // 1000, ["R8"], np.array([0], np.int8).tobytes(),
+                            cents, cents, np.array([np.nan], "<f8").tobytes(),
+                            np.array([np.nan], "<f8").tobytes(), np.array([0], "<i4").tobytes())
+
+    async def scenario() -> dict[str, Any]:
+        await metrics.store(batch(9_100.0))
+        script = registry._restatus
+
+        async def newer_numbers_first(**kwargs: Any) -> Any:
+            await metrics.store(batch(8_621.0))  # the engine's last numbers land meanwhile
+            return await script(**kwargs)
+
+        registry._restatus = newer_numbers_first
+        try:
+            await registry.published({"R8": "failed"})
+        finally:
+            registry._restatus = script
+        return orjson.loads(await cache.client.get(cache.key("metrics", "R8")))
+
+    kept = gateway.call(scenario())
+    assert (kept["equity"], kept["status"]) == (8_621.0, "failed"), kept
