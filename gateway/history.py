@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from analytics import queries, statistics, whatif
-from gateway.errors import NotFound, Unavailable, Unprocessable
+from analytics import queries, records, statistics, whatif
+from gateway.errors import Conflict, NotFound, Unavailable, Unprocessable
 from gateway.health import Parts
 from storage.clickhouse import ServerStore, Store, StoreError
 
@@ -156,6 +156,22 @@ class History:
                 if "no such program" in str(error):
                     raise NotFound(str(error)) from None
                 raise Unprocessable(str(error)) from None
+
+        return await self._run(run)
+
+
+    async def store_report(self, tenant: int, account: str, events: list[Any]) -> int:
+        """Record a report's ``events`` (already renamed to ``account``) in the tenant's
+        history; returns the rows written. An account the history already holds is a
+        409: an upload never mixes into another account's history."""
+        def run(store: Store) -> int:
+            if any(store.query(f"SELECT count() FROM {table} WHERE tenant = {{t:UInt64}} "
+                               "AND account = {a:String}", {"t": tenant, "a": account}
+                               ).rows[0][0] for table in ("accounts", "deals")):
+                raise Conflict(f"store_as: the firm's history already has an account "
+                               f"{account!r}; choose another name")
+            return records.record_events(store, events, tenant=tenant,
+                                         source=f"upload:{tenant}")
 
         return await self._run(run)
 

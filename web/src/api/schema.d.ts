@@ -871,6 +871,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read a MetaTrader report (MT5 history HTML/XLSX, MT5 tester HTML, MT4 statement): its statistics, balance curve and daily P&L
+         * @description The body is the file as it is (any content type), at most 33,554,432 bytes (413 over it). A file that is not a report is a 422 saying what is missing or wrong.
+         *
+         *     Roles: risk, admin, owner
+         */
+        post: operations["post_api_v1_analytics_reports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/notifications": {
         parameters: {
             query?: never;
@@ -1372,6 +1394,34 @@ export interface components {
             /** @default  */
             display_name?: string;
         };
+        /**
+         * ReportOut
+         * @description An uploaded MetaTrader report read as an account: its statistics, balance curve
+         *         (a report has no price path: equity is the balance) and daily P&L (UTC days).
+         */
+        ReportOut: {
+            account: string;
+            /** @enum {unknown} */
+            kind: "mt4-statement" | "mt5-history" | "mt5-tester";
+            currency: string;
+            statistics: components["schemas"]["AccountStatistics"];
+            equity: components["schemas"]["EquityPoint"][];
+            calendar: components["schemas"]["DailyPnl"][];
+            /** @default null */
+            stored_as?: string | null;
+        };
+        /** EquityPoint */
+        EquityPoint: {
+            ts: string;
+            equity: number;
+            balance: number;
+        };
+        /** DailyPnl */
+        DailyPnl: {
+            date: string;
+            net_profit: number;
+            trades: number;
+        };
         /** ResetIn */
         ResetIn: {
             token: string;
@@ -1610,18 +1660,6 @@ export interface components {
         FailureCount: {
             rule: string;
             accounts: number;
-        };
-        /** DailyPnl */
-        DailyPnl: {
-            date: string;
-            net_profit: number;
-            trades: number;
-        };
-        /** EquityPoint */
-        EquityPoint: {
-            ts: string;
-            equity: number;
-            balance: number;
         };
         /** SymbolStatistics */
         SymbolStatistics: {
@@ -3594,6 +3632,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhatIfOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_analytics_reports: {
+        parameters: {
+            query?: {
+                /** @description the file's name, for messages (report) */
+                file?: string;
+                /** @description keep the account's history in the firm's history under this new account name; absent: nothing is kept */
+                store_as?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description error */
