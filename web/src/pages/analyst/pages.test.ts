@@ -1,0 +1,132 @@
+/** The analyst's pages against a stubbed gateway: what is sent, what is shown, the
+ * refusals, and axe's serious/critical rules. (A .ts file: pages/**\/*.tsx are routed.) */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, configure, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import axe from "axe-core";
+import { createElement as h, type ComponentType } from "react";
+import { createMemoryRouter, RouterProvider } from "react-router";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { fileProblem, MAX_REPORT_BYTES } from "./parts/api";
+
+vi.hoisted(() => {
+  // openapi-fetch builds Requests from relative paths, which Node's Request refuses
+  const Base = globalThis.Request;
+  globalThis.Request = class extends Base {
+    constructor(input: RequestInfo | URL, init?: RequestInit) {
+      super(typeof input === "string" && input.startsWith("/") ? `http://localhost${input}` : input, init);
+    }
+  } as typeof Request;
+});
+
+configure({ asyncUtilTimeout: 10_000 });
+vi.setConfig({ testTimeout: 30_000 });
+
+vi.mock("../trader/account/EquityChart", () => ({
+  default: ({ points }: { points?: unknown[] }) => h("div", { "data-testid": "equity-chart", "data-points": points?.length ?? -1 }),
+}));
+
+const REPORT = {
+  account: "1512497509", kind: "mt5-history", currency: "USD", stored_as: null,
+  statistics: { total_net_profit: -5025.89, total_trades: 58, profit_trades: 20, trading_days: 1 },
+  equity: [{ ts: "2026-02-02T17:16:03Z", equity: 100000, balance: 100000 },
+    { ts: "2026-02-02T17:30:16Z", equity: 94974.11, balance: 94974.11 }],
+  calendar: [{ date: "2026-02-02", net_profit: -5025.89, trades: 58 }],
+};
+
+interface Sent { url: URL; method: string; body: Uint8Array; type: string | null }
+let sent: Sent[] = [];
+let answer: [number, unknown] = [200, REPORT];
+
+beforeAll(() => {
+  vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
+    sent.push({ url: new URL(input.url), method: input.method, body: new Uint8Array(await input.arrayBuffer()),
+      type: input.headers.get("Content-Type") });
+    const [status, body] = answer;
+    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  }));
+});
+
+afterEach(() => {
+  cleanup();
+  sent = [];
+  answer = [200, REPORT];
+});
+
+async function show(path: string) {
+  const { default: Import } = await import("./Import");
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const router = createMemoryRouter([{ path: "/analyst/import", element: h(Import as ComponentType) }],
+    { initialEntries: [path] });
+  return render(h(QueryClientProvider, { client }, h(RouterProvider, { router })));
+}
+
+async function serious(container: HTMLElement) {
+  const result = await axe.run(container, { rules: { "color-contrast": { enabled: false } } });
+  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.nodes[0]?.html}`);
+}
+
+function choose(file: File) {
+  fireEvent.change(screen.getByLabelText("MetaTrader report"), { target: { files: [file] } });
+}
+
+const FILE_BYTES = new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3]);
+
+describe("a report file before it is sent", () => {
+  it("is refused when missing, empty or over the gateway's limit", () => {
+    expect(fileProblem(null)).toBe("Choose a report file.");
+    expect(fileProblem(new File([], "a.xlsx"))).toBe("a.xlsx is empty.");
+    const big = new File(["x"], "big.html");
+    Object.defineProperty(big, "size", { value: MAX_REPORT_BYTES + 1 });
+    expect(fileProblem(big)).toContain("up to 32 MiB");
+    expect(fileProblem(new File(["x"], "ok.html"))).toBeNull();
+  });
+});
+
+describe("report import", () => {
+  it("sends the file as it is, keeps nothing, and shows the statistics, curve and calendar", async () => {
+    const { container } = await show("/analyst/import");
+    choose(new File([FILE_BYTES], "ReportHistory.xlsx"));
+    fireEvent.click(screen.getByRole("button", { name: "Read the report" }));
+    const result = await screen.findByTestId("report-result");
+    expect(sent).toHaveLength(1);
+    const [request] = sent;
+    expect(request!.method).toBe("POST");
+    expect(request!.url.pathname).toBe("/api/v1/analytics/reports");
+    expect(request!.url.searchParams.get("file")).toBe("ReportHistory.xlsx");
+    expect(request!.url.searchParams.has("store_as")).toBe(false);
+    expect([...request!.body]).toEqual([...FILE_BYTES]);
+    expect(request!.type).toBe("application/octet-stream");
+    expect(result.textContent).toContain("1512497509");
+    expect(result.textContent).toContain("not kept");
+    expect(screen.getByTestId("statistics").textContent).toContain("5,025.89");
+    expect((await screen.findByTestId("equity-chart")).getAttribute("data-points")).toBe("2");
+    expect((await screen.findByTestId("calendar")).textContent).toContain("58 tr.");
+    expect(await serious(container)).toEqual([]);
+  });
+
+  it("keeps the history under the name given, and asks for one", async () => {
+    await show("/analyst/import");
+    choose(new File([FILE_BYTES], "r.xlsx"));
+    fireEvent.click(screen.getByLabelText(/Keep this account's history/));
+    fireEvent.click(screen.getByRole("button", { name: "Read the report" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("Give the account a name");
+    expect(sent).toHaveLength(0);
+    answer = [200, { ...REPORT, stored_as: "ftmo-trial" }];
+    fireEvent.change(screen.getByLabelText("Account name to keep it under"), { target: { value: " ftmo-trial " } });
+    fireEvent.click(screen.getByRole("button", { name: "Read the report" }));
+    const kept = await screen.findByRole("link", { name: "ftmo-trial" });
+    expect(kept.getAttribute("href")).toBe("/analyst/history?account=ftmo-trial");
+    expect(sent[0]!.url.searchParams.get("store_as")).toBe("ftmo-trial");
+  });
+
+  it("shows what the gateway says is wrong with the file", async () => {
+    answer = [422, { error: { code: "validation_failed", message: "notes.html: not a MetaTrader report (no Deals/Positions table found)",
+      fields: [{ path: "$", message: "not a MetaTrader report" }] } }];
+    const { container } = await show("/analyst/import");
+    choose(new File(["<table><td>x</td></table>"], "notes.html"));
+    fireEvent.click(screen.getByRole("button", { name: "Read the report" }));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("no Deals/Positions table found"));
+    expect(screen.queryByTestId("report-result")).toBeNull();
+    expect(await serious(container)).toEqual([]);
+  });
+});

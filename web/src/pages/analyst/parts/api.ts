@@ -1,0 +1,41 @@
+/** The analyst's pages through the API: report uploads and the account search. */
+import { api, call, type Schemas } from "../../../api/client";
+
+export type ReportOut = Schemas["ReportOut"];
+
+/** The gateway's limit for an uploaded report (analytics.imports.MAX_REPORT_BYTES). */
+export const MAX_REPORT_BYTES = 32 * 1024 * 1024;
+
+/** Why a file is not sent at all (too big, empty), or null. */
+export function fileProblem(file: File | null): string | null {
+  if (!file) return "Choose a report file.";
+  if (file.size === 0) return `${file.name} is empty.`;
+  if (file.size > MAX_REPORT_BYTES) {
+    return `${file.name} is ${(file.size / 1024 / 1024).toFixed(1)} MiB; a report is read up to ${MAX_REPORT_BYTES / 1024 / 1024} MiB.`;
+  }
+  return null;
+}
+
+/** The file's bytes (FileReader: every browser, and jsdom, whose File lacks arrayBuffer). */
+function readBytes(file: File): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(new Uint8Array(reader.result as ArrayBuffer));
+    reader.onerror = () => reject(new Error(`${file.name} could not be read: ${reader.error?.message ?? "unknown error"}`));
+    reader.readAsArrayBuffer(file);
+  });
+}
+
+/** The report read by the gateway; `storeAs` keeps its history under that account name. */
+export async function uploadReport(file: File, storeAs?: string): Promise<ReportOut> {
+  const query: { file: string; store_as?: string } = { file: file.name };
+  if (storeAs !== undefined) query.store_as = storeAs;
+  const bytes = await readBytes(file);
+  return call(api.POST("/api/v1/analytics/reports", {
+    params: { query },
+    body: bytes as unknown as string, // the file as it is, not JSON
+    bodySerializer: (body: unknown) => body as BodyInit,
+    headers: { "Content-Type": "application/octet-stream" },
+  }));
+}
+
