@@ -160,6 +160,19 @@ class History:
         return await self._run(run)
 
 
+    async def find_accounts(self, tenant: int, text: str, limit: int) -> list[dict[str, Any]]:
+        """The tenant's accounts whose login or program contains ``text`` (any case), an
+        exact login first, then those starting with it, then by login; at most ``limit``."""
+        return await self._run(lambda store: store.query(
+            "SELECT account, any(program) AS program, any(currency) AS currency,"
+            " min(opened_at) AS opened_at FROM (SELECT account, program, currency, opened_at"
+            " FROM accounts WHERE tenant = {t:UInt64}"
+            " AND (positionCaseInsensitiveUTF8(account, {q:String}) > 0"
+            " OR positionCaseInsensitiveUTF8(program, {q:String}) > 0))"
+            " GROUP BY account ORDER BY lower(account) = lower({q:String}) DESC,"
+            " startsWith(lower(account), lower({q:String})) DESC, account"
+            " LIMIT {n:UInt32}", {"t": tenant, "q": text, "n": limit}).dicts())
+
     async def store_report(self, tenant: int, account: str, events: list[Any]) -> int:
         """Record a report's ``events`` (already renamed to ``account``) in the tenant's
         history; returns the rows written. An account the history already holds is a

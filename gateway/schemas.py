@@ -509,6 +509,15 @@ class EquityPoint(msgspec.Struct):
     balance: float
 
 
+class AccountFound(msgspec.Struct):
+    """An account of the firm's history (the platform's, a broker's or an imported one)."""
+
+    account: str
+    program: str  # the engine program it opened under (``imported`` for a stored report)
+    currency: str
+    opened_at: datetime
+
+
 class ReportOut(msgspec.Struct, kw_only=True):
     """An uploaded MetaTrader report read as an account: its statistics, balance curve
     (a report has no price path: equity is the balance) and daily P&L (UTC days)."""

@@ -24,6 +24,7 @@ from gateway.api import ROLES, ApiHandler, operation
 from gateway.errors import Conflict, FieldError, NotFound, TooLarge, Unprocessable
 from gateway.handlers.trading import STAFF
 from gateway.schemas import (
+    AccountFound,
     AccountStatistics,
     CohortOut,
     DailyPnl,
@@ -258,6 +259,25 @@ def _phase(programs: list[str], body: WhatIfIn) -> str:
     return programs[index]
 
 
+MAX_SEARCH = 256  # characters of a search text (an account id is at most 256)
+
+
+class AccountSearchHandler(ApiHandler):
+    @operation("Find accounts of the firm's history by login or program (any case)",
+               response=list[AccountFound], roles=STAFF, tag="analytics",
+               query=(("q", "text the login or the program contains; empty: every account"),
+                      ("limit", "accounts listed, 1 to 100 (20)",
+                       Annotated[int, msgspec.Meta(ge=1, le=100)])))
+    async def get(self) -> None:
+        text = self.get_query_argument("q", "").strip()
+        if len(text) > MAX_SEARCH or "\x00" in text:
+            raise Unprocessable(f"q: at most {MAX_SEARCH} characters, no NUL",
+                                fields=[FieldError("q", "too long or NUL")])
+        limit = self.query_count("limit", 20, 1, 100)
+        rows = await self.services.history.find_accounts(self.tenant.id, text, limit)
+        self.send(msgspec.convert(rows, list[AccountFound]))
+
+
 #: Reports read at once by one gateway process (a 2,134-trade XLSX takes ~1 s of a core);
 #: more uploads wait their turn.
 PARSING = asyncio.Semaphore(2)
@@ -344,4 +364,5 @@ ROUTES = [
     (r"/api/v1/analytics/exposure", ExposureHandler),
     (r"/api/v1/analytics/what-if", WhatIfHandler),
     (r"/api/v1/analytics/reports", ReportsHandler),
+    (r"/api/v1/analytics/accounts", AccountSearchHandler),
 ]

@@ -105,3 +105,34 @@ def test_uploads_are_refused_with_the_reason(gateway: Gateway,
     monkeypatch.setattr(handlers, "MAX_REPORT_BYTES", len(data) - 1)
     refused(data, 413, "too large")
     assert gateway.get("/api/v1/accounts/1512497509/statistics", desk).status_code == 404
+
+
+def test_staff_find_their_firms_accounts(gateway: Gateway) -> None:
+    gateway.sql("INSERT INTO tenants (slug, name) VALUES ('acme', 'Acme')")
+    gateway.sql("INSERT INTO tenant_domains (domain, tenant_id) SELECT 'acme.test', id "
+                "FROM tenants WHERE slug = 'acme'")
+    desk = staff_token(gateway, "desk@firm.test")
+    acme = staff_token(gateway, "desk@acme.test", headers={"Host": "acme.test"})
+    trader = gateway.verified_user("tra@der.test")["access_token"]
+    data = FTMO.read_bytes()
+    for name in ("Trial-B", "trial-a", "other"):
+        assert upload(gateway, desk, data, f"?store_as={name}").status_code == 200
+    found = gateway.get("/api/v1/analytics/accounts?q=TRIAL", desk)
+    assert found.status_code == 200, found.text
+    assert [row["account"] for row in found.json()] == ["Trial-B", "trial-a"]
+    assert found.json()[0]["program"] == "imported"
+    assert found.json()[0]["currency"] == "USD"
+    # An exact login comes first; the program matches too; the limit holds.
+    exact = gateway.get("/api/v1/analytics/accounts?q=trial-a", desk).json()
+    assert [row["account"] for row in exact] == ["trial-a"]
+    every = gateway.get("/api/v1/analytics/accounts?q=imported&limit=2", desk).json()
+    assert len(every) == 2
+    # Another firm's desk finds none of them; a trader cannot search.
+    assert gateway.get("/api/v1/analytics/accounts?q=trial", acme,
+                       headers={"Host": "acme.test"}).json() == []
+    assert gateway.get("/api/v1/analytics/accounts?q=trial", trader).status_code == 404
+    assert gateway.get("/api/v1/analytics/accounts").status_code == 401
+    for query, name in (("?limit=0", "limit"), ("?limit=x", "limit"), ("?q=" + "x" * 300, "q")):
+        refused = gateway.get("/api/v1/analytics/accounts" + query, desk)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["message"].startswith(name)

@@ -893,6 +893,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find accounts of the firm's history by login or program (any case)
+         * @description Roles: risk, admin, owner
+         */
+        get: operations["get_api_v1_analytics_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/notifications": {
         parameters: {
             query?: never;
@@ -1623,6 +1643,16 @@ export interface components {
             ts: string;
             event: Record<string, never>;
             replacement_account: string | null;
+        };
+        /**
+         * AccountFound
+         * @description An account of the firm's history (the platform's, a broker's or an imported one).
+         */
+        AccountFound: {
+            account: string;
+            program: string;
+            currency: string;
+            opened_at: string;
         };
         /** AuditOut */
         AuditOut: {
@@ -3679,6 +3709,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_analytics_accounts: {
+        parameters: {
+            query?: {
+                /** @description text the login or the program contains; empty: every account */
+                q?: string;
+                /** @description accounts listed, 1 to 100 (20) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountFound"][];
                 };
             };
             /** @description error */
