@@ -33,6 +33,7 @@ const Alerts = page("desk/Alerts");
 const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
 const ReportImport = page("analyst/Import");
+const HistoryExplorer = page("analyst/History");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -86,6 +87,7 @@ export const router = createBrowserRouter([
       { path: "/desk", element: <SignedIn><Staff><Alerts /></Staff></SignedIn> },
       { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
+      { path: "/analyst/history", element: <SignedIn><Staff><HistoryExplorer /></Staff></SignedIn> },
       { path: "/analyst/import", element: <SignedIn><Staff><ReportImport /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],

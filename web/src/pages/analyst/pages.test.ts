@@ -37,11 +37,27 @@ interface Sent { url: URL; method: string; body: Uint8Array; type: string | null
 let sent: Sent[] = [];
 let answer: [number, unknown] = [200, REPORT];
 
+const FOUND = [{ account: "B-100", program: "broker-10k", currency: "EUR", opened_at: "2026-02-01T09:00:00Z" },
+  { account: "B-200", program: "broker-10k", currency: "EUR", opened_at: "2026-02-03T09:00:00Z" }];
+
+function gateway(url: URL): [number, unknown] {
+  const path = url.pathname;
+  if (path === "/api/v1/analytics/reports") return answer;
+  if (path === "/api/v1/analytics/accounts") {
+    const q = (url.searchParams.get("q") ?? "").toLowerCase();
+    return [200, FOUND.filter((a) => a.account.toLowerCase().includes(q) || a.program.includes(q))
+      .slice(0, Number(url.searchParams.get("limit") ?? 20))];
+  }
+  if (path === "/api/v1/accounts/B-200/statistics") return [200, { total_trades: 4, total_net_profit: 321.5, trading_days: 2 }];
+  if (path === "/api/v1/accounts/B-200/calendar") return [200, [{ date: "2026-02-03", net_profit: 321.5, trades: 4 }]];
+  return [404, { error: { code: "not_found", message: "no such resource" } }];
+}
+
 beforeAll(() => {
   vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
     sent.push({ url: new URL(input.url), method: input.method, body: new Uint8Array(await input.arrayBuffer()),
       type: input.headers.get("Content-Type") });
-    const [status, body] = answer;
+    const [status, body] = gateway(new URL(input.url));
     return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
   }));
 });
@@ -53,11 +69,14 @@ afterEach(() => {
 });
 
 async function show(path: string) {
-  const { default: Import } = await import("./Import");
+  const [{ default: Import }, { default: History }] = await Promise.all([import("./Import"), import("./History")]);
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  const router = createMemoryRouter([{ path: "/analyst/import", element: h(Import as ComponentType) }],
-    { initialEntries: [path] });
-  return render(h(QueryClientProvider, { client }, h(RouterProvider, { router })));
+  const router = createMemoryRouter([
+    { path: "/analyst/import", element: h(Import as ComponentType) },
+    { path: "/analyst/history", element: h(History as ComponentType) },
+  ], { initialEntries: [path] });
+  const view = render(h(QueryClientProvider, { client }, h(RouterProvider, { router })));
+  return { ...view, router };
 }
 
 async function serious(container: HTMLElement) {
@@ -128,5 +147,38 @@ describe("report import", () => {
     await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("no Deals/Positions table found"));
     expect(screen.queryByTestId("report-result")).toBeNull();
     expect(await serious(container)).toEqual([]);
+  });
+});
+
+describe("the history explorer", () => {
+  it("finds an account and shows its history over the days picked", async () => {
+    const { container, router } = await show("/analyst/history");
+    await waitFor(() => expect(screen.getByTestId("account-results").querySelectorAll("li")).toHaveLength(2));
+    fireEvent.change(screen.getByLabelText("Login or program"), { target: { value: "b-2" } });
+    await waitFor(() => expect(screen.getByTestId("account-results").querySelectorAll("li")).toHaveLength(1));
+    fireEvent.click(screen.getByRole("button", { name: /B-200/ }));
+    await waitFor(() => expect(router.state.location.search).toBe("?account=B-200"));
+    expect((await screen.findByTestId("statistics")).textContent).toContain("€321.50");
+    expect((await screen.findByTestId("calendar")).textContent).toContain("4 tr.");
+    expect(await serious(container)).toEqual([]);
+
+    sent = [];
+    fireEvent.change(screen.getByLabelText("From (UTC day)"), { target: { value: "2026-02-01" } });
+    fireEvent.change(screen.getByLabelText("To (UTC day, included)"), { target: { value: "2026-02-28" } });
+    fireEvent.click(screen.getByRole("button", { name: "Show" }));
+    await waitFor(() => expect(router.state.location.search).toBe("?account=B-200&from=2026-02-01&to=2026-02-28"));
+    await waitFor(() => expect(sent.some((r) => r.url.pathname.endsWith("/statistics"))).toBe(true));
+    for (const request of sent.filter((r) => r.url.pathname.startsWith("/api/v1/accounts/B-200/"))) {
+      expect(request.url.searchParams.get("since")).toBe("2026-02-01T00:00:00Z");
+      expect(request.url.searchParams.get("until")).toBe("2026-03-01T00:00:00Z");
+    }
+  });
+
+  it("says what is wrong with a range and with an unknown account", async () => {
+    await show("/analyst/history?account=NOPE&from=2026-03-05&to=2026-03-01");
+    expect((await screen.findAllByRole("alert")).some((a) => a.textContent?.includes("From must not be after To."))).toBe(true);
+    cleanup();
+    await show("/analyst/history?account=NOPE");
+    await waitFor(() => expect(screen.getAllByRole("alert").some((a) => a.textContent?.includes("no such resource"))).toBe(true));
   });
 });

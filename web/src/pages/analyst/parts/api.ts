@@ -1,4 +1,5 @@
 /** The analyst's pages through the API: report uploads and the account search. */
+import { useQuery } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../../api/client";
 
 export type ReportOut = Schemas["ReportOut"];
@@ -39,3 +40,15 @@ export async function uploadReport(file: File, storeAs?: string): Promise<Report
   }));
 }
 
+
+export type AccountFound = Schemas["AccountFound"];
+
+/** The firm's accounts whose login or program contains `text` (the gateway's order). */
+export function useAccountSearch(text: string, limit = 20, enabled = true) {
+  return useQuery({
+    queryKey: ["analyst", "accounts", text, limit],
+    enabled,
+    queryFn: () => call(api.GET("/api/v1/analytics/accounts", { params: { query: { q: text, limit } } })),
+    staleTime: 30_000,
+  });
+}
