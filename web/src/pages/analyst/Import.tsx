@@ -75,7 +75,7 @@ export default function Import() {
       <PageTitle>Report import</PageTitle>
       <AnalystNav />
       <Card>
-        <form className="flex flex-col gap-3" onSubmit={submit} noValidate aria-label="Read a MetaTrader report">
+        <form className="flex flex-col gap-3" onSubmit={submit} noValidate aria-label="Report upload">
           <div className="flex flex-col gap-1">
             <label htmlFor={fileId} className="text-sm font-medium">MetaTrader report</label>
             <input id={fileId} type="file" accept=".html,.htm,.xlsx" className="text-sm"

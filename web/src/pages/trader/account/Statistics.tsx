@@ -15,7 +15,7 @@ const GROUPS: [string, Row[]][] = [
     ["Expected Payoff", "expected_payoff", "money"],
     ["Recovery Factor", "recovery_factor", "ratio"],
     ["Sharpe Ratio", "sharpe_ratio", "ratio"],
-    ["Win rate", "win_rate", "share"],
+    ["Win rate", "win_rate", "pct"],
     ["Best day share", "best_day_share", "share"],
     ["Trading days", "trading_days", "count"],
   ]],
