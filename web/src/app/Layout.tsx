@@ -96,7 +96,7 @@ export function Layout() {
                 <NavLink to="/challenges" className={navClass}>Challenges</NavLink>
                 <NavLink to="/programs" className={navClass}>Programs</NavLink>
                 {staff ? <NavLink to="/desk" className={navClass}>Risk desk</NavLink> : null}
-                {staff ? <NavLink to="/analyst/import" className={navClass}>Analytics</NavLink> : null}
+                {staff ? <NavLink to="/analyst" className={navClass}>Analytics</NavLink> : null}
               </>
             ) : (
               <NavLink to="/programs" className={navClass}>Programs</NavLink>

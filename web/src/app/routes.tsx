@@ -32,6 +32,7 @@ const Settings = page("trader/Settings");
 const Alerts = page("desk/Alerts");
 const Floors = page("desk/Floors");
 const Exposure = page("desk/Exposure");
+const Cohorts = page("analyst/Cohorts");
 const ReportImport = page("analyst/Import");
 const HistoryExplorer = page("analyst/History");
 
@@ -87,6 +88,7 @@ export const router = createBrowserRouter([
       { path: "/desk", element: <SignedIn><Staff><Alerts /></Staff></SignedIn> },
       { path: "/desk/floors", element: <SignedIn><Staff><Floors /></Staff></SignedIn> },
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
+      { path: "/analyst", element: <SignedIn><Staff><Cohorts /></Staff></SignedIn> },
       { path: "/analyst/history", element: <SignedIn><Staff><HistoryExplorer /></Staff></SignedIn> },
       { path: "/analyst/import", element: <SignedIn><Staff><ReportImport /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },

@@ -40,8 +40,24 @@ let answer: [number, unknown] = [200, REPORT];
 const FOUND = [{ account: "B-100", program: "broker-10k", currency: "EUR", opened_at: "2026-02-01T09:00:00Z" },
   { account: "B-200", program: "broker-10k", currency: "EUR", opened_at: "2026-02-03T09:00:00Z" }];
 
+const COHORTS = [
+  { program: "default.gold-10k.p1", period: "2026-02-01", accounts: 10, passed: 3, failed: 5, stopped: 1, running: 1,
+    pass_rate_pct: 30, fail_rate_pct: 50, failures_by_rule: [{ rule: "daily_loss", accounts: 3 }, { rule: "max_loss", accounts: 2 }],
+    avg_days_to_pass: 4.5, median_days_to_pass: 4, avg_days_to_fail: 2.25, median_days_to_fail: 2, trades: 120, lots: 12.5, net_profit: -1234.56 },
+  { program: "default.gold-10k.p1", period: "2026-03-01", accounts: 4, passed: 1, failed: 1, stopped: 0, running: 2,
+    pass_rate_pct: 25, fail_rate_pct: 25, failures_by_rule: [{ rule: "daily_loss", accounts: 1 }],
+    avg_days_to_pass: 6, median_days_to_pass: 6, avg_days_to_fail: 1, median_days_to_fail: 1, trades: 40, lots: 3, net_profit: 10 },
+];
+
 function gateway(url: URL): [number, unknown] {
   const path = url.pathname;
+  if (path === "/api/v1/analytics/cohorts") {
+    const program = url.searchParams.get("program");
+    if (program && program !== "gold-10k") {
+      return [422, { error: { code: "validation_failed", message: `program: no program '${program}' in this firm` } }];
+    }
+    return [200, COHORTS];
+  }
   if (path === "/api/v1/analytics/reports") return answer;
   if (path === "/api/v1/analytics/accounts") {
     const q = (url.searchParams.get("q") ?? "").toLowerCase();
@@ -69,11 +85,13 @@ afterEach(() => {
 });
 
 async function show(path: string) {
-  const [{ default: Import }, { default: History }] = await Promise.all([import("./Import"), import("./History")]);
+  const [{ default: Import }, { default: History }, { default: Cohorts }] = await Promise.all([
+    import("./Import"), import("./History"), import("./Cohorts")]);
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const router = createMemoryRouter([
     { path: "/analyst/import", element: h(Import as ComponentType) },
     { path: "/analyst/history", element: h(History as ComponentType) },
+    { path: "/analyst", element: h(Cohorts as ComponentType) },
   ], { initialEntries: [path] });
   const view = render(h(QueryClientProvider, { client }, h(RouterProvider, { router })));
   return { ...view, router };
@@ -180,5 +198,42 @@ describe("the history explorer", () => {
     cleanup();
     await show("/analyst/history?account=NOPE");
     await waitFor(() => expect(screen.getAllByRole("alert").some((a) => a.textContent?.includes("no such resource"))).toBe(true));
+  });
+});
+
+describe("the cohorts page", () => {
+  it("shows the cohorts as a table and downloads it as CSV", async () => {
+    const saved: Blob[] = [];
+    vi.stubGlobal("URL", Object.assign(URL, { createObjectURL: (blob: Blob) => { saved.push(blob); return "blob:cohorts"; }, revokeObjectURL: () => undefined }));
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => undefined);
+    const { container } = await show("/analyst");
+    const table = await screen.findByTestId("cohorts-table");
+    expect(table.querySelectorAll("tbody tr")).toHaveLength(2);
+    expect(table.textContent).toContain("daily_loss 3, max_loss 2");
+    expect(table.textContent).toContain("4.5 / 4");
+    expect(sent[0]!.url.searchParams.get("period")).toBe("month");
+    expect(await serious(container)).toEqual([]);
+    fireEvent.click(screen.getByRole("button", { name: "Download CSV" }));
+    expect(click).toHaveBeenCalledOnce();
+    const csv = await new Promise<string>((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result as string);
+      reader.readAsText(saved[0]!);
+    });
+    expect(csv.split("\r\n")[1]).toBe("default.gold-10k.p1,2026-02-01,10,3,5,1,1,30,50,4.5,4,2.25,2,120,12.5,-1234.56,daily_loss: 3; max_loss: 2");
+    click.mockRestore();
+  });
+
+  it("sends the filters and shows the gateway's refusal", async () => {
+    const { router } = await show("/analyst");
+    await screen.findByTestId("cohorts-table");
+    fireEvent.change(screen.getByLabelText("Period"), { target: { value: "week" } });
+    fireEvent.change(screen.getByLabelText(/^Program/), { target: { value: "nope" } });
+    fireEvent.click(screen.getByRole("button", { name: "Show" }));
+    await waitFor(() => expect(router.state.location.search).toBe("?period=week&program=nope"));
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toContain("no program 'nope'"));
+    const last = sent[sent.length - 1]!;
+    expect(last.url.searchParams.get("period")).toBe("week");
+    expect(last.url.searchParams.get("program")).toBe("nope");
   });
 });

@@ -2,6 +2,7 @@
 import { NavLink } from "react-router";
 
 const PAGES: [string, string][] = [
+  ["/analyst", "Cohorts"],
   ["/analyst/history", "History explorer"],
   ["/analyst/import", "Report import"],
 ];

@@ -1,6 +1,7 @@
 /** The analyst's pages through the API: report uploads and the account search. */
 import { useQuery } from "@tanstack/react-query";
 import { api, call, type Schemas } from "../../../api/client";
+import type { HistoryRange } from "../../trader/account/api";
 
 export type ReportOut = Schemas["ReportOut"];
 
@@ -50,5 +51,15 @@ export function useAccountSearch(text: string, limit = 20, enabled = true) {
     enabled,
     queryFn: () => call(api.GET("/api/v1/analytics/accounts", { params: { query: { q: text, limit } } })),
     staleTime: 30_000,
+  });
+}
+
+/** Cohorts of the firm: `program` a slug or engine id (empty: every program). */
+export function useCohorts(period: "day" | "week" | "month", program: string, range: HistoryRange) {
+  const query: { period: "day" | "week" | "month"; program?: string; since?: string; until?: string } = { period, ...range };
+  if (program) query.program = program;
+  return useQuery({
+    queryKey: ["analyst", "cohorts", query],
+    queryFn: () => call(api.GET("/api/v1/analytics/cohorts", { params: { query } })),
   });
 }
