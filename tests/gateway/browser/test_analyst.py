@@ -113,4 +113,14 @@ def test_an_analyst_imports_a_report_and_explores_its_history(
     page.set_viewport_size(NARROW)
     fits(page, "/analyst")
     shoot(page, "analyst-cohorts-390")
+
+    # The what-if designer opens (its run is covered by vitest against a stubbed gateway);
+    # a slug that is no program says so.
+    page.get_by_role("link", name="What-if").click()
+    page.wait_for_url(re.compile(r"/analyst/what-if$"))
+    page.get_by_label("Program slug").fill("no-such-program")
+    page.get_by_role("button", name="Load its rules").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    fits(page, "/analyst/what-if")
+    assert_accessible(page, "/analyst/what-if")
     no_console_errors(page)

@@ -35,6 +35,7 @@ const Exposure = page("desk/Exposure");
 const Cohorts = page("analyst/Cohorts");
 const ReportImport = page("analyst/Import");
 const HistoryExplorer = page("analyst/History");
+const WhatIf = page("analyst/WhatIf");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -90,6 +91,7 @@ export const router = createBrowserRouter([
       { path: "/desk/exposure", element: <SignedIn><Staff><Exposure /></Staff></SignedIn> },
       { path: "/analyst", element: <SignedIn><Staff><Cohorts /></Staff></SignedIn> },
       { path: "/analyst/history", element: <SignedIn><Staff><HistoryExplorer /></Staff></SignedIn> },
+      { path: "/analyst/what-if", element: <SignedIn><Staff><WhatIf /></Staff></SignedIn> },
       { path: "/analyst/import", element: <SignedIn><Staff><ReportImport /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],

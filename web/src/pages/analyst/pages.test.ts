@@ -34,8 +34,10 @@ const REPORT = {
 };
 
 interface Sent { url: URL; method: string; body: Uint8Array; type: string | null }
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 let sent: Sent[] = [];
 let answer: [number, unknown] = [200, REPORT];
+let hang = false;
 
 const FOUND = [{ account: "B-100", program: "broker-10k", currency: "EUR", opened_at: "2026-02-01T09:00:00Z" },
   { account: "B-200", program: "broker-10k", currency: "EUR", opened_at: "2026-02-03T09:00:00Z" }];
@@ -49,8 +51,19 @@ const COHORTS = [
     avg_days_to_pass: 6, median_days_to_pass: 6, avg_days_to_fail: 1, median_days_to_fail: 1, trades: 40, lots: 3, net_profit: 10 },
 ];
 
+const GOLD = { id: 3, slug: "gold-10k", name: "Gold 10K", price: "99.00", currency: "USD", account_size: "10000.00", advance: "auto",
+  addons: [], active: true, updated_at: "2026-01-01T00:00:00Z",
+  phases: [{ name: "Phase 1", engine_program: "default.gold-10k.p1",
+    document: { rules: { daily_loss: { limit: 0.05, action: "fail" }, max_loss: { limit: 0.1, mode: "static" } } } }] };
+const WHATIF = { program: "default.gold-10k.p1", variant: {}, accounts: 12, events: 3456,
+  baseline: { by_status: { failed: 5, active: 7 }, failures_by_rule: { daily_loss: 5 } },
+  with_variant: { by_status: { failed: 7, active: 5 }, failures_by_rule: { daily_loss: 7 } },
+  changed: [{ account: "T9P1", before: { status: "active", rule: null, ts: null }, after: { status: "failed", rule: "daily_loss", ts: "2026-02-03T10:00:00Z" } }] };
+
 function gateway(url: URL): [number, unknown] {
   const path = url.pathname;
+  if (path === "/api/v1/programs/gold-10k") return [200, GOLD];
+  if (path === "/api/v1/analytics/what-if") return [200, WHATIF];
   if (path === "/api/v1/analytics/cohorts") {
     const program = url.searchParams.get("program");
     if (program && program !== "gold-10k") {
@@ -73,6 +86,9 @@ beforeAll(() => {
   vi.stubGlobal("fetch", vi.fn(async (input: Request) => {
     sent.push({ url: new URL(input.url), method: input.method, body: new Uint8Array(await input.arrayBuffer()),
       type: input.headers.get("Content-Type") });
+    if (hang && input.url.endsWith("/api/v1/analytics/what-if")) {
+      return new Promise<Response>((_, reject) => input.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    }
     const [status, body] = gateway(new URL(input.url));
     return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
   }));
@@ -87,11 +103,13 @@ afterEach(() => {
 async function show(path: string) {
   const [{ default: Import }, { default: History }, { default: Cohorts }] = await Promise.all([
     import("./Import"), import("./History"), import("./Cohorts")]);
+  const { default: WhatIf } = await import("./WhatIf");
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const router = createMemoryRouter([
     { path: "/analyst/import", element: h(Import as ComponentType) },
     { path: "/analyst/history", element: h(History as ComponentType) },
     { path: "/analyst", element: h(Cohorts as ComponentType) },
+    { path: "/analyst/what-if", element: h(WhatIf as ComponentType) },
   ], { initialEntries: [path] });
   const view = render(h(QueryClientProvider, { client }, h(RouterProvider, { router })));
   return { ...view, router };
@@ -235,5 +253,49 @@ describe("the cohorts page", () => {
     const last = sent[sent.length - 1]!;
     expect(last.url.searchParams.get("period")).toBe("week");
     expect(last.url.searchParams.get("program")).toBe("nope");
+  });
+});
+
+describe("the what-if designer", () => {
+  it("sends only the changed rule values over the cohort, and shows what changes", async () => {
+    const { container } = await show("/analyst/what-if");
+    fireEvent.change(screen.getByLabelText("Program slug"), { target: { value: "gold-10k" } });
+    fireEvent.click(screen.getByRole("button", { name: "Load its rules" }));
+    const limit = await screen.findByLabelText("daily_loss.limit");
+    expect((limit as HTMLInputElement).value).toBe("0.05");
+    fireEvent.click(screen.getByRole("button", { name: "Run the variant" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("Change at least one rule value.");
+    fireEvent.change(limit, { target: { value: "0.04" } });
+    fireEvent.change(screen.getByLabelText("Cohort opened from (UTC day)"), { target: { value: "2026-02-01" } });
+    fireEvent.click(screen.getByRole("button", { name: "Run the variant" }));
+    const changed = await screen.findByTestId("whatif-changed");
+    expect(changed.textContent).toContain("T9P1");
+    expect(changed.textContent).toContain("failed (daily_loss)");
+    expect(screen.getByTestId("whatif-summary").textContent).toContain("failed57");
+    const posted = sent.find((r) => r.url.pathname === "/api/v1/analytics/what-if")!;
+    expect(JSON.parse(text(posted.body))).toEqual({ program: "gold-10k", changes: { rules: { daily_loss: { limit: 0.04 } } },
+      since: "2026-02-01T00:00:00Z" });
+    expect(await serious(container)).toEqual([]);
+  });
+});
+
+describe("a long what-if run", () => {
+  it("shows the time running and stops waiting on Cancel", async () => {
+    hang = true;
+    try {
+      await show("/analyst/what-if");
+      fireEvent.change(screen.getByLabelText("Program slug"), { target: { value: "gold-10k" } });
+      fireEvent.click(screen.getByRole("button", { name: "Load its rules" }));
+      fireEvent.change(await screen.findByLabelText("max_loss.limit"), { target: { value: "0.08" } });
+      fireEvent.click(screen.getByRole("button", { name: "Run the variant" }));
+      expect((await screen.findByRole("status")).textContent).toMatch(/Replaying the cohort's feed… \d+ s/);
+      fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+      await waitFor(() => expect(screen.queryByRole("status")).toBeNull());
+      expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
+      expect(screen.queryByTestId("whatif-result")).toBeNull();
+      expect((screen.getByRole("button", { name: "Run the variant" }) as HTMLButtonElement).disabled).toBe(false);
+    } finally {
+      hang = false;
+    }
   });
 });

@@ -5,6 +5,7 @@ const PAGES: [string, string][] = [
   ["/analyst", "Cohorts"],
   ["/analyst/history", "History explorer"],
   ["/analyst/import", "Report import"],
+  ["/analyst/what-if", "What-if"],
 ];
 
 export function AnalystNav() {
