@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from analytics import queries, statistics, whatif
-from gateway.errors import NotFound, Unavailable, Unprocessable
+from analytics import queries, records, statistics, whatif
+from gateway.errors import Conflict, NotFound, Unavailable, Unprocessable
 from gateway.health import Parts
 from storage.clickhouse import ServerStore, Store, StoreError
 
@@ -156,6 +156,35 @@ class History:
                 if "no such program" in str(error):
                     raise NotFound(str(error)) from None
                 raise Unprocessable(str(error)) from None
+
+        return await self._run(run)
+
+
+    async def find_accounts(self, tenant: int, text: str, limit: int) -> list[dict[str, Any]]:
+        """The tenant's accounts whose login or program contains ``text`` (any case), an
+        exact login first, then those starting with it, then by login; at most ``limit``."""
+        return await self._run(lambda store: store.query(
+            "SELECT account, any(program) AS program, any(currency) AS currency,"
+            " min(opened_at) AS opened_at FROM (SELECT account, program, currency, opened_at"
+            " FROM accounts WHERE tenant = {t:UInt64}"
+            " AND (positionCaseInsensitiveUTF8(account, {q:String}) > 0"
+            " OR positionCaseInsensitiveUTF8(program, {q:String}) > 0))"
+            " GROUP BY account ORDER BY lower(account) = lower({q:String}) DESC,"
+            " startsWith(lower(account), lower({q:String})) DESC, account"
+            " LIMIT {n:UInt32}", {"t": tenant, "q": text, "n": limit}).dicts())
+
+    async def store_report(self, tenant: int, account: str, events: list[Any]) -> int:
+        """Record a report's ``events`` (already renamed to ``account``) in the tenant's
+        history; returns the rows written. An account the history already holds is a
+        409: an upload never mixes into another account's history."""
+        def run(store: Store) -> int:
+            if any(store.query(f"SELECT count() FROM {table} WHERE tenant = {{t:UInt64}} "
+                               "AND account = {a:String}", {"t": tenant, "a": account}
+                               ).rows[0][0] for table in ("accounts", "deals")):
+                raise Conflict(f"store_as: the firm's history already has an account "
+                               f"{account!r}; choose another name")
+            return records.record_events(store, events, tenant=tenant,
+                                         source=f"upload:{tenant}")
 
         return await self._run(run)
 

@@ -28,7 +28,7 @@ def document(routes: list[tuple[str, type]], title: str, version: str) -> dict[s
                 operations.append((openapi_path(pattern), method, op))
     types: set[type] = {ErrorBody}
     for _, _, op in operations:
-        types.update(t for t in (op.body, op.response) if t is not None)
+        types.update(t for t in (op.body, op.response) if t not in (None, bytes))
     # by name, then by the whole type (``list[A]`` and ``list[B]`` share the name "list"):
     # the document must not depend on the process's hash seed
     ordered = sorted(types, key=lambda t: (getattr(t, "__name__", ""), repr(t)))

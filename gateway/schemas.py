@@ -572,6 +572,29 @@ class EquityPoint(msgspec.Struct):
     balance: float
 
 
+class AccountFound(msgspec.Struct):
+    """An account of the firm's history (the platform's, a broker's or an imported one)."""
+
+    account: str
+    program: str  # the engine program it opened under (``imported`` for a stored report)
+    currency: str
+    opened_at: datetime
+
+
+class ReportOut(msgspec.Struct, kw_only=True):
+    """An uploaded MetaTrader report read as an account: its statistics, balance curve
+    (a report has no price path: equity is the balance) and daily P&L (UTC days)."""
+
+    account: str  # the login the report names (a tester run: ``<expert>-<symbol>``)
+    kind: Literal["mt5-history", "mt5-tester", "mt4-statement"]
+    currency: str
+    statistics: AccountStatistics
+    equity: list[EquityPoint]
+    calendar: list[DailyPnl]
+    #: The account name the history was stored under; null: nothing was kept.
+    stored_as: str | None = None
+
+
 class TradeOut(msgspec.Struct):
     """A closed trade (a whole or partial close: an ``out`` deal, as the statistics count
     trades). Money is the closing deal's, in the account currency; ``net`` = profit +

@@ -50,7 +50,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # two lists equal).
 APP_ROUTES = re.compile(
     r"^(|programs|login|register|verify-email|forgot-password|reset-password|dashboard"
-    r"|accounts|challenges|settings|desk|admin|index\.html)(/.*)?$")
+    r"|accounts|challenges|settings|desk|analyst|admin|index\.html)(/.*)?$")
 
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
            "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; "

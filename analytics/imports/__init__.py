@@ -54,6 +54,6 @@ precision. Compound cells give two keys::
 from __future__ import annotations
 
 from analytics.imports.errors import ReportError
-from analytics.imports.report import Report, read_report
+from analytics.imports.report import MAX_REPORT_BYTES, Report, parse_report, read_report
 
-__all__ = ["Report", "ReportError", "read_report"]
+__all__ = ["MAX_REPORT_BYTES", "Report", "ReportError", "parse_report", "read_report"]

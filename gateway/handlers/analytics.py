@@ -7,23 +7,31 @@ their firm, including those the platform did not open (a broker's own).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+import tornado.web
+from tornado.http1connection import HTTP1Connection
 
+from analytics.imports import MAX_REPORT_BYTES, ReportError, parse_report
+from analytics.imports.report import too_large
 from analytics.queries import ALL_TIME
+from analytics.report_view import report_view
 from gateway.accounts import LIVE, storable
 from gateway.api import ROLES, ApiHandler, operation
-from gateway.errors import FieldError, NotFound, Unprocessable
+from gateway.errors import Conflict, FieldError, NotFound, TooLarge, Unprocessable
 from gateway.handlers.trading import STAFF
 from gateway.schemas import (
+    AccountFound,
     AccountStatistics,
     CohortOut,
     DailyPnl,
     EquityPoint,
     ExposureOut,
     Period,
+    ReportOut,
     SymbolStatistics,
     TradeJournalOut,
     WhatIfIn,
@@ -251,6 +259,102 @@ def _phase(programs: list[str], body: WhatIfIn) -> str:
     return programs[index]
 
 
+MAX_SEARCH = 256  # characters of a search text (an account id is at most 256)
+
+
+class AccountSearchHandler(ApiHandler):
+    @operation("Find accounts of the firm's history by login or program (any case)",
+               response=list[AccountFound], roles=STAFF, tag="analytics",
+               query=(("q", "text the login or the program contains; empty: every account"),
+                      ("limit", "accounts listed, 1 to 100 (20)",
+                       Annotated[int, msgspec.Meta(ge=1, le=100)])))
+    async def get(self) -> None:
+        text = self.get_query_argument("q", "").strip()
+        if len(text) > MAX_SEARCH or "\x00" in text:
+            raise Unprocessable(f"q: at most {MAX_SEARCH} characters, no NUL",
+                                fields=[FieldError("q", "too long or NUL")])
+        limit = self.query_count("limit", 20, 1, 100)
+        rows = await self.services.history.find_accounts(self.tenant.id, text, limit)
+        self.send(msgspec.convert(rows, list[AccountFound]))
+
+
+#: Reports read at once by one gateway process (a 2,134-trade XLSX takes ~1 s of a core);
+#: more uploads wait their turn.
+PARSING = asyncio.Semaphore(2)
+DISCARD_UP_TO = 2  # times the limit: a bigger declared body is refused without reading it
+IMPORTED_PROGRAM = "imported"  # the program a stored report's account opens under, as the CLI
+
+
+@tornado.web.stream_request_body
+class ReportsHandler(ApiHandler):
+    """The body is the report file itself, read up to the CLI's limit (not the API's
+    64 KiB for JSON), counted as it comes; past the limit it is dropped, not kept."""
+
+    _chunks: list[bytes]
+    _received = 0
+
+    async def prepare(self) -> None:
+        self._chunks = []
+        await super().prepare()
+        declared = self.request.headers.get("Content-Length", "")
+        size = int(declared) if declared.isdigit() and len(declared) < 19 else 0
+        if size > DISCARD_UP_TO * MAX_REPORT_BYTES:
+            # Refused unread: the client sees the connection close, perhaps before the 413.
+            raise TooLarge(too_large(size))
+        if isinstance(self.request.connection, HTTP1Connection):
+            # A body over the limit is read and dropped (post() answers 413, which a
+            # client still sending would miss if the connection closed under it).
+            self.request.connection.set_max_body_size(
+                max(size, MAX_REPORT_BYTES + 1))
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= MAX_REPORT_BYTES:
+            self._chunks.append(chunk)
+
+    @operation("Read a MetaTrader report (MT5 history HTML/XLSX, MT5 tester HTML, MT4 "
+               "statement): its statistics, balance curve and daily P&L",
+               upload=("application/octet-stream",), max_upload=MAX_REPORT_BYTES,
+               response=ReportOut, roles=STAFF, tag="analytics",
+               query=(("file", "the file's name, for messages (report)"),
+                      ("store_as", "keep the account's history in the firm's history "
+                                   "under this new account name; absent: nothing is kept")),
+               description=f"The body is the file as it is (any content type), at most "
+                           f"{MAX_REPORT_BYTES:,} bytes (413 over it). A file that is not "
+                           "a report is a 422 saying what is missing or wrong.")
+    async def post(self) -> None:
+        if self._received > MAX_REPORT_BYTES:
+            raise TooLarge(too_large(self._received))
+        name = (self.get_query_argument("file", "") or "report")[:200]
+        store_as = self.get_query_argument("store_as", None)
+        if store_as is not None:
+            store_as = store_as.strip()
+            if not storable(store_as) or not store_as.isprintable():
+                raise Unprocessable("store_as: an account name of 1 to 256 printable "
+                                    "characters", fields=[FieldError("store_as", "bad name")])
+            if await self.services.accounts.statuses([store_as]):
+                raise Conflict(f"store_as: {store_as!r} is an account on record; choose "
+                               "another name")
+        data = b"".join(self._chunks)
+        self._chunks = []
+        async with PARSING:
+            try:
+                report = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: parse_report(data, name, program=IMPORTED_PROGRAM))
+            except ReportError as error:
+                raise Unprocessable(str(error), fields=[FieldError("$", error.reason)]
+                                    ) from None
+            view = await asyncio.get_running_loop().run_in_executor(
+                None, report_view, report)
+        if store_as is not None:
+            events = [msgspec.structs.replace(event, account=store_as)
+                      if getattr(event, "account", None) == report.account else event
+                      for event in report.events]
+            await self.services.history.store_report(self.tenant.id, store_as, events)
+            view["stored_as"] = store_as
+        self.send(msgspec.convert(view, ReportOut))
+
+
 ROUTES = [
     (r"/api/v1/accounts/(?P<login>[^/]+)/statistics", StatisticsHandler),
     (r"/api/v1/accounts/(?P<login>[^/]+)/symbols", SymbolsHandler),
@@ -260,4 +364,6 @@ ROUTES = [
     (r"/api/v1/analytics/cohorts", CohortsHandler),
     (r"/api/v1/analytics/exposure", ExposureHandler),
     (r"/api/v1/analytics/what-if", WhatIfHandler),
+    (r"/api/v1/analytics/reports", ReportsHandler),
+    (r"/api/v1/analytics/accounts", AccountSearchHandler),
 ]

@@ -636,3 +636,15 @@ def test_xlsx_numbers_shown_as_excel_shows_them(code: str) -> None:
         except InvalidOperation:
             expected = value
         assert number_format.render(value) == expected, value
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``proptrade import`` and the gateway's upload share one limit (MAX_REPORT_BYTES)."""
+    from analytics.imports import report as report_module
+
+    path = MT_REPORTS / "mt5-history-propfirm-ftmo-1512497509.xlsx"
+    monkeypatch.setattr(report_module, "MAX_REPORT_BYTES", path.stat().st_size - 1)
+    with pytest.raises(ReportError, match=r"too large: 50,183 bytes"):
+        read_report(path)
+    monkeypatch.setattr(report_module, "MAX_REPORT_BYTES", path.stat().st_size)
+    assert read_report(path).account == "1512497509"

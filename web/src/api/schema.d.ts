@@ -987,6 +987,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read a MetaTrader report (MT5 history HTML/XLSX, MT5 tester HTML, MT4 statement): its statistics, balance curve and daily P&L
+         * @description The body is the file as it is (any content type), at most 33,554,432 bytes (413 over it). A file that is not a report is a 422 saying what is missing or wrong.
+         *
+         *     Roles: risk, admin, owner
+         */
+        post: operations["post_api_v1_analytics_reports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find accounts of the firm's history by login or program (any case)
+         * @description Roles: risk, admin, owner
+         */
+        get: operations["get_api_v1_analytics_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/notifications": {
         parameters: {
             query?: never;
@@ -1514,6 +1556,34 @@ export interface components {
             /** @default  */
             display_name?: string;
         };
+        /**
+         * ReportOut
+         * @description An uploaded MetaTrader report read as an account: its statistics, balance curve
+         *         (a report has no price path: equity is the balance) and daily P&L (UTC days).
+         */
+        ReportOut: {
+            account: string;
+            /** @enum {unknown} */
+            kind: "mt4-statement" | "mt5-history" | "mt5-tester";
+            currency: string;
+            statistics: components["schemas"]["AccountStatistics"];
+            equity: components["schemas"]["EquityPoint"][];
+            calendar: components["schemas"]["DailyPnl"][];
+            /** @default null */
+            stored_as?: string | null;
+        };
+        /** EquityPoint */
+        EquityPoint: {
+            ts: string;
+            equity: number;
+            balance: number;
+        };
+        /** DailyPnl */
+        DailyPnl: {
+            date: string;
+            net_profit: number;
+            trades: number;
+        };
         /** ResetIn */
         ResetIn: {
             token: string;
@@ -1730,6 +1800,16 @@ export interface components {
             event: Record<string, never>;
             replacement_account: string | null;
         };
+        /**
+         * AccountFound
+         * @description An account of the firm's history (the platform's, a broker's or an imported one).
+         */
+        AccountFound: {
+            account: string;
+            program: string;
+            currency: string;
+            opened_at: string;
+        };
         /** AuditOut */
         AuditOut: {
             id: number;
@@ -1767,12 +1847,6 @@ export interface components {
             rule: string;
             accounts: number;
         };
-        /** DailyPnl */
-        DailyPnl: {
-            date: string;
-            net_profit: number;
-            trades: number;
-        };
         /**
          * DeskChallengeOut
          * @description A challenge as the desk's monitor lists it: its trader and its accounts.
@@ -1791,12 +1865,6 @@ export interface components {
             accounts: components["schemas"]["TradingAccountOut"][];
             created_at: string;
             updated_at: string;
-        };
-        /** EquityPoint */
-        EquityPoint: {
-            ts: string;
-            equity: number;
-            balance: number;
         };
         /** SymbolStatistics */
         SymbolStatistics: {
@@ -4084,6 +4152,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhatIfOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_analytics_reports: {
+        parameters: {
+            query?: {
+                /** @description the file's name, for messages (report) */
+                file?: string;
+                /** @description keep the account's history in the firm's history under this new account name; absent: nothing is kept */
+                store_as?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_analytics_accounts: {
+        parameters: {
+            query?: {
+                /** @description text the login or the program contains; empty: every account */
+                q?: string;
+                /** @description accounts listed, 1 to 100 (20) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountFound"][];
                 };
             };
             /** @description error */

@@ -97,6 +97,7 @@ export function Layout() {
                 <NavLink to="/challenges" className={navClass}>Challenges</NavLink>
                 <NavLink to="/programs" className={navClass}>Programs</NavLink>
                 {staff ? <NavLink to="/desk" className={navClass}>Risk desk</NavLink> : null}
+                {staff ? <NavLink to="/analyst" className={navClass}>Analytics</NavLink> : null}
                 {admin ? <NavLink to="/admin/firm" className={navClass}>Admin</NavLink> : null}
               </>
             ) : (

@@ -36,6 +36,10 @@ const DeskChallenges = page("desk/Challenges");
 const DeskUsers = page("desk/Users");
 const DeskAudit = page("desk/Audit");
 const Firm = page("admin/Firm");
+const Cohorts = page("analyst/Cohorts");
+const ReportImport = page("analyst/Import");
+const HistoryExplorer = page("analyst/History");
+const WhatIf = page("analyst/WhatIf");
 
 function Page({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -100,6 +104,10 @@ export const router = createBrowserRouter([
       { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
       { path: "/desk/audit", element: <SignedIn><Staff><DeskAudit /></Staff></SignedIn> },
       { path: "/admin/firm", element: <SignedIn><Admin><Firm /></Admin></SignedIn> },
+      { path: "/analyst", element: <SignedIn><Staff><Cohorts /></Staff></SignedIn> },
+      { path: "/analyst/history", element: <SignedIn><Staff><HistoryExplorer /></Staff></SignedIn> },
+      { path: "/analyst/what-if", element: <SignedIn><Staff><WhatIf /></Staff></SignedIn> },
+      { path: "/analyst/import", element: <SignedIn><Staff><ReportImport /></Staff></SignedIn> },
       { path: "*", element: <NotFound /> },
     ],
   },

@@ -51,7 +51,8 @@ export default function CalendarPanel({ days, currency }: { days: readonly DayPn
                   : p.net_profit < 0 ? "bg-bad text-surface" : "bg-surface-2";
                 return (
                   <td key={i} className={`h-14 rounded-md p-1 align-top sm:h-16 ${tone}`} data-date={cell.date}>
-                    <div className="text-[0.7rem] opacity-80">{cell.day}</div>
+                    {/* (dimmed only on a coloured day: muted text on grey is as faint as it may be) */}
+                    <div className={`text-[0.7rem] ${p ? "opacity-80" : ""}`}>{cell.day}</div>
                     {p ? (
                       <div className="tabular truncate font-semibold">
                         <span className="sr-only">{cell.date}: </span>

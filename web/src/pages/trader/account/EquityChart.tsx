@@ -15,7 +15,7 @@ import { money, type TradingDay } from "../../../format/numbers";
 import { onResume } from "../../../live/store";
 import type { RuleDocument } from "../../../objectives/rules";
 import { ErrorState, Spinner } from "../../../ui/kit";
-import { useAccountLive, useEquityHistory, type AccountMetrics } from "./api";
+import { useAccountLive, useEquityHistory, type AccountMetrics, type EquityRow, type HistoryRange } from "./api";
 import {
   FLUSH_MS, joinSeries, reconstructFloors, steps, Throttle, toSeconds, type LiveRow, type Point,
 } from "./series";
@@ -111,11 +111,17 @@ export interface EquityChartProps {
   doc: RuleDocument | null;
   day: TradingDay | null;
   currency: string;
+  /** The curve as given (an uploaded report's): nothing fetched, nothing live. */
+  points?: readonly EquityRow[];
+  /** A window of the history (no live extension when it has an end). */
+  range?: HistoryRange;
 }
 
-export default memo(function EquityChart({ login, doc, day, currency }: EquityChartProps) {
-  const history = useEquityHistory(login);
-  const metrics = useAccountLive(login);
+export default memo(function EquityChart({ login, doc, day, currency, points, range }: EquityChartProps) {
+  const fetched = useEquityHistory(login, 1000, range, points === undefined);
+  const history = points === undefined ? fetched
+    : { data: points, isPending: false, isError: false as const, error: null, refetch: fetched.refetch };
+  const metrics = useAccountLive(points === undefined && !range?.until ? login : undefined);
   const box = useRef<HTMLDivElement>(null);
   const drawn = useRef<Drawn | null>(null);
   const live = useRef<LiveRow[]>([]);

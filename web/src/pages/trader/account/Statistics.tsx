@@ -1,7 +1,7 @@
 /** MetaTrader's report statistics, under its own names, grouped as its report groups them. */
 import { decimal, money, percent } from "../../../format/numbers";
 import { Empty, ErrorState, Loading } from "../../../ui/kit";
-import { useStatistics, type AccountStatistics } from "./api";
+import { useStatistics, type AccountStatistics, type HistoryRange } from "./api";
 
 type Kind = "money" | "count" | "pct" | "ratio" | "seconds" | "share";
 type Row = [label: string, key: keyof AccountStatistics, kind: Kind, extra?: [keyof AccountStatistics, Kind]];
@@ -15,7 +15,7 @@ const GROUPS: [string, Row[]][] = [
     ["Expected Payoff", "expected_payoff", "money"],
     ["Recovery Factor", "recovery_factor", "ratio"],
     ["Sharpe Ratio", "sharpe_ratio", "ratio"],
-    ["Win rate", "win_rate", "share"],
+    ["Win rate", "win_rate", "pct"],
     ["Best day share", "best_day_share", "share"],
     ["Trading days", "trading_days", "count"],
   ]],
@@ -77,11 +77,15 @@ function show(value: number | null | undefined, kind: Kind, currency: string): s
   }
 }
 
-export function StatisticsPanel({ login, currency }: { login: string; currency: string }) {
-  const stats = useStatistics(login);
+export function StatisticsPanel({ login, currency, range }: { login: string; currency: string; range?: HistoryRange }) {
+  const stats = useStatistics(login, range);
   if (stats.isPending) return <Loading label="Loading the statistics" />;
   if (stats.isError) return <ErrorState error={stats.error} retry={() => void stats.refetch()} />;
-  const data = stats.data;
+  return <StatisticsTable data={stats.data} currency={currency} />;
+}
+
+/** The statistics as given (an account's from the API, or an uploaded report's). */
+export function StatisticsTable({ data, currency }: { data: AccountStatistics | undefined; currency: string }) {
   if (!data || !data.total_trades) return <Empty>No closed trade yet: the statistics start with the first one.</Empty>;
   return (
     <div className="grid grid-cols-1 gap-4 md:grid-cols-2" data-testid="statistics">

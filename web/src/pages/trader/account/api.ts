@@ -107,25 +107,49 @@ export function phaseDocument(program: Program | null | undefined, account: Trad
   };
 }
 
-export function useEquityHistory(login: string, points = 1000) {
+/** A window of an account's history: ISO 8601 times, [since, until); absent: all time. */
+export interface HistoryRange {
+  since?: string;
+  until?: string;
+}
+
+/** The range as query parameters (empty ends left out); the query keys of the whole
+ * history stay as they were. */
+function rangeQuery(range: HistoryRange | undefined): HistoryRange {
+  const query: HistoryRange = {};
+  if (range?.since) query.since = range.since;
+  if (range?.until) query.until = range.until;
+  return query;
+}
+
+function rangeKey(range: HistoryRange | undefined): unknown[] {
+  const query = rangeQuery(range);
+  return query.since || query.until ? [query] : [];
+}
+
+export function useEquityHistory(login: string, points = 1000, range?: HistoryRange, enabled = true) {
   return useQuery({
-    queryKey: ["account", login, "equity", points],
-    queryFn: () => call(api.GET("/api/v1/accounts/{login}/equity", { params: { path: { login }, query: { points } } })),
+    queryKey: ["account", login, "equity", points, ...rangeKey(range)],
+    enabled,
+    queryFn: () => call(api.GET("/api/v1/accounts/{login}/equity", {
+      params: { path: { login }, query: { points, ...rangeQuery(range) } } })),
     staleTime: Infinity,
   });
 }
 
-export function useStatistics(login: string) {
+export function useStatistics(login: string, range?: HistoryRange) {
   return useQuery({
-    queryKey: ["account", login, "statistics"],
-    queryFn: () => call(api.GET("/api/v1/accounts/{login}/statistics", { params: { path: { login } } })),
+    queryKey: ["account", login, "statistics", ...rangeKey(range)],
+    queryFn: () => call(api.GET("/api/v1/accounts/{login}/statistics", {
+      params: { path: { login }, query: rangeQuery(range) } })),
   });
 }
 
-export function useCalendar(login: string) {
+export function useCalendar(login: string, range?: HistoryRange) {
   return useQuery({
-    queryKey: ["account", login, "calendar"],
-    queryFn: () => call(api.GET("/api/v1/accounts/{login}/calendar", { params: { path: { login } } })),
+    queryKey: ["account", login, "calendar", ...rangeKey(range)],
+    queryFn: () => call(api.GET("/api/v1/accounts/{login}/calendar", {
+      params: { path: { login }, query: rangeQuery(range) } })),
   });
 }
 
