@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streams import accounts as acc
@@ -198,8 +198,17 @@ def test_accounts_are_independent(feed):
     assert together.state("A") == alone.state("A")
 
 
+#: Found by this property: an account that fails after a restore drops its positions in
+#: the order the engine holds them, which a snapshot now carries (it used to restore them
+#: in block order: EURUSD's position 23 came after USDJPY's 24).
+_FAILS_AFTER_RESTORE = ("static", "static", [("A", ("quote", 0, 0.0))] * 20 + [
+    ("A", ("open", 1, "buy", 10.0)), ("A", ("clock", 1)), ("A", ("open", 0, "buy", 0.1)),
+    ("A", ("open", 1, "buy", 0.1)), ("A", ("quote", 1, -0.0078125))])
+
+
 @PROPERTY
 @given(feeds, st.integers(0, 200))
+@example(_FAILS_AFTER_RESTORE, 32)
 def test_snapshot_restore_continue_equals_uninterrupted(feed, cut):
     events = build(*feed[:2], feed[2])
     cut = min(cut, len(events))
