@@ -138,7 +138,10 @@ export function Bar({ value, label, tone = "brand" }:
       aria-valuenow={value === null ? undefined : width}
       className="h-2 w-full overflow-hidden rounded-full bg-surface-2"
     >
-      <div className={`h-full ${color} transition-[width] duration-300`} style={{ width: `${width}%` }} />
+      {/* Scaled, not sized: a moving bar costs the compositor, never a layout of the page
+          (a desk of 100 bars ticking four times a second laid out every frame). */}
+      <div className={`h-full w-full origin-left ${color} transition-transform duration-300`}
+        style={{ transform: `scaleX(${width / 100})` }} />
     </div>
   );
 }
