@@ -16,8 +16,8 @@ import { challengeOf, stoppable, trail } from "./parts/account";
 import { diffLines, entrySummary } from "./parts/audit";
 import { traderOf } from "./parts/challenges";
 import { isAdmin, when } from "./parts/desk";
+import { DIALOG } from "./parts/controls";
 
-const DIALOG = "fixed left-1/2 top-1/2 z-50 w-[min(30rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg border border-line bg-surface p-5 text-ink shadow-xl";
 
 function StopDialog({ login, open, onClose, onDone }: { login: string; open: boolean; onClose(): void; onDone(): void }) {
   const [typed, setTyped] = useState("");

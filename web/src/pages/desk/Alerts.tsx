@@ -21,6 +21,7 @@ import {
   type Alert, type DeskPrefs, type Filters,
 } from "./alerts";
 import { DeskNav } from "./parts/DeskNav";
+import { DIALOG, Select } from "./parts/controls";
 
 const MAX_ROWS = 500;
 const FLUSH_MS = 100;
@@ -178,7 +179,6 @@ const AlertRow = memo(function AlertRow({ alert, selected, onSelect, onAcknowled
 
 // ------------------------------------------------------------------------------- dialogs
 
-const DIALOG = "fixed left-1/2 top-1/2 z-50 w-[min(30rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg border border-line bg-surface p-5 text-ink shadow-xl";
 
 function OverrideDialog({ alert, onClose, onDone }: { alert: Alert | null; onClose(): void; onDone(): void }) {
   const [reason, setReason] = useState("");
@@ -297,19 +297,6 @@ function StopDialog({ login, onClose, onDone }: { login: string | null; onClose(
 
 // ------------------------------------------------------------------------------ controls
 
-function Select({ label, value, options, onChange }:
-  { label: string; value: string; options: readonly [string, string][]; onChange(value: string): void }) {
-  const id = useId();
-  return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="text-sm font-medium">{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}
-        className="min-h-10 rounded-md border border-line bg-surface px-2 text-ink">
-        {options.map(([v, text]) => <option key={v} value={v}>{text}</option>)}
-      </select>
-    </div>
-  );
-}
 
 function Toggle({ label, on, onChange }: { label: string; on: boolean; onChange(on: boolean): void }) {
   return (

@@ -1,7 +1,7 @@
 /** The firm's audit log for its admins: who did what to what and when, filtered by actor,
  * action, target and time range, each entry opening on its before and after. */
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { Fragment, useId, useState } from "react";
+import { Fragment, useState } from "react";
 import { api, call } from "../../api/client";
 import { useSession } from "../../session/store";
 import { Button, Empty, ErrorState, Field, Loading, PageTitle } from "../../ui/kit";
@@ -11,20 +11,8 @@ import {
 } from "./parts/audit";
 import { DeskNav } from "./parts/DeskNav";
 import { isAdmin, nextCursor, useDebounced, when } from "./parts/desk";
+import { Select } from "./parts/controls";
 
-function Select({ label, value, options, onChange }:
-  { label: string; value: string; options: readonly (readonly [string, string])[]; onChange(value: string): void }) {
-  const id = useId();
-  return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="text-sm font-medium">{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}
-        className="min-h-10 rounded-md border border-line bg-surface px-2 text-ink">
-        {options.map(([v, text]) => <option key={v} value={v}>{text}</option>)}
-      </select>
-    </div>
-  );
-}
 
 function Diff({ entry }: { entry: AuditEntry }) {
   const lines = diffLines(entry.before, entry.after);

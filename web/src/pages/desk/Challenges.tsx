@@ -3,7 +3,7 @@
  * confirmation naming the trader and the phase (the risk role sees why it cannot). */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { AlertDialog } from "radix-ui";
-import { useId, useState } from "react";
+import { useState } from "react";
 import { Link } from "react-router";
 import { api, call } from "../../api/client";
 import { useSession } from "../../session/store";
@@ -15,23 +15,10 @@ import {
 } from "./parts/challenges";
 import { DeskNav } from "./parts/DeskNav";
 import { isAdmin, nextCursor, useDebounced, when } from "./parts/desk";
+import { DIALOG, Select } from "./parts/controls";
 
 const KEY = ["desk", "challenges"] as const;
-const DIALOG = "fixed left-1/2 top-1/2 z-50 w-[min(30rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg border border-line bg-surface p-5 text-ink shadow-xl";
 
-function Select({ label, value, options, onChange }:
-  { label: string; value: string; options: readonly (readonly [string, string])[]; onChange(value: string): void }) {
-  const id = useId();
-  return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="text-sm font-medium">{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}
-        className="min-h-10 rounded-md border border-line bg-surface px-2 text-ink">
-        {options.map(([v, text]) => <option key={v} value={v}>{text}</option>)}
-      </select>
-    </div>
-  );
-}
 
 function ApproveDialog({ challenge, onClose }: { challenge: DeskChallenge | null; onClose(): void }) {
   const client = useQueryClient();

@@ -14,9 +14,9 @@ import {
   changeBody, changeLabel, changeQuestion, PAGE_SIZE, reasonProblem, ROLES, usersQuery,
   type AdminUser, type UserChange,
 } from "./parts/users";
+import { DIALOG } from "./parts/controls";
 
 const KEY = ["desk", "users"] as const;
-const DIALOG = "fixed left-1/2 top-1/2 z-50 w-[min(30rem,calc(100vw-2rem))] -translate-x-1/2 -translate-y-1/2 rounded-lg border border-line bg-surface p-5 text-ink shadow-xl";
 
 interface Asked { user: AdminUser; change: UserChange }
 
