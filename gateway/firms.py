@@ -11,8 +11,16 @@ import msgspec
 from gateway import audit
 from gateway.brandcss import check_css
 from gateway.errors import Conflict, FieldError, NotFound, Unprocessable
+from gateway.programs import money
 from gateway.roles import OWNER
-from gateway.schemas import BrandingIn, TenantIn, TenantOut, TenantSettingsIn
+from gateway.schemas import (
+    BrandingIn,
+    FirmHealthOut,
+    RevenueOut,
+    TenantIn,
+    TenantOut,
+    TenantSettingsIn,
+)
 from gateway.tenants import Tenant, TenantDirectory
 from gateway.uploads import Storage, Stored, intake_favicon, intake_logo
 from gateway.users import Principal
@@ -98,6 +106,45 @@ class Firms:
                                after=msgspec.to_builtins(out))
         self.directory.forget()
         return out
+
+    async def health(self, actor: Principal, tenant: Tenant) -> list[FirmHealthOut]:
+        """Every firm with its numbers now (the platform owner's view, as :meth:`create`):
+        users, accounts and live ones, breaches since 00:00 UTC, paid revenue per currency
+        ever and today, exact to the cent.
+
+        :raises NotFound: the caller is not the platform's owner.
+        """
+        if not tenant.is_default or actor.role != OWNER:
+            raise NotFound("no such resource")
+        rows = await self.pool.fetch(
+            "SELECT t.id, t.slug, t.name, "
+            " coalesce((SELECT array_agg(d.domain ORDER BY d.position) FROM tenant_domains d"
+            "  WHERE d.tenant_id = t.id), '{}') AS domains, "
+            " (SELECT count(*) FROM users u WHERE u.tenant_id = t.id) AS users, "
+            " (SELECT count(*) FROM trading_accounts a WHERE a.tenant_id = t.id) AS accounts,"
+            " (SELECT count(*) FROM trading_accounts a WHERE a.tenant_id = t.id "
+            "  AND a.status IN ('active', 'paused')) AS live_accounts, "
+            " (SELECT count(*) FROM risk_events e WHERE e.tenant_id = t.id "
+            "  AND e.kind = 'breach' AND e.ts >= date_trunc('day', now() AT TIME ZONE 'UTC')"
+            "  AT TIME ZONE 'UTC') AS breaches_today "
+            "FROM tenants t ORDER BY t.id")
+        paid = await self.pool.fetch(
+            "SELECT tenant_id, currency, sum(amount_cents) AS ever, sum(amount_cents) "
+            "FILTER (WHERE paid_at >= date_trunc('day', now() AT TIME ZONE 'UTC') "
+            "AT TIME ZONE 'UTC') AS today FROM payments WHERE status = 'paid' "
+            "GROUP BY tenant_id, currency ORDER BY tenant_id, currency")
+        revenue: dict[int, list[RevenueOut]] = {}
+        today: dict[int, list[RevenueOut]] = {}
+        for row in paid:
+            revenue.setdefault(row["tenant_id"], []).append(
+                RevenueOut(row["currency"], money(row["ever"])))
+            if row["today"]:
+                today.setdefault(row["tenant_id"], []).append(
+                    RevenueOut(row["currency"], money(row["today"])))
+        return [FirmHealthOut(row["id"], row["slug"], row["name"], list(row["domains"]),
+                              row["users"], row["accounts"], row["live_accounts"],
+                              row["breaches_today"], revenue.get(row["id"], []),
+                              today.get(row["id"], [])) for row in rows]
 
     async def settings(self, tenant: Tenant) -> TenantOut:
         """The firm's settings as its admins edit them."""

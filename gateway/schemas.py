@@ -490,6 +490,26 @@ class TenantOut(msgspec.Struct):
     warnings: list[FieldError] = []
 
 
+class RevenueOut(msgspec.Struct):
+    currency: str
+    amount: str  # paid, a decimal string to the cent
+
+
+class FirmHealthOut(msgspec.Struct):
+    """One firm as the platform's owner sees it, now."""
+
+    id: int
+    slug: str
+    name: str
+    domains: list[str]
+    users: int
+    accounts: int  # every trading account on record, the broker's included
+    live_accounts: int  # active or paused
+    breaches_today: int  # risk events of kind breach since 00:00 UTC
+    revenue: list[RevenueOut]  # paid payments, per currency, ever
+    revenue_today: list[RevenueOut]  # paid since 00:00 UTC
+
+
 # -- analytics (history store) ------------------------------------------------------------
 
 Number = float | int | None

@@ -13,6 +13,7 @@ from gateway.schemas import (
     BrandingOut,
     CustomCssIn,
     CustomCssOut,
+    FirmHealthOut,
     Health,
     Readiness,
     TenantIn,
@@ -188,6 +189,13 @@ def websocket_section(live: dict[str, Any]) -> str:
 
 
 class FirmsHandler(ApiHandler):
+    @operation("Every firm with its health now: users, accounts (live ones: active or "
+               "paused), breaches since 00:00 UTC, paid revenue per currency ever and "
+               "today; the platform's owner (an owner of the default firm) only",
+               response=list[FirmHealthOut], roles=("owner",), tag="owner")
+    async def get(self) -> None:
+        self.send(await self.services.firms.health(self.user, self.tenant))
+
     @operation("Create a firm (white-label tenant) with its domains and branding: the "
                "platform's owner (an owner of the default firm) only",
                body=TenantIn, response=TenantOut, status=201, roles=("owner",), tag="owner")

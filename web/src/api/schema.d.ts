@@ -28,7 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Every firm with its health now: users, accounts (live ones: active or paused), breaches since 00:00 UTC, paid revenue per currency ever and today; the platform's owner (an owner of the default firm) only
+         * @description Roles: owner
+         */
+        get: operations["get_api_v1_owner_tenants"];
         put?: never;
         /**
          * Create a firm (white-label tenant) with its domains and branding: the platform's owner (an owner of the default firm) only
@@ -1866,6 +1870,27 @@ export interface components {
             created_at: string;
             updated_at: string;
         };
+        /**
+         * FirmHealthOut
+         * @description One firm as the platform's owner sees it, now.
+         */
+        FirmHealthOut: {
+            id: number;
+            slug: string;
+            name: string;
+            domains: string[];
+            users: number;
+            accounts: number;
+            live_accounts: number;
+            breaches_today: number;
+            revenue: components["schemas"]["RevenueOut"][];
+            revenue_today: components["schemas"]["RevenueOut"][];
+        };
+        /** RevenueOut */
+        RevenueOut: {
+            currency: string;
+            amount: string;
+        };
         /** SymbolStatistics */
         SymbolStatistics: {
             symbol: string;
@@ -1901,6 +1926,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description error */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description error */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_owner_tenants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmHealthOut"][];
                 };
             };
             /** @description error */
