@@ -78,6 +78,7 @@ export function Layout() {
   const status = useSession((s) => s.status);
   const staff = useSession((s) => isStaff(s.user));
   const admin = useSession((s) => isAdmin(s.user));
+  const owner = useSession((s) => s.user?.role === "owner");
   const name = tenant.data?.name ?? "";
   return (
     <div className="flex min-h-dvh flex-col">
@@ -99,6 +100,7 @@ export function Layout() {
                 {staff ? <NavLink to="/desk" className={navClass}>Risk desk</NavLink> : null}
                 {staff ? <NavLink to="/analyst" className={navClass}>Analytics</NavLink> : null}
                 {admin ? <NavLink to="/admin/firm" className={navClass}>Admin</NavLink> : null}
+                {owner ? <NavLink to="/admin/firms" className={navClass}>Firms</NavLink> : null}
               </>
             ) : (
               <NavLink to="/programs" className={navClass}>Programs</NavLink>

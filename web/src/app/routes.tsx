@@ -36,6 +36,7 @@ const DeskChallenges = page("desk/Challenges");
 const DeskUsers = page("desk/Users");
 const DeskAudit = page("desk/Audit");
 const Firm = page("admin/Firm");
+const Firms = page("admin/Firms");
 const Cohorts = page("analyst/Cohorts");
 const ReportImport = page("analyst/Import");
 const HistoryExplorer = page("analyst/History");
@@ -72,6 +73,13 @@ function Admin({ children }: { children: ReactNode }) {
   return isAdmin(user) ? <>{children}</> : <NotFound />;
 }
 
+/** The platform owner's pages (role owner); anyone else gets the not-found page. */
+function Owner({ children }: { children: ReactNode }) {
+  const user = useSession((s) => s.user);
+  if (!user) return <Loading label="Restoring your session" />;
+  return user.role === "owner" ? <>{children}</> : <NotFound />;
+}
+
 function Home() {
   const status = useSession((s) => s.status);
   if (status === "unknown") return <Loading />;
@@ -104,6 +112,7 @@ export const router = createBrowserRouter([
       { path: "/desk/users", element: <SignedIn><Staff><DeskUsers /></Staff></SignedIn> },
       { path: "/desk/audit", element: <SignedIn><Staff><DeskAudit /></Staff></SignedIn> },
       { path: "/admin/firm", element: <SignedIn><Admin><Firm /></Admin></SignedIn> },
+      { path: "/admin/firms", element: <SignedIn><Owner><Firms /></Owner></SignedIn> },
       { path: "/analyst", element: <SignedIn><Staff><Cohorts /></Staff></SignedIn> },
       { path: "/analyst/history", element: <SignedIn><Staff><HistoryExplorer /></Staff></SignedIn> },
       { path: "/analyst/what-if", element: <SignedIn><Staff><WhatIf /></Staff></SignedIn> },
