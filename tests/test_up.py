@@ -263,9 +263,14 @@ def test_up_answers_analytics_on_its_live_data(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, cohorts
             time.sleep(1)
         assert sum(c["accounts"] for c in cohorts) > 100  # type: ignore[union-attr]
-        status, exposure = _answered(f"{api}/analytics/exposure?top=5", token)
-        assert status == 200, exposure
-        assert exposure["open_positions"] > 0 and exposure["symbols"]  # type: ignore[index]
+        def held() -> Any:
+            status, exposure = _answered(f"{api}/analytics/exposure?top=5", token)
+            assert status == 200, exposure
+            return exposure if exposure["open_positions"] > 0 else None  # type: ignore[index]
+
+        # the simulator's traders open and close all the time: wait for a moment they hold
+        exposure = _wait_for("open positions in the firm's exposure", held, 30)
+        assert exposure["symbols"]
         busiest = exposure["most_concentrated"][0]["account"]  # type: ignore[index]
         status, stats = _answered(f"{api}/accounts/{busiest}/statistics", token)
         assert status == 200, stats
