@@ -186,6 +186,10 @@ class AccountRegistry:
             for login, status in statuses.items():
                 pipe.set(self.status_key(login), status, ex=STATUS_SECONDS)
             await pipe.execute()
+        await self.restate(statuses)
+
+    async def restate(self, statuses: dict[str, str]) -> None:
+        """Put each status into its account's kept numbers and announce them (atomic)."""
         keys: list[str] = []
         args: list[Any] = []
         for login, status in statuses.items():

@@ -320,10 +320,10 @@ def snapshots(batch: MetricsBatch) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-#: Keeps and publishes snapshots. ARGV: the seconds to keep them (0: each key keeps its
-#: own), the metrics keys' prefix, the live channels' prefix, then the logins (as JSON
-#: strings) and their snapshots (JSON), each one a line: five arguments however many
-#: accounts (redis-py packs each argument in Python, ~10 µs apiece).
+#: Keeps and publishes snapshots. ARGV: the seconds to keep them, the metrics keys'
+#: prefix, the live channels' prefix, then the logins (as JSON strings) and their
+#: snapshots (JSON), each one a line: five arguments however many accounts (redis-py
+#: packs each argument in Python, ~10 µs apiece).
 TELL_SCRIPT = """
 local ttl = tonumber(ARGV[1])
 local logins = {}
@@ -332,17 +332,12 @@ local i = 0
 for snapshot in string.gmatch(ARGV[5], "[^\\n]+") do
   i = i + 1
   local login = cjson.decode(logins[i])
-  if ttl > 0 then
-    redis.call('SET', ARGV[2] .. login, snapshot, 'EX', ttl)
-  else
-    redis.call('SET', ARGV[2] .. login, snapshot, 'KEEPTTL')
-  end
+  redis.call('SET', ARGV[2] .. login, snapshot, 'EX', ttl)
   redis.call('PUBLISH', ARGV[3] .. login,
              '{"type":"metrics","account":' .. logins[i] .. ',"data":' .. snapshot .. '}')
 end
 return i
 """
-KEEP_TTL = 0
 TELL_CHUNK = 500  # accounts a script call (Redis runs each script alone: kept short)
 
 
@@ -369,7 +364,7 @@ class MetricsCache:
             snapshot["as_of"] = received
             snapshot["stale"] = False  # just in from the broker
             told[login] = snapshot
-        await self._tell(told, METRICS_SECONDS)
+        await self._tell(told)
         # A status that committed while these numbers were on their way (read above,
         # written after the registry announced the latest numbers with the new status)
         # would be overwritten by the old one, for good: the engine publishes nothing more
@@ -382,21 +377,21 @@ class MetricsCache:
         changed = {login: value.decode() for login, value in zip(logins, now, strict=True)
                    if value is not None and value.decode() != statuses[login]}
         if changed:
-            await self._tell({login: told[login] | {"status": status}
-                              for login, status in changed.items()}, KEEP_TTL)
+            await self.registry.restate(changed)
 
-    async def _tell(self, snapshots: dict[str, dict[str, Any]], ttl: int) -> None:
-        """Keep each snapshot (``ttl`` seconds, or its key's own with :data:`KEEP_TTL`)
-        and publish it, in one script call per :data:`TELL_CHUNK` accounts: a pipeline of
-        two commands an account cost the loop ~50 µs an account in redis-py (100 ms and
-        more for a 2,000-account batch, measured)."""
+    async def _tell(self, snapshots: dict[str, dict[str, Any]]) -> None:
+        """Keep each snapshot (:data:`METRICS_SECONDS`) and publish it, in one script
+        call per :data:`TELL_CHUNK` accounts: a pipeline of two commands an account cost
+        the loop ~50 µs an account in redis-py (100 ms and more for a 2,000-account batch,
+        measured)."""
         items = list(snapshots.items())
         metrics, live = self.cache.key("metrics", ""), self.cache.key("live", "account", "")
         for start in range(0, len(items), TELL_CHUNK):
             chunk = items[start:start + TELL_CHUNK]
             # JSON as orjson writes it holds no raw line break: one a line.
             await self._script(args=[
-                ttl, metrics, live, b"\n".join(orjson.dumps(login) for login, _ in chunk),
+                METRICS_SECONDS, metrics, live,
+                b"\n".join(orjson.dumps(login) for login, _ in chunk),
                 b"\n".join(orjson.dumps(snapshot) for _, snapshot in chunk)])
 
     async def latest_with_status(self, login: str) -> tuple[dict[str, Any] | None, str | None]:
